@@ -1,0 +1,116 @@
+# bindreq: make builds into build/, make check runs every test,
+# make install honours PREFIX and DESTDIR.
+
+CC       ?= cc
+BUILD    := build
+PREFIX   ?= /usr/local
+SBINDIR  ?= $(PREFIX)/sbin
+BINDIR   ?= $(PREFIX)/bin
+LIBDIR   ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR   ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= /lib/systemd/system
+
+SOVERSION := 1
+
+WARN     := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+            -Wshadow -Wformat=2 -Wvla
+HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
+OPT      ?= -O2 -g
+CFLAGS   ?=
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -Ipolicy -Iclient-lib -Ibroker
+ALLCFLAGS = -std=c11 $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS)
+LDHARDEN := -Wl,-z,relro,-z,now
+ALLLDFLAGS = $(LDHARDEN) $(SANFLAGS) $(LDFLAGS)
+
+# make check SANITIZE=1: AddressSanitizer + UndefinedBehaviorSanitizer.
+ifeq ($(SANITIZE),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=all
+endif
+
+POLICY_SRC := $(filter-out policy/bindreq-policy.c policy/tool_%.c,$(wildcard policy/*.c))
+TOOL_LIB_SRC := $(wildcard policy/tool_*.c)
+TOOL_SRC   := $(wildcard policy/bindreq-policy.c) $(TOOL_LIB_SRC)
+BROKER_SRC := $(wildcard broker/*.c)
+LIB_SRC    := client-lib/bindreq.c client-lib/wire.c
+PRELOAD_SRC := $(wildcard client-lib/preload.c)
+RUN_SRC    := $(wildcard client-lib/bindreq-run.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+ITEST_SRC  := $(wildcard tests/integration/itest_*.c)
+ITEST_HELPERS := $(filter-out $(ITEST_SRC),$(wildcard tests/integration/*.c))
+# The sandbox filter test installs the daemon's own filter.
+ITEST_BROKER_SRC := $(wildcard broker/sandbox.c broker/log.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+PROGS := $(BUILD)/bindreqd $(BUILD)/libbindreq.so $(BUILD)/libbindreq.a
+ifneq ($(TOOL_SRC),)
+PROGS += $(BUILD)/bindreq-policy
+endif
+ifneq ($(PRELOAD_SRC),)
+PROGS += $(BUILD)/libbindreq-preload.so
+endif
+ifneq ($(RUN_SRC),)
+PROGS += $(BUILD)/bindreq-run
+endif
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+ITEST_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRC))
+
+.DELETE_ON_ERROR:
+.PHONY: all check tests clean install uninstall
+
+all: $(PROGS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c -o $@ $<
+
+# Library objects: only bindreq_* is exported (client-lib/libbindreq.map).
+$(BUILD)/obj/client-lib/%.o: ALLCFLAGS += -fvisibility=hidden
+
+$(BUILD)/bindreqd: $(call obj,$(BROKER_SRC) $(POLICY_SRC) client-lib/wire.c)
+	$(CC) $(ALLCFLAGS) -pie $(ALLLDFLAGS) -o $@ $^ -lcap -lseccomp
+
+$(BUILD)/bindreq-policy: $(call obj,$(TOOL_SRC) $(POLICY_SRC))
+	$(CC) $(ALLCFLAGS) -pie $(ALLLDFLAGS) -o $@ $^
+
+$(BUILD)/libbindreq.so.$(SOVERSION): $(call obj,$(LIB_SRC)) client-lib/libbindreq.map
+	$(CC) $(ALLCFLAGS) -shared $(ALLLDFLAGS) -Wl,-soname,libbindreq.so.$(SOVERSION) \
+	    -Wl,--version-script=client-lib/libbindreq.map -o $@ $(call obj,$(LIB_SRC))
+
+$(BUILD)/libbindreq.so: $(BUILD)/libbindreq.so.$(SOVERSION)
+	ln -sf libbindreq.so.$(SOVERSION) $@
+
+$(BUILD)/libbindreq.a: $(call obj,$(LIB_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libbindreq-preload.so: $(call obj,$(PRELOAD_SRC) $(LIB_SRC))
+	$(CC) $(ALLCFLAGS) -shared $(ALLLDFLAGS) -o $@ $^ -ldl
+
+$(BUILD)/bindreq-run: $(call obj,$(RUN_SRC)) $(BUILD)/libbindreq.a
+	$(CC) $(ALLCFLAGS) -pie $(ALLLDFLAGS) -o $@ $^
+
+# Unit tests link the pure-logic modules directly.
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o \
+    $(call obj,$(POLICY_SRC) $(TOOL_LIB_SRC) client-lib/wire.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -pie $(ALLLDFLAGS) -o $@ $^ -lcmocka
+
+# Integration tests talk to the real daemon through the real library.
+$(BUILD)/tests/itest_%: $(BUILD)/obj/tests/integration/itest_%.o \
+    $(call obj,$(ITEST_HELPERS) $(ITEST_BROKER_SRC)) $(BUILD)/libbindreq.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -pie $(ALLLDFLAGS) -o $@ $^ -lcmocka -lcap -lseccomp -lpthread
+
+tests: all $(UNIT_BINS) $(ITEST_BINS)
+
+check: tests
+	BUILD=$(BUILD) sh tests/run.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Install what bindreq needs to build and test, from Debian's packages, if
+# anything is missing. Needs root to install; without root it only reports.
+set -eu
+
+# Build: compiler, libcap, libseccomp. Tests: cmocka, iproute2 and
+# util-linux (network namespaces), curl and real servers for the
+# unmodified-programs tests, systemd's tools for unit checks and the proxy.
+PKGS="make gcc clang pkg-config libcap-dev libseccomp-dev libcmocka-dev \
+iproute2 util-linux passwd curl python3 nginx-light systemd procps"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing Debian packages:$missing (run as root to install)" >&2
+	exit 1
+fi
+echo "install-deps: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# nginx-light must not start a system nginx on port 80 behind our back.
+if echo "$missing" | grep -q nginx; then
+	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

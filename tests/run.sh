@@ -1,0 +1,52 @@
+#!/bin/sh
+# Run every test binary and end with one "N passed, N failed" line.
+# Unit tests run as they are. Integration tests need root; each runs in a
+# fresh network namespace of its own, so they cannot collide on ports with
+# each other or with anything on the machine. Without root they are
+# reported as skipped.
+set -u
+BUILD=${BUILD:-build}
+passed=0 failed=0 skipped=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+count() {
+	# cmocka's summary: "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)..."
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+	skipped=$((skipped + ${s:-0}))
+}
+
+run() {
+	name=$1; shift
+	echo "=== $name"
+	"$@" >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	count
+	if [ $rc -ne 0 ] && ! grep -q '^\[  FAILED  \]' "$log"; then
+		echo "*** $name exited with status $rc without a cmocka summary"
+		failed=$((failed + 1))
+	fi
+}
+
+for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] || continue
+	run "$(basename "$t")" "$t"
+done
+
+for t in "$BUILD"/tests/itest_*; do
+	[ -x "$t" ] || continue
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "=== $(basename "$t"): skipped, integration tests need root"
+		skipped=$((skipped + 1))
+		continue
+	fi
+	run "$(basename "$t")" unshare --net sh -c 'ip link set lo up && exec "$0"' "$t"
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
