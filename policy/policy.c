@@ -1,0 +1,1399 @@
+/*
+ * The policy engine: parse the rules file, index it, decide requests.
+ *
+ * What it trusts: the policy text is written by root (bindreqd refuses a
+ * file anyone else can write), but it is still parsed as hostile input:
+ * every line and token is bounded, numbers are range-checked before use,
+ * and messages echo at most a short, escaped piece of what they quote.
+ * The queries come from bindreqd, which has already decoded and checked
+ * the request and learnt the caller from the kernel; policy_decide()
+ * still rejects values out of range rather than trusting them.
+ *
+ * It must run inside bindreqd's seccomp sandbox on SIGHUP: loading uses
+ * only open (read-only), fstat, read, close and malloc/free, and the
+ * default resolver only what getpwnam_r/getgrnam_r need. Nothing here
+ * uses realloc, so that large tables never need mremap.
+ *
+ * Decisions are indexed: a hash table keyed by (uid or gid, port) holds
+ * the rules for that caller and port, in file order; rules that cover
+ * many ports sit under port 0 of the same key instead of once per port.
+ * A decision probes two keys per identity of the caller and scans only
+ * rules naming that identity, so its cost does not grow with the size of
+ * the policy. The first matching rule by line wins, so an explanation is
+ * the same every time.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy.h"
+#include "sha256.h"
+
+#define POLICY_MAX_FILE	(64u * 1024 * 1024)
+
+/* A rule covering more ports than this is indexed once, not per port. */
+#define WIDE_PORTS	64
+
+/* Largest passwd/group entry buffer the default resolver will try. */
+#define RESOLVER_MAX_BUF	(1024 * 1024)
+
+/* How much of a token an error message quotes. */
+#define QUOTE_MAX	48
+
+/* ------------------------------------------------------------------ */
+/* Error reporting */
+
+static void
+errors_reset(struct policy_errors *errs)
+{
+	errs->count = 0;
+	errs->first[0] = '\0';
+}
+
+static void
+errors_add(struct policy_errors *errs, const char *msg)
+{
+	errs->count++;
+	if (errs->count == 1)
+		snprintf(errs->first, sizeof(errs->first), "%s", msg);
+	if (errs->report != NULL)
+		errs->report(errs->arg, msg);
+}
+
+static void errorf(struct policy_errors *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+errorf(struct policy_errors *errs, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	errors_add(errs, msg);
+}
+
+/*
+ * Copy a token for an error message: at most QUOTE_MAX bytes, anything
+ * not printable ASCII escaped, so a message cannot carry control bytes
+ * into a terminal or a log.
+ */
+static const char *
+quote(const char *s, size_t len, char *buf, size_t buflen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+	unsigned char c;
+
+	for (i = 0; i < len && i < QUOTE_MAX && o + 5 < buflen; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			buf[o++] = (char)c;
+			continue;
+		}
+		buf[o++] = '\\';
+		buf[o++] = 'x';
+		buf[o++] = hex[c >> 4];
+		buf[o++] = hex[c & 0xf];
+	}
+	if (i < len && o + 4 < buflen) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* The parser */
+
+struct parser {
+	const char *name;
+	const struct policy_resolver *resolver;
+	struct policy_errors *errs;
+	unsigned line;
+	const char *text;	/* the current line, without its comment */
+	size_t len;
+	size_t pos;		/* next byte to tokenize */
+	size_t end;		/* offset just past the last token read */
+	int nomem;
+};
+
+struct token {
+	const char *s;
+	size_t len;
+	size_t col;		/* 1-based */
+};
+
+static void perr(struct parser *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+perr(struct parser *p, size_t col, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	errorf(p->errs, "%s:%u:%zu: %s", p->name, p->line, col, msg);
+}
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static int
+next_token(struct parser *p, struct token *t)
+{
+	while (p->pos < p->len && is_space(p->text[p->pos]))
+		p->pos++;
+	if (p->pos == p->len)
+		return 0;
+	t->s = p->text + p->pos;
+	t->col = p->pos + 1;
+	while (p->pos < p->len && !is_space(p->text[p->pos]))
+		p->pos++;
+	t->len = p->pos - (t->col - 1);
+	p->end = p->pos;
+	return 1;
+}
+
+/* The column where a missing field would have started. */
+static size_t
+missing_col(const struct parser *p)
+{
+	return p->end + 1;
+}
+
+static int
+tok_is(const struct token *t, const char *word)
+{
+	size_t n = strlen(word);
+
+	return t->len == n && memcmp(t->s, word, n) == 0;
+}
+
+static size_t
+count_char(const char *s, size_t len, char c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (s[i] == c)
+			n++;
+	return n;
+}
+
+/*
+ * Decimal digits only, no sign, no spaces. Values of 10^12 and more
+ * saturate there, which is past every limit this file checks.
+ */
+static int
+parse_decimal(const char *s, size_t len, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	if (len == 0)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (x < 1000000000000ull)
+			x = x * 10 + (uint64_t)(s[i] - '0');
+	}
+	*v = x;
+	return 0;
+}
+
+/* A numeric uid or gid: 0..4294967294; (uid_t)-1 means "no id". */
+static int
+parse_id(struct parser *p, const struct token *t, const char *what,
+    uint32_t *id)
+{
+	char q[4 * QUOTE_MAX + 8];
+	uint64_t v;
+
+	quote(t->s, t->len, q, sizeof(q));
+	if (parse_decimal(t->s, t->len, &v) == -1) {
+		perr(p, t->col, "bad number '%s': a %s is a decimal number",
+		    q, what);
+		return -1;
+	}
+	if (v > UINT32_MAX) {
+		perr(p, t->col, "bad number '%s': too large for a %s "
+		    "(at most 4294967294)", q, what);
+		return -1;
+	}
+	if (v == UINT32_MAX) {
+		perr(p, t->col, "bad %s 4294967295: that is (%s_t)-1, which "
+		    "names no one", what, what);
+		return -1;
+	}
+	*id = (uint32_t)v;
+	return 0;
+}
+
+static int
+parse_who(struct parser *p, struct policy_rule *r, const struct token *t)
+{
+	char q[4 * QUOTE_MAX + 8];
+	int is_user = r->subject == POLICY_SUBJECT_USER;
+	int rc;
+
+	r->who = strndup(t->s, t->len);
+	if (r->who == NULL) {
+		p->nomem = 1;
+		return -1;
+	}
+	if (r->subject == POLICY_SUBJECT_UID)
+		return parse_id(p, t, "uid", &r->id);
+	if (r->subject == POLICY_SUBJECT_GID)
+		return parse_id(p, t, "gid", &r->id);
+
+	quote(t->s, t->len, q, sizeof(q));
+	if (strlen(r->who) != t->len) {
+		perr(p, t->col, "bad %s name '%s'", is_user ? "user" : "group",
+		    q);
+		return -1;
+	}
+	errno = 0;
+	if (is_user)
+		rc = p->resolver->user(p->resolver->arg, r->who, &r->id);
+	else
+		rc = p->resolver->group(p->resolver->arg, r->who, &r->id);
+	if (rc == 0)
+		return 0;
+	if (errno != 0 && errno != ENOENT) {
+		perr(p, t->col, "cannot look up %s '%s': %s",
+		    is_user ? "user" : "group", q, strerror(errno));
+		return -1;
+	}
+	perr(p, t->col, "unknown %s '%s'%s", is_user ? "user" : "group", q,
+	    strspn(r->who, "0123456789") == t->len ?
+	    (is_user ? " (for a numeric uid write 'uid N')" :
+	    " (for a numeric gid write 'gid N')") : "");
+	return -1;
+}
+
+static int
+parse_protos(struct parser *p, struct policy_rule *r, const struct token *t)
+{
+	char q[4 * QUOTE_MAX + 8];
+	struct token e;
+	size_t a = 0, b;
+
+	for (;;) {
+		for (b = a; b < t->len && t->s[b] != ','; b++)
+			continue;
+		e.s = t->s + a;
+		e.len = b - a;
+		e.col = t->col + a;
+		if (e.len == 0) {
+			perr(p, e.col, "empty element in protocol list '%s'",
+			    quote(t->s, t->len, q, sizeof(q)));
+			return -1;
+		}
+		if (tok_is(&e, "tcp"))
+			r->protos |= POLICY_TCP;
+		else if (tok_is(&e, "udp"))
+			r->protos |= POLICY_UDP;
+		else {
+			perr(p, e.col, "unknown protocol '%s' (expected tcp, "
+			    "udp or tcp,udp)", quote(e.s, e.len, q, sizeof(q)));
+			return -1;
+		}
+		if (b == t->len)
+			return 0;
+		a = b + 1;
+	}
+}
+
+static int
+parse_port(struct parser *p, const char *s, size_t len, size_t col,
+    uint16_t *port)
+{
+	char q[4 * QUOTE_MAX + 8];
+	uint64_t v;
+
+	quote(s, len, q, sizeof(q));
+	if (len == 0) {
+		perr(p, col, "missing port number in range");
+		return -1;
+	}
+	if (parse_decimal(s, len, &v) == -1) {
+		perr(p, col, "bad number '%s' in port list", q);
+		return -1;
+	}
+	if (v > 65535) {
+		perr(p, col, "bad number '%s': not a port (ports go up to "
+		    "65535)", q);
+		return -1;
+	}
+	if (v == 0) {
+		perr(p, col, "port 0 is not a port one can grant: binding it "
+		    "asks the kernel for any free port");
+		return -1;
+	}
+	if (v >= 1024) {
+		perr(p, col, "port %u needs no grant: ports 1024 and above are "
+		    "unprivileged and anyone may bind them (grant 1-1023 only)",
+		    (unsigned)v);
+		return -1;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int
+parse_port_element(struct parser *p, struct policy_port_range *pr,
+    const char *s, size_t len, size_t col)
+{
+	char q[4 * QUOTE_MAX + 8];
+	const char *dash = memchr(s, '-', len);
+	size_t lolen;
+
+	if (dash == NULL) {
+		if (parse_port(p, s, len, col, &pr->lo) == -1)
+			return -1;
+		pr->hi = pr->lo;
+		return 0;
+	}
+	lolen = (size_t)(dash - s);
+	if (parse_port(p, s, lolen, col, &pr->lo) == -1 ||
+	    parse_port(p, dash + 1, len - lolen - 1, col + lolen + 1,
+	    &pr->hi) == -1)
+		return -1;
+	if (pr->lo > pr->hi) {
+		perr(p, col, "reversed port range '%s' (write %u-%u)",
+		    quote(s, len, q, sizeof(q)), pr->hi, pr->lo);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_ports(struct parser *p, struct policy_rule *r, const struct token *t)
+{
+	char q[4 * QUOTE_MAX + 8];
+	size_t a = 0, b, n;
+
+	n = count_char(t->s, t->len, ',') + 1;
+	r->ports = calloc(n, sizeof(*r->ports));
+	if (r->ports == NULL) {
+		p->nomem = 1;
+		return -1;
+	}
+	for (;;) {
+		for (b = a; b < t->len && t->s[b] != ','; b++)
+			continue;
+		if (b == a) {
+			perr(p, t->col + a, "empty element in port list '%s'",
+			    quote(t->s, t->len, q, sizeof(q)));
+			return -1;
+		}
+		if (parse_port_element(p, &r->ports[r->nports], t->s + a,
+		    b - a, t->col + a) == -1)
+			return -1;
+		r->nports++;
+		if (b == t->len)
+			return 0;
+		a = b + 1;
+	}
+}
+
+static int
+is_v4_mapped(const uint8_t a[16])
+{
+	static const uint8_t prefix[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+	};
+
+	return memcmp(a, prefix, sizeof(prefix)) == 0;
+}
+
+/* Clear every bit past prefixlen; returns whether any was set. */
+static int
+mask_host_bits(uint8_t a[16], unsigned prefixlen)
+{
+	int changed = 0;
+	unsigned i;
+	uint8_t keep;
+
+	for (i = 0; i < 16; i++) {
+		if (prefixlen >= 8 * (i + 1))
+			continue;
+		keep = prefixlen > 8 * i ?
+		    (uint8_t)(0xff << (8 - (prefixlen - 8 * i))) : 0;
+		if (a[i] & ~keep)
+			changed = 1;
+		a[i] &= keep;
+	}
+	return changed;
+}
+
+static int
+parse_addr(struct parser *p, struct policy_addr *pa, const struct token *t)
+{
+	char q[4 * QUOTE_MAX + 8], buf[INET6_ADDRSTRLEN + 8];
+	char net[INET6_ADDRSTRLEN + 8];
+	const char *slash = memchr(t->s, '/', t->len);
+	size_t alen = slash != NULL ? (size_t)(slash - t->s) : t->len;
+	unsigned maxlen;
+	uint64_t v;
+
+	quote(t->s, t->len, q, sizeof(q));
+	if (alen >= sizeof(buf))
+		goto bad;
+	memcpy(buf, t->s, alen);
+	buf[alen] = '\0';
+	memset(pa, 0, sizeof(*pa));
+	pa->family = memchr(buf, ':', alen) != NULL ? AF_INET6 : AF_INET;
+	if (inet_pton(pa->family, buf, pa->addr) != 1)
+		goto bad;
+	maxlen = pa->family == AF_INET ? 32 : 128;
+	pa->prefixlen = (uint8_t)maxlen;
+	if (slash != NULL) {
+		if (parse_decimal(slash + 1, t->len - alen - 1, &v) == -1 ||
+		    v > maxlen) {
+			perr(p, t->col + alen, "bad prefix length in '%s' "
+			    "(an %s prefix is /0 to /%u)", q,
+			    pa->family == AF_INET ? "IPv4" : "IPv6", maxlen);
+			return -1;
+		}
+		pa->prefixlen = (uint8_t)v;
+	}
+	if (pa->family == AF_INET6 && pa->prefixlen >= 96 &&
+	    is_v4_mapped(pa->addr)) {
+		perr(p, t->col, "IPv4-mapped address '%s': write it as IPv4 "
+		    "(requests for ::ffff:a.b.c.d are judged as a.b.c.d)", q);
+		return -1;
+	}
+	if (mask_host_bits(pa->addr, pa->prefixlen)) {
+		inet_ntop(pa->family, pa->addr, net, sizeof(net));
+		perr(p, t->col, "host bits set in '%s' beyond the /%u prefix "
+		    "(the network is %s/%u)", q, pa->prefixlen, net,
+		    pa->prefixlen);
+		return -1;
+	}
+	return 0;
+bad:
+	perr(p, t->col, "bad address '%s' (expected an IPv4 or IPv6 address, "
+	    "a CIDR prefix or *)", q);
+	return -1;
+}
+
+static size_t
+count_tokens(const struct parser *p)
+{
+	size_t i, n = 0;
+
+	for (i = p->pos; i < p->len; i++)
+		if (!is_space(p->text[i]) &&
+		    (i == p->pos || is_space(p->text[i - 1])))
+			n++;
+	return n;
+}
+
+static int
+parse_addrs(struct parser *p, struct policy_rule *r, const struct token *on)
+{
+	struct token t;
+	size_t n;
+	int any = 0;
+
+	n = count_tokens(p);
+	if (n == 0) {
+		perr(p, on->col + on->len, "empty address list after "
+		    "'on' (name an address, a prefix or *, or drop 'on')");
+		return -1;
+	}
+	r->addrs = calloc(n, sizeof(*r->addrs));
+	if (r->addrs == NULL) {
+		p->nomem = 1;
+		return -1;
+	}
+	while (next_token(p, &t)) {
+		if (tok_is(&t, "*")) {
+			any = 1;
+			continue;
+		}
+		if (parse_addr(p, &r->addrs[r->naddrs], &t) == -1)
+			return -1;
+		r->naddrs++;
+	}
+	if (any || r->naddrs == 0) {
+		/* "*" anywhere in the list grants every address. */
+		free(r->addrs);
+		r->addrs = NULL;
+		r->naddrs = 0;
+	}
+	return 0;
+}
+
+static int
+parse_subject(struct parser *p, struct policy_rule *r, const struct token *t)
+{
+	char q[4 * QUOTE_MAX + 8];
+
+	if (tok_is(t, "user"))
+		r->subject = POLICY_SUBJECT_USER;
+	else if (tok_is(t, "uid"))
+		r->subject = POLICY_SUBJECT_UID;
+	else if (tok_is(t, "group"))
+		r->subject = POLICY_SUBJECT_GROUP;
+	else if (tok_is(t, "gid"))
+		r->subject = POLICY_SUBJECT_GID;
+	else {
+		perr(p, t->col, "unknown subject kind '%s' (expected user, uid, "
+		    "group or gid)", quote(t->s, t->len, q, sizeof(q)));
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+subject_name(enum policy_subject s)
+{
+	switch (s) {
+	case POLICY_SUBJECT_USER:
+		return "user name";
+	case POLICY_SUBJECT_UID:
+		return "uid";
+	case POLICY_SUBJECT_GROUP:
+		return "group name";
+	case POLICY_SUBJECT_GID:
+		return "gid";
+	}
+	return "name";
+}
+
+/*
+ * One line, comment already cut off. Returns 1 with *r filled, 0 for a
+ * blank line, -1 on an error (reported; *r may hold partial allocations).
+ */
+static int
+parse_rule(struct parser *p, struct policy_rule *r)
+{
+	char q[4 * QUOTE_MAX + 8];
+	struct token t;
+
+	if (!next_token(p, &t))
+		return 0;
+	if (!tok_is(&t, "allow")) {
+		perr(p, t.col, "unknown keyword '%s': rules are allow-only "
+		    "(start each with 'allow'; everything else is denied)",
+		    quote(t.s, t.len, q, sizeof(q)));
+		return -1;
+	}
+	if (!next_token(p, &t)) {
+		perr(p, missing_col(p), "missing subject kind after 'allow' "
+		    "(user, uid, group or gid)");
+		return -1;
+	}
+	if (parse_subject(p, r, &t) == -1)
+		return -1;
+	if (!next_token(p, &t)) {
+		perr(p, missing_col(p), "missing %s",
+		    subject_name(r->subject));
+		return -1;
+	}
+	if (parse_who(p, r, &t) == -1)
+		return -1;
+	if (!next_token(p, &t)) {
+		perr(p, missing_col(p), "missing protocol (tcp, udp or "
+		    "tcp,udp)");
+		return -1;
+	}
+	if (parse_protos(p, r, &t) == -1)
+		return -1;
+	if (!next_token(p, &t)) {
+		perr(p, missing_col(p), "missing ports (e.g. 80,443 or "
+		    "600-700)");
+		return -1;
+	}
+	if (parse_ports(p, r, &t) == -1)
+		return -1;
+	if (!next_token(p, &t))
+		return 1;
+	if (!tok_is(&t, "on")) {
+		perr(p, t.col, "unexpected '%s' after the ports (expected 'on' "
+		    "and addresses, or the end of the line)",
+		    quote(t.s, t.len, q, sizeof(q)));
+		return -1;
+	}
+	if (parse_addrs(p, r, &t) == -1)
+		return -1;
+	return 1;
+}
+
+static void
+rule_clear(struct policy_rule *r)
+{
+	free(r->who);
+	free(r->ports);
+	free(r->addrs);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The rules array grows by malloc, copy and free: never mremap. */
+static int
+rules_reserve(struct policy *pol, size_t *cap)
+{
+	struct policy_rule *n;
+	size_t ncap;
+
+	if (pol->nrules < *cap)
+		return 0;
+	ncap = *cap == 0 ? 64 : *cap * 2;
+	n = calloc(ncap, sizeof(*n));
+	if (n == NULL)
+		return -1;
+	if (pol->nrules > 0)
+		memcpy(n, pol->rules, pol->nrules * sizeof(*n));
+	free(pol->rules);
+	pol->rules = n;
+	*cap = ncap;
+	return 0;
+}
+
+/*
+ * Check a raw line for what makes it unreadable as a whole; returns -1
+ * after reporting it.
+ */
+static int
+check_raw_line(struct parser *p, const char *s, size_t len)
+{
+	const char *nul;
+
+	if (len > POLICY_MAX_LINE) {
+		perr(p, (size_t)POLICY_MAX_LINE + 1, "line longer than %d "
+		    "bytes", POLICY_MAX_LINE);
+		return -1;
+	}
+	nul = memchr(s, '\0', len);
+	if (nul != NULL) {
+		perr(p, (size_t)(nul - s) + 1, "NUL byte in the file");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_lines(struct parser *p, struct policy *pol, const char *text,
+    size_t len)
+{
+	const char *s = text, *end = text + len, *nl, *hash;
+	size_t linelen, cap = 0;
+	struct policy_rule *r;
+	int rc;
+
+	while (s < end) {
+		nl = memchr(s, '\n', (size_t)(end - s));
+		linelen = nl != NULL ? (size_t)(nl - s) : (size_t)(end - s);
+		p->line++;
+		if (check_raw_line(p, s, linelen) == 0) {
+			hash = memchr(s, '#', linelen);
+			p->text = s;
+			p->len = hash != NULL ? (size_t)(hash - s) : linelen;
+			p->pos = 0;
+			p->end = 0;
+			if (rules_reserve(pol, &cap) == -1)
+				return -1;
+			r = &pol->rules[pol->nrules];
+			rc = parse_rule(p, r);
+			if (p->nomem) {
+				rule_clear(r);
+				return -1;
+			}
+			if (rc == 1) {
+				r->line = p->line;
+				pol->nrules++;
+			} else
+				rule_clear(r);
+		}
+		if (nl == NULL)
+			break;
+		s = nl + 1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The index */
+
+enum { KIND_UID = 1, KIND_GID = 2 };
+
+/* Key 0 marks an empty slot; every real key has a kind bit set. */
+#define INDEX_KEY(kind, id, port) \
+	((uint64_t)(kind) << 48 | (uint64_t)(id) << 16 | (uint64_t)(port))
+
+struct slot {
+	uint64_t key;
+	uint32_t start;		/* into index->rules */
+	uint32_t count;
+	uint32_t last;		/* rule index + 1 last added, to skip repeats */
+	uint32_t fill;
+};
+
+struct policy_index {
+	struct slot *slots;
+	size_t mask;		/* slot count - 1, a power of two */
+	size_t used;
+	uint32_t *rules;	/* rule indices, grouped by key, file order */
+};
+
+static size_t
+key_hash(uint64_t k)
+{
+	/* The splitmix64 finaliser: cheap and mixes every input bit. */
+	k ^= k >> 30;
+	k *= 0xbf58476d1ce4e5b9ull;
+	k ^= k >> 27;
+	k *= 0x94d049bb133111ebull;
+	k ^= k >> 31;
+	return (size_t)k;
+}
+
+static struct slot *
+slot_find(const struct policy_index *ix, uint64_t key)
+{
+	size_t i;
+
+	for (i = key_hash(key) & ix->mask;; i = (i + 1) & ix->mask) {
+		if (ix->slots[i].key == key)
+			return &ix->slots[i];
+		if (ix->slots[i].key == 0)
+			return NULL;
+	}
+}
+
+static struct slot *
+slot_place(struct slot *slots, size_t mask, uint64_t key)
+{
+	size_t i;
+
+	for (i = key_hash(key) & mask;; i = (i + 1) & mask)
+		if (slots[i].key == key || slots[i].key == 0)
+			return &slots[i];
+}
+
+static int
+index_grow(struct policy_index *ix)
+{
+	size_t n = (ix->mask + 1) * 2, i;
+	struct slot *slots, *s;
+
+	slots = calloc(n, sizeof(*slots));
+	if (slots == NULL)
+		return -1;
+	for (i = 0; i <= ix->mask; i++) {
+		if (ix->slots[i].key == 0)
+			continue;
+		s = slot_place(slots, n - 1, ix->slots[i].key);
+		*s = ix->slots[i];
+	}
+	free(ix->slots);
+	ix->slots = slots;
+	ix->mask = n - 1;
+	return 0;
+}
+
+/* First pass: count the rules under each key. */
+static int
+index_count(struct policy_index *ix, uint64_t key, uint32_t ri)
+{
+	struct slot *s;
+
+	if ((ix->used + 1) * 2 > ix->mask + 1 && index_grow(ix) == -1)
+		return -1;
+	s = slot_place(ix->slots, ix->mask, key);
+	if (s->key == 0) {
+		s->key = key;
+		ix->used++;
+	}
+	if (s->last != ri + 1) {
+		s->count++;
+		s->last = ri + 1;
+	}
+	return 0;
+}
+
+/* Second pass: place each rule in its key's run, in file order. */
+static int
+index_fill(struct policy_index *ix, uint64_t key, uint32_t ri)
+{
+	struct slot *s = slot_find(ix, key);
+
+	if (s->last != ri + 1) {
+		ix->rules[s->start + s->fill++] = ri;
+		s->last = ri + 1;
+	}
+	return 0;
+}
+
+static size_t
+rule_port_count(const struct policy_rule *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->nports; i++)
+		n += (size_t)(r->ports[i].hi - r->ports[i].lo) + 1;
+	return n;
+}
+
+static int
+index_rule(struct policy_index *ix, const struct policy_rule *r,
+    uint32_t ri, int (*add)(struct policy_index *, uint64_t, uint32_t))
+{
+	unsigned kind, port;
+	size_t i;
+
+	kind = r->subject == POLICY_SUBJECT_USER ||
+	    r->subject == POLICY_SUBJECT_UID ? KIND_UID : KIND_GID;
+	if (rule_port_count(r) > WIDE_PORTS)
+		return add(ix, INDEX_KEY(kind, r->id, 0), ri);
+	for (i = 0; i < r->nports; i++)
+		for (port = r->ports[i].lo; port <= r->ports[i].hi; port++)
+			if (add(ix, INDEX_KEY(kind, r->id, port), ri) == -1)
+				return -1;
+	return 0;
+}
+
+static void
+index_free(struct policy_index *ix)
+{
+	if (ix == NULL)
+		return;
+	free(ix->slots);
+	free(ix->rules);
+	free(ix);
+}
+
+static struct policy_index *
+index_build(const struct policy *pol)
+{
+	struct policy_index *ix;
+	size_t i, total = 0;
+
+	ix = calloc(1, sizeof(*ix));
+	if (ix == NULL)
+		return NULL;
+	ix->mask = 15;
+	ix->slots = calloc(ix->mask + 1, sizeof(*ix->slots));
+	if (ix->slots == NULL)
+		goto fail;
+	for (i = 0; i < pol->nrules; i++)
+		if (index_rule(ix, &pol->rules[i], (uint32_t)i,
+		    index_count) == -1)
+			goto fail;
+	for (i = 0; i <= ix->mask; i++) {
+		ix->slots[i].start = (uint32_t)total;
+		ix->slots[i].last = 0;
+		total += ix->slots[i].count;
+	}
+	ix->rules = malloc((total > 0 ? total : 1) * sizeof(*ix->rules));
+	if (ix->rules == NULL)
+		goto fail;
+	for (i = 0; i < pol->nrules; i++)
+		index_rule(ix, &pol->rules[i], (uint32_t)i, index_fill);
+	return ix;
+fail:
+	index_free(ix);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Default name resolution */
+
+static char *
+resolver_buf(int which, size_t *len)
+{
+	long n = sysconf(which);
+
+	*len = n > 0 && n <= RESOLVER_MAX_BUF ? (size_t)n : 16384;
+	return malloc(*len);
+}
+
+static int
+default_user(void *arg, const char *name, uint32_t *id)
+{
+	struct passwd pw, *res = NULL;
+	size_t len;
+	char *buf;
+	int rc;
+
+	(void)arg;
+	for (buf = resolver_buf(_SC_GETPW_R_SIZE_MAX, &len);; len *= 2) {
+		if (buf == NULL)
+			return -1;	/* errno ENOMEM from malloc */
+		rc = getpwnam_r(name, &pw, buf, len, &res);
+		if (rc != ERANGE || len >= RESOLVER_MAX_BUF)
+			break;
+		free(buf);
+		buf = malloc(len * 2);
+	}
+	if (rc == 0 && res != NULL)
+		*id = (uint32_t)pw.pw_uid;
+	free(buf);
+	if (rc == 0 && res != NULL)
+		return 0;
+	errno = rc;	/* 0: no such user */
+	return -1;
+}
+
+static int
+default_group(void *arg, const char *name, uint32_t *id)
+{
+	struct group gr, *res = NULL;
+	size_t len;
+	char *buf;
+	int rc;
+
+	(void)arg;
+	for (buf = resolver_buf(_SC_GETGR_R_SIZE_MAX, &len);; len *= 2) {
+		if (buf == NULL)
+			return -1;
+		rc = getgrnam_r(name, &gr, buf, len, &res);
+		if (rc != ERANGE || len >= RESOLVER_MAX_BUF)
+			break;
+		free(buf);
+		buf = malloc(len * 2);
+	}
+	if (rc == 0 && res != NULL)
+		*id = (uint32_t)gr.gr_gid;
+	free(buf);
+	if (rc == 0 && res != NULL)
+		return 0;
+	errno = rc;
+	return -1;
+}
+
+static const struct policy_resolver default_resolver = {
+	.user = default_user,
+	.group = default_group,
+	.arg = NULL,
+};
+
+/* ------------------------------------------------------------------ */
+/* Loading */
+
+static int
+parse_text(const char *name, const char *text, size_t len,
+    const struct policy_resolver *resolver, struct policy **out,
+    struct policy_errors *errs)
+{
+	struct parser p;
+	struct policy *pol;
+
+	*out = NULL;
+	memset(&p, 0, sizeof(p));
+	p.name = name;
+	p.resolver = resolver != NULL ? resolver : &default_resolver;
+	p.errs = errs;
+	pol = calloc(1, sizeof(*pol));
+	if (pol == NULL || (pol->path = strdup(name)) == NULL)
+		goto nomem;
+	sha256(text, len, pol->sha256);
+	sha256_hex(pol->sha256, pol->sha256_hex);
+	if (parse_lines(&p, pol, text, len) == -1)
+		goto nomem;
+	if (errs->count > 0) {
+		policy_free(pol);
+		errno = EINVAL;
+		return -1;
+	}
+	pol->index = index_build(pol);
+	if (pol->index == NULL)
+		goto nomem;
+	*out = pol;
+	return 0;
+nomem:
+	policy_free(pol);
+	errorf(errs, "%s: out of memory", name);
+	errno = ENOMEM;
+	return -1;
+}
+
+int
+policy_parse(const char *name, const char *text, size_t len,
+    const struct policy_resolver *resolver, struct policy **out,
+    struct policy_errors *errs)
+{
+	struct policy_errors local;
+
+	if (errs == NULL) {
+		memset(&local, 0, sizeof(local));
+		errs = &local;
+	}
+	errors_reset(errs);
+	return parse_text(name, text, len, resolver, out, errs);
+}
+
+int
+policy_file_secure(int fd, const char *path, char *msg, size_t msglen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1) {
+		snprintf(msg, msglen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != 0) {
+		snprintf(msg, msglen, "%s: owned by uid %u, not root", path,
+		    (unsigned)st.st_uid);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(msg, msglen, "%s: writable by group/others (mode "
+		    "%04o)", path, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Read exactly the size fstat reported. A file that grows meanwhile is an
+ * error rather than a silently cut policy.
+ */
+static ssize_t
+read_all(int fd, char *buf, size_t size)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got <= size) {
+		n = read(fd, buf + got, size + 1 - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			return (ssize_t)got;
+		got += (size_t)n;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+int
+policy_load(const char *path, unsigned flags,
+    const struct policy_resolver *resolver, struct policy **out,
+    struct policy_errors *errs)
+{
+	struct policy_errors local;
+	char msg[POLICY_ERR_MAX];
+	struct stat st;
+	char *buf = NULL;
+	ssize_t len;
+	int fd, rc = -1, saved;
+
+	*out = NULL;
+	if (errs == NULL) {
+		memset(&local, 0, sizeof(local));
+		errs = &local;
+	}
+	errors_reset(errs);
+	/* O_NONBLOCK: opening a FIFO must not hang; it is refused below. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd == -1) {
+		saved = errno;
+		errorf(errs, "%s: %s", path, strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		errorf(errs, "%s: %s", path, strerror(saved));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		saved = EINVAL;
+		errorf(errs, "%s: not a regular file", path);
+		goto out;
+	}
+	if (st.st_size < 0 || (uint64_t)st.st_size > POLICY_MAX_FILE) {
+		saved = EFBIG;
+		errorf(errs, "%s: larger than 64 MiB", path);
+		goto out;
+	}
+	if ((flags & POLICY_LOAD_REQUIRE_SECURE) &&
+	    policy_file_secure(fd, path, msg, sizeof(msg)) == -1) {
+		saved = EPERM;
+		errors_add(errs, msg);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		saved = ENOMEM;
+		errorf(errs, "%s: out of memory", path);
+		goto out;
+	}
+	len = read_all(fd, buf, (size_t)st.st_size);
+	if (len == -1) {
+		saved = errno;
+		errorf(errs, "%s: %s", path, saved == EAGAIN ?
+		    "changed while being read" : strerror(saved));
+		goto out;
+	}
+	rc = parse_text(path, buf, (size_t)len, resolver, out, errs);
+	saved = errno;
+out:
+	free(buf);
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+void
+policy_free(struct policy *pol)
+{
+	size_t i;
+
+	if (pol == NULL)
+		return;
+	for (i = 0; i < pol->nrules; i++)
+		rule_clear(&pol->rules[i]);
+	free(pol->rules);
+	free(pol->path);
+	index_free(pol->index);
+	free(pol);
+}
+
+/* ------------------------------------------------------------------ */
+/* Deciding */
+
+static int
+addr_in(const struct policy_addr *pa, int family, const uint8_t addr[16])
+{
+	unsigned full = pa->prefixlen / 8, rest = pa->prefixlen % 8;
+	uint8_t mask;
+
+	if (pa->family != family)
+		return 0;
+	if (memcmp(pa->addr, addr, full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	mask = (uint8_t)(0xff << (8 - rest));
+	return (addr[full] & mask) == pa->addr[full];
+}
+
+static int
+rule_grants(const struct policy_rule *r, unsigned proto, uint16_t port,
+    int family, const uint8_t addr[16])
+{
+	size_t i;
+
+	if (!(r->protos & proto))
+		return 0;
+	for (i = 0; i < r->nports; i++)
+		if (port >= r->ports[i].lo && port <= r->ports[i].hi)
+			break;
+	if (i == r->nports)
+		return 0;
+	if (r->naddrs == 0)
+		return 1;
+	for (i = 0; i < r->naddrs; i++)
+		if (addr_in(&r->addrs[i], family, addr))
+			return 1;
+	return 0;
+}
+
+static int
+rule_names(const struct policy_rule *r, const struct policy_query *q)
+{
+	size_t i;
+
+	if (r->subject == POLICY_SUBJECT_USER ||
+	    r->subject == POLICY_SUBJECT_UID)
+		return r->id == q->uid;
+	if (r->id == q->gid)
+		return 1;
+	for (i = 0; i < q->ngroups; i++)
+		if (q->groups[i] == r->id)
+			return 1;
+	return 0;
+}
+
+bool
+policy_rule_matches(const struct policy_rule *r, const struct policy_query *q)
+{
+	return rule_names(r, q) &&
+	    rule_grants(r, q->proto, q->port, q->family, q->addr);
+}
+
+struct want {
+	unsigned proto;
+	uint16_t port;
+	int family;
+	const uint8_t *addr;
+};
+
+/* The first rule under key that grants w, if it comes before best. */
+static size_t
+scan_key(const struct policy *pol, uint64_t key, const struct want *w,
+    size_t best)
+{
+	const struct slot *s = slot_find(pol->index, key);
+	const uint32_t *ri;
+	uint32_t i;
+
+	if (s == NULL)
+		return best;
+	ri = pol->index->rules + s->start;
+	for (i = 0; i < s->count && ri[i] < best; i++)
+		if (rule_grants(&pol->rules[ri[i]], w->proto, w->port,
+		    w->family, w->addr))
+			return ri[i];
+	return best;
+}
+
+static size_t
+scan_id(const struct policy *pol, unsigned kind, uint32_t id,
+    const struct want *w, size_t best)
+{
+	best = scan_key(pol, INDEX_KEY(kind, id, w->port), w, best);
+	return scan_key(pol, INDEX_KEY(kind, id, 0), w, best);
+}
+
+static const struct policy_rule *
+first_grant(const struct policy *pol, const struct policy_query *q,
+    int family, const uint8_t addr[16])
+{
+	struct want w = {
+		.proto = q->proto,
+		.port = q->port,
+		.family = family,
+		.addr = addr,
+	};
+	size_t best = pol->nrules, i;
+
+	best = scan_id(pol, KIND_UID, q->uid, &w, best);
+	best = scan_id(pol, KIND_GID, q->gid, &w, best);
+	for (i = 0; i < q->ngroups; i++)
+		best = scan_id(pol, KIND_GID, q->groups[i], &w, best);
+	return best < pol->nrules ? &pol->rules[best] : NULL;
+}
+
+static int
+is_zero(const uint8_t *a, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (a[i] != 0)
+			return 0;
+	return 1;
+}
+
+static const char *
+query_invalid(const struct policy *pol, const struct policy_query *q)
+{
+	if (pol == NULL || pol->index == NULL)
+		return "no policy loaded";
+	if (q->proto != POLICY_TCP && q->proto != POLICY_UDP)
+		return "unknown protocol";
+	if (q->family != AF_INET && q->family != AF_INET6)
+		return "unknown address family";
+	if (q->port == 0 || q->port >= 1024)
+		return "port not in 1..1023";
+	if (q->ngroups > 0 && q->groups == NULL)
+		return "bad group list";
+	return NULL;
+}
+
+bool
+policy_decide(const struct policy *pol, const struct policy_query *q,
+    struct policy_decision *d)
+{
+	static const uint8_t any4[16];
+	const uint8_t *addr = q->addr;
+	int family = q->family;
+
+	memset(d, 0, sizeof(*d));
+	d->reason = query_invalid(pol, q);
+	if (d->reason != NULL)
+		return false;
+	if (family == AF_INET6 && is_v4_mapped(addr)) {
+		/* ::ffff:a.b.c.d is the IPv4 address a.b.c.d. */
+		family = AF_INET;
+		addr += 12;
+	}
+	d->rule = first_grant(pol, q, family, addr);
+	if (d->rule == NULL) {
+		d->reason = "no rule grants it";
+		return false;
+	}
+	if (family == AF_INET6 && !q->v6only && is_zero(addr, 16)) {
+		/* [::] on a dual-stack socket also takes 0.0.0.0. */
+		d->rule4 = first_grant(pol, q, AF_INET, any4);
+		if (d->rule4 == NULL) {
+			d->rule = NULL;
+			d->reason = "[::] without IPV6_V6ONLY also binds "
+			    "0.0.0.0, which no rule grants";
+			return false;
+		}
+	}
+	d->allow = true;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Formatting */
+
+const char *
+policy_protos_name(unsigned protos)
+{
+	switch (protos & (POLICY_TCP | POLICY_UDP)) {
+	case POLICY_TCP:
+		return "tcp";
+	case POLICY_UDP:
+		return "udp";
+	case POLICY_TCP | POLICY_UDP:
+		return "tcp,udp";
+	}
+	return "none";
+}
+
+char *
+policy_addr_format(const struct policy_addr *a, char *buf, size_t len)
+{
+	char tmp[INET6_ADDRSTRLEN];
+	unsigned full;
+
+	if (len == 0)
+		return buf;
+	if (a == NULL) {
+		snprintf(buf, len, "*");
+		return buf;
+	}
+	if ((a->family != AF_INET && a->family != AF_INET6) ||
+	    inet_ntop(a->family, a->addr, tmp, sizeof(tmp)) == NULL) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	full = a->family == AF_INET ? 32 : 128;
+	if (a->prefixlen == full)
+		snprintf(buf, len, "%s", tmp);
+	else
+		snprintf(buf, len, "%s/%u", tmp, a->prefixlen);
+	return buf;
+}
