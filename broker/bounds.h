@@ -1,8 +1,8 @@
 /*
  * Every bound bindreqd enforces, named in one place (STYLE.md 7).
  */
-#ifndef BINDREQD_LIMITS_H
-#define BINDREQD_LIMITS_H
+#ifndef BINDREQD_BOUNDS_H
+#define BINDREQD_BOUNDS_H
 
 /* Connections open at once, over all users and per uid. */
 #define LIMIT_CONNS_TOTAL	2048
@@ -27,4 +27,4 @@
 /* Open descriptors: every connection, one received descriptor, headroom. */
 #define LIMIT_NOFILE		(LIMIT_CONNS_TOTAL + 256)
 
-#endif /* BINDREQD_LIMITS_H */
+#endif /* BINDREQD_BOUNDS_H */
