@@ -1,0 +1,79 @@
+/*
+ * bindreqd's internal interfaces between its parts: start-up (main.c),
+ * the event loop (server.c), the decision and the bind (grant.c) and the
+ * uid-to-name cache (names.c).
+ */
+#ifndef BINDREQD_BROKER_H
+#define BINDREQD_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bindreq_proto.h"
+#include "policy.h"
+
+/* Who is asking, as the kernel told us at accept time. */
+struct peer {
+	uint32_t uid;
+	uint32_t gid;
+	int32_t pid;
+	uint32_t *groups;	/* SO_PEERGROUPS, owned by the connection */
+	size_t ngroups;
+};
+
+/* What grant.c needs besides the request. */
+struct grant_ctx {
+	const struct policy *policy;	/* in force; swapped on reload */
+	uint64_t netns_cookie;		/* the broker's own network namespace */
+};
+
+/*
+ * Decide and carry out one decoded request. fd is the descriptor that came
+ * with it (BINDREQ_OP_BIND) or -1. Fills *rep; on success sets *reply_fd to
+ * the descriptor to send back (fd itself, or a socket grant.c created, which
+ * *created is then set to). Writes the audit line. Returns rep->status.
+ */
+int grant_request(const struct grant_ctx *g, const struct peer *p,
+    const struct bindreq_request *req, int fd, struct bindreq_reply *rep,
+    int *reply_fd, bool *created);
+
+/* Audit a request refused before it could be decided (bad bytes, limits). */
+void grant_audit_error(const struct grant_ctx *g, const struct peer *p,
+    int status, const char *reason);
+
+/* "EACCES" for EACCES; a number for errnos without a name here. */
+const char *errno_name(int err, char *buf, size_t len);
+
+/* The user name for uid, cached; "-" if there is none. */
+const char *names_user(uint32_t uid);
+/* Forget cached names (on policy reload). */
+void names_flush(void);
+
+struct server_config {
+	const char *policy_path;
+	int listen_fd;
+	uint64_t netns_cookie;
+	struct policy *policy;		/* initial policy; the server owns it */
+};
+
+/*
+ * Serve until SIGTERM or SIGINT. SIGHUP reloads the policy. The signal
+ * descriptor must have been made by server_signals() before the sandbox.
+ * Returns the policy in force at exit (the caller frees it).
+ */
+struct policy *server_run(struct server_config *cfg, int signal_fd);
+
+/* Block SIGHUP/SIGTERM/SIGINT and return a signalfd for them, or fatal. */
+int server_signals(void);
+
+/*
+ * The daemon's Unix socket: from systemd socket activation if LISTEN_FDS
+ * names one for us, else bound at path (a stale socket file is replaced,
+ * a live one is fatal), mode 0666. Returns the listening descriptor;
+ * *activated says which. Fatal on failure.
+ */
+int listener_open(const char *path, bool *activated);
+
+#endif /* BINDREQD_BROKER_H */

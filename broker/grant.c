@@ -1,0 +1,292 @@
+/*
+ * The decision and the bind, for one request that has already decoded.
+ *
+ * Trusts: the peer's identity (the kernel gave it at accept) and the policy
+ * (root-owned, loaded whole). Does not trust: the passed descriptor, which
+ * may be anything the peer could open; it is checked to be exactly the
+ * socket the request describes before it is touched (DESIGN.md 4), and the
+ * decision is made on the address that will really be bound.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+#include "wire.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+const char *
+errno_name(int err, char *buf, size_t len)
+{
+	static const struct {
+		int err;
+		const char *name;
+	} names[] = {
+		{ 0, "0" }, { EACCES, "EACCES" }, { EPERM, "EPERM" },
+		{ EPROTO, "EPROTO" }, { EINVAL, "EINVAL" },
+		{ ENOTSOCK, "ENOTSOCK" }, { EBADF, "EBADF" },
+		{ EAFNOSUPPORT, "EAFNOSUPPORT" }, { EPROTOTYPE, "EPROTOTYPE" },
+		{ EPROTONOSUPPORT, "EPROTONOSUPPORT" },
+		{ EOPNOTSUPP, "EOPNOTSUPP" }, { EADDRINUSE, "EADDRINUSE" },
+		{ EADDRNOTAVAIL, "EADDRNOTAVAIL" }, { EAGAIN, "EAGAIN" },
+		{ ENOMEM, "ENOMEM" }, { ENOBUFS, "ENOBUFS" },
+		{ EMFILE, "EMFILE" }, { ENFILE, "ENFILE" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].err == err)
+			return names[i].name;
+	snprintf(buf, len, "%d", err);
+	return buf;
+}
+
+static int
+int_opt(int fd, int level, int opt, int *val)
+{
+	socklen_t len = sizeof(*val);
+
+	*val = 0;
+	return getsockopt(fd, level, opt, val, &len);
+}
+
+static unsigned
+request_proto(const struct bindreq_request *req)
+{
+	return req->type == SOCK_STREAM ? POLICY_TCP : POLICY_UDP;
+}
+
+static int
+refuse(const char **why, const char *reason, int err)
+{
+	*why = reason;
+	return err;
+}
+
+/*
+ * Is fd exactly the fresh socket req describes, in our network namespace?
+ * Returns 0 or the errno to answer. Sets *v6only for AF_INET6.
+ */
+static int
+check_passed(const struct grant_ctx *g, const struct bindreq_request *req,
+    int fd, bool *v6only, const char **why)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	uint64_t cookie = 0;
+	socklen_t clen = sizeof(cookie);
+	struct stat st;
+	int val, want_proto;
+	uint16_t fam, port;
+	uint8_t addr[16];
+	uint32_t scope;
+
+	*v6only = false;
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return refuse(why, "passed descriptor is not a socket", ENOTSOCK);
+	if (int_opt(fd, SOL_SOCKET, SO_DOMAIN, &val) < 0 || val != req->family)
+		return refuse(why, "socket family differs from the request", EAFNOSUPPORT);
+	if (int_opt(fd, SOL_SOCKET, SO_TYPE, &val) < 0 || val != req->type)
+		return refuse(why, "socket type differs from the request", EPROTOTYPE);
+	want_proto = req->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+	if (int_opt(fd, SOL_SOCKET, SO_PROTOCOL, &val) < 0 ||
+	    val != want_proto)
+		return refuse(why, "socket protocol is not TCP or UDP as requested", EPROTONOSUPPORT);
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &clen) < 0 ||
+	    cookie != g->netns_cookie)
+		return refuse(why, "socket belongs to another network namespace", EPERM);
+	if (int_opt(fd, SOL_SOCKET, SO_ACCEPTCONN, &val) < 0 || val != 0)
+		return refuse(why, "socket is already listening", EINVAL);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) < 0 ||
+	    wire_from_sockaddr((struct sockaddr *)&ss, sslen, &fam, addr,
+	    &port, &scope) != 0 || port != 0)
+		return refuse(why, "socket is already bound", EINVAL);
+	/* A second user's UDP socket with SO_REUSEADDR takes every datagram
+	 * of the first user's port; the kernel does not compare owners. */
+	if (req->type == SOCK_DGRAM &&
+	    (int_opt(fd, SOL_SOCKET, SO_REUSEADDR, &val) < 0 || val != 0))
+		return refuse(why, "UDP socket with SO_REUSEADDR could take another "
+		    "user's datagrams", EOPNOTSUPP);
+	if (req->family == AF_INET6) {
+		if (int_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &val) < 0)
+			return refuse(why, "cannot read IPV6_V6ONLY", EINVAL);
+		*v6only = val != 0;
+	}
+	return 0;
+}
+
+/* Create the socket for BINDREQ_OP_CREATE. Never SO_REUSEPORT: every socket
+ * made here carries the broker's uid and would join one port group. */
+static int
+create_socket(const struct bindreq_request *req, int *out)
+{
+	int fd, on = 1, err;
+
+	fd = socket(req->family, req->type | SOCK_CLOEXEC,
+	    req->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
+	if (fd < 0)
+		return errno;
+	if (req->family == AF_INET6) {
+		int v6only = (req->flags & BINDREQ_F_V6ONLY) ? 1 : 0;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+		    sizeof(v6only)) < 0)
+			goto fail;
+	}
+	if ((req->flags & BINDREQ_F_REUSEADDR) &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
+		goto fail;
+	*out = fd;
+	return 0;
+fail:
+	err = errno;
+	close(fd);
+	return err;
+}
+
+static int
+do_bind(int fd, const struct bindreq_request *req, struct bindreq_reply *rep)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	len = wire_to_sockaddr(req->family, req->addr, req->port,
+	    req->scope_id, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		return errno;
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return errno;
+	if (wire_from_sockaddr((struct sockaddr *)&ss, len, &rep->family,
+	    rep->addr, &rep->port, &rep->scope_id) != 0)
+		return EPROTO;
+	return 0;
+}
+
+static void
+format_addr(const struct bindreq_request *req, char *buf, size_t len)
+{
+	if (inet_ntop(req->family, req->addr, buf, (socklen_t)len) == NULL)
+		snprintf(buf, len, "?");
+}
+
+static void
+format_rule(const struct grant_ctx *g, const struct policy_decision *d,
+    char *buf, size_t len)
+{
+	char path[512];
+	int n;
+
+	log_escape(g->policy->path, path, sizeof(path));
+	n = snprintf(buf, len, "rule=%s:%u", path, d->rule->line);
+	if (d->rule4 != NULL && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " rule4=%s:%u", path,
+		    d->rule4->line);
+}
+
+static void
+audit(const struct grant_ctx *g, const struct peer *p,
+    const struct bindreq_request *req, const char *decision, int status,
+    const char *tail)
+{
+	char line[1536], user[256], addr[INET6_ADDRSTRLEN], eb[16];
+
+	log_escape(names_user(p->uid), user, sizeof(user));
+	format_addr(req, addr, sizeof(addr));
+	snprintf(line, sizeof(line), "decision=%s uid=%u user=%s pid=%d "
+	    "op=%s proto=%s addr=%s port=%u status=%s %s policy=%s",
+	    decision, p->uid, user, p->pid,
+	    req->op == BINDREQ_OP_BIND ? "bind" : "create",
+	    req->type == SOCK_STREAM ? "tcp" : "udp", addr, req->port,
+	    errno_name(status, eb, sizeof(eb)), tail, g->policy->sha256_hex);
+	log_audit(line);
+}
+
+void
+grant_audit_error(const struct grant_ctx *g, const struct peer *p,
+    int status, const char *reason)
+{
+	char line[1024], user[256], why[256], eb[16];
+
+	log_escape(names_user(p->uid), user, sizeof(user));
+	log_escape(reason, why, sizeof(why));
+	snprintf(line, sizeof(line), "decision=error uid=%u user=%s pid=%d "
+	    "status=%s reason=%s policy=%s", p->uid, user, p->pid,
+	    errno_name(status, eb, sizeof(eb)), why, g->policy->sha256_hex);
+	log_audit(line);
+}
+
+static void
+deny(const struct grant_ctx *g, const struct peer *p,
+    const struct bindreq_request *req, int status, const char *why)
+{
+	char tail[300], esc[256];
+
+	log_escape(why, esc, sizeof(esc));
+	snprintf(tail, sizeof(tail), "reason=%s", esc);
+	audit(g, p, req, status == EACCES ? "deny" : "error", status, tail);
+}
+
+int
+grant_request(const struct grant_ctx *g, const struct peer *p,
+    const struct bindreq_request *req, int fd, struct bindreq_reply *rep,
+    int *reply_fd, bool *created)
+{
+	struct policy_query q = {
+		.uid = p->uid, .gid = p->gid,
+		.groups = p->groups, .ngroups = p->ngroups,
+		.proto = request_proto(req), .family = req->family,
+		.port = req->port,
+	};
+	struct policy_decision d;
+	const char *why = NULL;
+	char tail[1200];
+	int status, sock = fd;
+
+	wire_reply_init(rep, req->op, 0);
+	*reply_fd = -1;
+	*created = false;
+	memcpy(q.addr, req->addr, sizeof(q.addr));
+	if (req->op == BINDREQ_OP_BIND)
+		status = check_passed(g, req, fd, &q.v6only, &why);
+	else {
+		q.v6only = (req->flags & BINDREQ_F_V6ONLY) != 0;
+		status = 0;
+	}
+	if (status != 0)
+		goto denied;
+	if (!policy_decide(g->policy, &q, &d)) {
+		status = EACCES;
+		why = d.reason;
+		goto denied;
+	}
+	if (req->op == BINDREQ_OP_CREATE) {
+		status = create_socket(req, &sock);
+		*created = status == 0;
+	}
+	if (status == 0)
+		status = do_bind(sock, req, rep);
+	format_rule(g, &d, tail, sizeof(tail));
+	audit(g, p, req, "allow", status, tail);
+	if (status != 0) {
+		if (*created)
+			close(sock);
+		*created = false;
+		wire_reply_init(rep, req->op, status);
+		return status;
+	}
+	*reply_fd = sock;
+	return 0;
+denied:
+	deny(g, p, req, status, why);
+	wire_reply_init(rep, req->op, status);
+	return status;
+}

@@ -1,0 +1,247 @@
+/*
+ * bindreqd: start-up, in the order it must happen (STYLE.md 2).
+ *
+ *   load and check the policy (owner, mode, every line)
+ *   → open the log → bind the Unix socket (or take systemd's)
+ *   → resolve names once so NSS is loaded → drop to the service user with
+ *   only CAP_NET_BIND_SERVICE (privdrop.c, which verifies it) → rlimits
+ *   → no_new_privs and seccomp (sandbox.c) → serve (server.c).
+ *
+ * Everything that needs more than CAP_NET_BIND_SERVICE happens above the
+ * drop; nothing below it may.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+#include "privdrop.h"
+#include "sandbox.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+#define DEFAULT_POLICY	"/etc/bindreq/policy"
+#define DEFAULT_USER	"bindreq"
+#define VERSION		"0.1"
+
+struct options {
+	const char *policy;
+	const char *socket;
+	const char *user;
+	const char *log;
+	bool check;
+	bool debug;
+	bool sandbox_debug;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: bindreqd [-p|--policy FILE] [-s|--socket PATH] "
+	    "[-u|--user NAME]\n"
+	    "                [-l|--log FILE|-|syslog] [-c|--check] "
+	    "[-d|--debug] [--sandbox-debug]\n"
+	    "defaults: --policy %s --socket %s --user %s --log -\n",
+	    DEFAULT_POLICY, BINDREQ_DEFAULT_SOCKET, DEFAULT_USER);
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "check", no_argument, NULL, 'c' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "sandbox-debug", no_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	o->policy = DEFAULT_POLICY;
+	o->socket = BINDREQ_DEFAULT_SOCKET;
+	o->user = DEFAULT_USER;
+	o->log = "-";
+	while ((ch = getopt_long(argc, argv, "p:s:u:l:cdhV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'p': o->policy = optarg; break;
+		case 's': o->socket = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 'l': o->log = optarg; break;
+		case 'c': o->check = true; break;
+		case 'd': o->debug = true; break;
+		case 'S': o->sandbox_debug = true; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("bindreqd %s\n", VERSION); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		exit(2);
+	}
+	if (o->socket[0] != '/') {
+		fprintf(stderr, "bindreqd: --socket must be an absolute path\n");
+		exit(2);
+	}
+}
+
+static void
+print_error(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", msg);
+}
+
+/* The policy, whole and from a trusted file, or exit. */
+static struct policy *
+load_policy(const char *path)
+{
+	struct policy_errors errs = { .report = print_error };
+	struct policy *pol;
+
+	if (policy_load(path, POLICY_LOAD_REQUIRE_SECURE, NULL, &pol,
+	    &errs) < 0) {
+		fprintf(stderr, "bindreqd: %s: policy refused (%zu error%s); "
+		    "not starting\n", path, errs.count,
+		    errs.count == 1 ? "" : "s");
+		exit(1);
+	}
+	return pol;
+}
+
+static uint64_t
+netns_cookie(int fd)
+{
+	uint64_t cookie;
+	socklen_t len = sizeof(cookie);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+		fatal("SO_NETNS_COOKIE (needs Linux 5.14 or later)");
+	return cookie;
+}
+
+/*
+ * glibc loads NSS modules on first use; do it now, while dlopen() is still
+ * allowed, so that user-name lookups work inside the sandbox.
+ */
+static void
+warm_up_nss(void)
+{
+	(void)getpwuid(0);
+	(void)getgrgid(0);
+	endpwent();
+	endgrent();
+}
+
+/* What shutdown needs to remove our socket file, and only ours. */
+struct socket_file {
+	int dirfd;		/* O_PATH of its directory, or -1 */
+	char name[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t dev;
+	ino_t ino;
+};
+
+static void
+socket_file_remember(const char *path, struct socket_file *sf)
+{
+	char copy[sizeof(sf->name)];
+	struct stat st;
+
+	sf->dirfd = -1;
+	snprintf(copy, sizeof(copy), "%s", path);
+	snprintf(sf->name, sizeof(sf->name), "%s", basename(copy));
+	snprintf(copy, sizeof(copy), "%s", path);
+	if (stat(path, &st) < 0)
+		return;
+	sf->dev = st.st_dev;
+	sf->ino = st.st_ino;
+	sf->dirfd = open(dirname(copy), O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/*
+ * Remove the socket file if it is still the one we bound. As the service
+ * user this works only where that user may write the directory (systemd's
+ * RuntimeDirectory=); elsewhere the file stays, and the next start
+ * replaces it as stale.
+ */
+static void
+socket_file_remove(const struct socket_file *sf)
+{
+	struct stat st;
+
+	if (sf->dirfd < 0)
+		return;
+	if (fstatat(sf->dirfd, sf->name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    st.st_dev != sf->dev || st.st_ino != sf->ino)
+		return;
+	if (unlinkat(sf->dirfd, sf->name, 0) < 0)
+		log_debug("socket file %s left behind: %s", sf->name,
+		    strerror(errno));
+}
+
+int
+main(int argc, char **argv)
+{
+	struct server_config cfg = { 0 };
+	struct socket_file sf = { .dirfd = -1 };
+	struct options o = { 0 };
+	bool activated;
+	int sigfd;
+
+	parse_options(argc, argv, &o);
+	cfg.policy_path = o.policy;
+	cfg.policy = load_policy(o.policy);
+	if (o.check) {
+		printf("%s: ok, %zu rule%s, sha256 %s\n", o.policy,
+		    cfg.policy->nrules, cfg.policy->nrules == 1 ? "" : "s",
+		    cfg.policy->sha256_hex);
+		policy_free(cfg.policy);
+		return 0;
+	}
+	if (log_open(o.log) < 0) {
+		fprintf(stderr, "bindreqd: cannot open log %s: %s\n", o.log,
+		    strerror(errno));
+		return 1;
+	}
+	log_set_debug(o.debug);
+	cfg.listen_fd = listener_open(o.socket, &activated);
+	if (!activated)
+		socket_file_remember(o.socket, &sf);
+	cfg.netns_cookie = netns_cookie(cfg.listen_fd);
+	sigfd = server_signals();
+	warm_up_nss();
+
+	privdrop(o.user);
+	privdrop_rlimits();
+	sandbox_enter(o.sandbox_debug, sf.dirfd);
+
+	log_info("serving %s%s; policy %s: %zu rules, sha256 %s", o.socket,
+	    activated ? " (socket activation)" : "", o.policy,
+	    cfg.policy->nrules, cfg.policy->sha256_hex);
+	cfg.policy = server_run(&cfg, sigfd);
+	socket_file_remove(&sf);
+	policy_free(cfg.policy);
+	log_info("stopped");
+	return 0;
+}
