@@ -114,3 +114,28 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+MAN_PAGES := $(wildcard man/*.[1-8])
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(INCLUDEDIR)
+	install -m 755 $(BUILD)/bindreqd $(DESTDIR)$(SBINDIR)/bindreqd
+	for p in bindreq-policy bindreq-run; do \
+	    [ ! -f $(BUILD)/$$p ] || install -m 755 $(BUILD)/$$p $(DESTDIR)$(BINDIR)/$$p; done
+	install -m 755 $(BUILD)/libbindreq.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libbindreq.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libbindreq.so
+	install -m 644 $(BUILD)/libbindreq.a $(DESTDIR)$(LIBDIR)/
+	[ ! -f $(BUILD)/libbindreq-preload.so ] || \
+	    install -m 755 $(BUILD)/libbindreq-preload.so $(DESTDIR)$(LIBDIR)/
+	install -m 644 include/bindreq.h include/bindreq_proto.h $(DESTDIR)$(INCLUDEDIR)/
+	for m in $(MAN_PAGES); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/bindreqd $(DESTDIR)$(BINDIR)/bindreq-policy \
+	    $(DESTDIR)$(BINDIR)/bindreq-run $(DESTDIR)$(LIBDIR)/libbindreq.so* \
+	    $(DESTDIR)$(LIBDIR)/libbindreq.a $(DESTDIR)$(LIBDIR)/libbindreq-preload.so \
+	    $(DESTDIR)$(INCLUDEDIR)/bindreq.h $(DESTDIR)$(INCLUDEDIR)/bindreq_proto.h
+	for m in $(MAN_PAGES); do s=$${m##*.}; \
+	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$$(basename $$m); done
