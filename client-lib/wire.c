@@ -171,6 +171,11 @@ wire_reply_decode(const void *buf, size_t len, struct bindreq_reply *out)
 		return EPROTO;
 	if (r.status < 0 || r.reserved != 0)
 		return EPROTO;
+	/* op echoes a request, or is 0 for "could not read one": a failure. */
+	if (r.op != 0 && r.op != BINDREQ_OP_BIND && r.op != BINDREQ_OP_CREATE)
+		return EPROTO;
+	if (r.status == 0 && r.op == 0)
+		return EPROTO;
 	if (r.status == 0 && r.family != AF_INET && r.family != AF_INET6)
 		return EPROTO;
 	*out = r;
