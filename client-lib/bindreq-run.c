@@ -1,0 +1,530 @@
+/*
+ * bindreq-run: run a program that gets its privileged ports from bindreqd.
+ *
+ * Two ways, which may be combined:
+ *   - by default, COMMAND runs with the bind(2) shim (libbindreq-preload)
+ *     added in front of LD_PRELOAD, so its own binds of ports below 1024
+ *     go through the broker;
+ *   - with --listen SPEC, bindreq-run creates each socket itself (so it
+ *     carries the user's uid, cgroup and namespace), has the broker bind
+ *     it, listens on the TCP ones and passes them to COMMAND with the
+ *     socket-activation protocol (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES,
+ *     descriptors from 3), then execs COMMAND in place without the shim,
+ *     unless --preload asks for it too. Static binaries and programs that
+ *     call the bind system call directly (Go) work this way.
+ *
+ * It is not setuid and runs with the caller's own rights: it trusts its
+ * arguments and environment as the caller's own, and holds no privilege
+ * the caller does not have. Everything privileged happens in bindreqd.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bindreq.h"
+#include "bindreq_proto.h"
+
+#ifndef BINDREQ_LIBDIR
+#define BINDREQ_LIBDIR	"/usr/local/lib"
+#endif
+#ifndef BINDREQ_VERSION
+#define BINDREQ_VERSION	"0.1"
+#endif
+
+#define PRELOAD_NAME	"libbindreq-preload.so"
+#define PROG		"bindreq-run"
+#define MAX_LISTEN	64	/* far more than any service needs */
+#define MAX_FDNAME	255	/* systemd's limit for one name */
+
+/* Exit statuses: as the shell's for exec failures. */
+#define EXIT_BIND	1
+#define EXIT_USAGE	2
+#define EXIT_NOEXEC	126
+#define EXIT_NOTFOUND	127
+
+struct listen_spec {
+	const char *text;	/* the SPEC as given, for messages */
+	char name[MAX_FDNAME + 1];
+	int type;		/* SOCK_STREAM or SOCK_DGRAM */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	unsigned int port;
+	int fd;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: " PROG " [-p] [-s PATH] [--listen [NAME=]SPEC]... [--] "
+	    "COMMAND [ARG...]\n"
+	    "\n"
+	    "Run COMMAND with privileged ports granted by bindreqd.\n"
+	    "\n"
+	    "  -s, --socket PATH     bindreqd's socket (exported as "
+	    "BINDREQ_SOCKET)\n"
+	    "  -l, --listen SPEC     bind SPEC before COMMAND starts and "
+	    "pass it\n"
+	    "                        with LISTEN_FDS; SPEC is "
+	    "tcp|udp:ADDR:PORT,\n"
+	    "                        e.g. tcp:127.0.0.1:80, tcp:[::]:443,\n"
+	    "                        http=tcp:0.0.0.0:80 (repeatable)\n"
+	    "  -p, --preload         load the bind shim even with --listen\n"
+	    "  -h, --help            show this help\n"
+	    "      --version         show the version\n"
+	    "\n"
+	    "Without --listen, COMMAND runs with " PRELOAD_NAME " in "
+	    "LD_PRELOAD.\n");
+}
+
+static const char *
+socket_path(void)
+{
+	const char *p = getenv(BINDREQ_SOCKET_ENV);
+
+	return p != NULL && *p != '\0' ? p : BINDREQ_DEFAULT_SOCKET;
+}
+
+/* A name LISTEN_FDNAMES can carry: printable ASCII, no ':' or space. */
+static int
+valid_fdname(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > MAX_FDNAME)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (s[i] <= ' ' || s[i] > '~' || s[i] == ':')
+			return 0;
+	return 1;
+}
+
+/* Parse "PORT": 1..65535, decimal digits only. */
+static int
+parse_port(const char *s, unsigned int *port)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1 || v > 65535)
+		return -1;
+	*port = (unsigned int)v;
+	return 0;
+}
+
+/* Parse a numeric address, "a.b.c.d" or "v6[%scope]" (no brackets). */
+static int
+parse_host(const char *host, int family, unsigned int port,
+    struct listen_spec *ls)
+{
+	struct addrinfo hints, *res;
+	char serv[8];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = family;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	hints.ai_socktype = ls->type;
+	snprintf(serv, sizeof(serv), "%u", port);
+	if (getaddrinfo(host, serv, &hints, &res) != 0)
+		return -1;
+	if (res->ai_addrlen > sizeof(ls->addr)) {
+		freeaddrinfo(res);
+		return -1;
+	}
+	memcpy(&ls->addr, res->ai_addr, res->ai_addrlen);
+	ls->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/*
+ * Parse "[NAME=]tcp|udp:ADDR:PORT" where ADDR is dotted IPv4 or an IPv6
+ * address in brackets. Returns 0, or -1 after saying what is wrong.
+ */
+static int
+parse_spec(const char *text, struct listen_spec *ls)
+{
+	char buf[256], *p, *host, *colon;
+	const char *eq, *first_colon;
+	int family = AF_INET;
+
+	memset(ls, 0, sizeof(*ls));
+	ls->text = text;
+	ls->fd = -1;
+	eq = strchr(text, '=');
+	first_colon = strchr(text, ':');
+	strcpy(ls->name, "unknown");
+	if (eq != NULL && (first_colon == NULL || eq < first_colon)) {
+		if (!valid_fdname(text, (size_t)(eq - text))) {
+			fprintf(stderr, PROG ": %s: invalid name (printable "
+			    "ASCII, no ':' or spaces, at most %d characters)\n",
+			    text, MAX_FDNAME);
+			return -1;
+		}
+		memcpy(ls->name, text, (size_t)(eq - text));
+		ls->name[eq - text] = '\0';
+		text = eq + 1;
+	}
+	if (strlen(text) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, text);
+	if (strncmp(buf, "tcp:", 4) == 0)
+		ls->type = SOCK_STREAM;
+	else if (strncmp(buf, "udp:", 4) == 0)
+		ls->type = SOCK_DGRAM;
+	else
+		goto bad;
+	host = buf + 4;
+	if (*host == '[') {
+		family = AF_INET6;
+		host++;
+		p = strchr(host, ']');
+		if (p == NULL || p[1] != ':')
+			goto bad;
+		*p = '\0';
+		colon = p + 1;
+	} else {
+		colon = strrchr(host, ':');
+		if (colon == NULL)
+			goto bad;
+		*colon = '\0';
+	}
+	if (parse_port(colon + 1, &ls->port) < 0) {
+		fprintf(stderr, PROG ": %s: port must be 1..65535\n",
+		    ls->text);
+		return -1;
+	}
+	if (*host == '\0' || parse_host(host, family, ls->port, ls) < 0) {
+		fprintf(stderr, PROG ": %s: not a numeric %s address: %s\n",
+		    ls->text, family == AF_INET ? "IPv4" : "IPv6", host);
+		return -1;
+	}
+	return 0;
+bad:
+	fprintf(stderr, PROG ": %s: expected [NAME=]tcp|udp:ADDRESS:PORT, "
+	    "e.g. tcp:127.0.0.1:80 or udp:[::1]:53\n", ls->text);
+	return -1;
+}
+
+/* Say why the broker did not bind ls, naming the spec and the port. */
+static void
+broker_error(const struct listen_spec *ls, int err)
+{
+	switch (err) {
+	case EACCES:
+		fprintf(stderr, PROG ": %s: port %u: permission denied by the "
+		    "bindreq policy\n", ls->text, ls->port);
+		break;
+	case BINDREQ_ENOBROKER:
+		fprintf(stderr, PROG ": %s: port %u: cannot reach bindreqd at "
+		    "%s: %s\n", ls->text, ls->port, socket_path(),
+		    strerror(err));
+		break;
+	case ETIMEDOUT:
+		fprintf(stderr, PROG ": %s: port %u: bindreqd at %s did not "
+		    "answer in time\n", ls->text, ls->port, socket_path());
+		break;
+	case EAGAIN:
+		fprintf(stderr, PROG ": %s: port %u: bindreqd refused for now "
+		    "(a limit was hit); try again later\n", ls->text,
+		    ls->port);
+		break;
+	case EPERM:
+		fprintf(stderr, PROG ": %s: port %u: bindreqd refused: this "
+		    "process is in another network namespace\n", ls->text,
+		    ls->port);
+		break;
+	default:
+		fprintf(stderr, PROG ": %s: port %u: %s\n", ls->text,
+		    ls->port, strerror(err));
+		break;
+	}
+}
+
+/*
+ * Create ls's socket, bind it (the kernel first, the broker when the
+ * kernel says EACCES for a privileged port), listen on TCP. Returns 0,
+ * or -1 after saying why.
+ */
+static int
+open_listener(struct listen_spec *ls)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&ls->addr;
+	int one = 1, fd, err;
+
+	fd = socket(ls->addr.ss_family, ls->type | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = errno;
+		goto fail;
+	}
+	/*
+	 * TCP only, as systemd does, so that a restart is not refused while
+	 * old connections sit in TIME_WAIT. It lets another socket with
+	 * SO_REUSEADDR bind the same address only until one of them
+	 * listens; we listen at once, a loser's listen() fails loudly, and
+	 * the other would need a grant of its own for this very port. UDP
+	 * never: there it lets the last one bound take every datagram.
+	 */
+	if (ls->type == SOCK_STREAM &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
+		err = errno;
+		goto fail;
+	}
+	if (bind(fd, sa, ls->addrlen) < 0) {
+		err = errno;
+		if (err != EACCES || ls->port > 1023)
+			goto fail;
+		if (bindreq_bind(fd, sa, ls->addrlen) < 0) {
+			broker_error(ls, errno);
+			close(fd);
+			return -1;
+		}
+	}
+	if (ls->type == SOCK_STREAM && listen(fd, SOMAXCONN) < 0) {
+		err = errno;
+		goto fail;
+	}
+	ls->fd = fd;
+	return 0;
+fail:
+	fprintf(stderr, PROG ": %s: port %u: %s\n", ls->text, ls->port,
+	    strerror(err));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/*
+ * Put the n listeners on descriptors 3..3+n-1, inheritable. First move
+ * every one above that range, so that no dup2 closes another listener.
+ */
+static int
+place_fds(struct listen_spec *ls, int n)
+{
+	int i, fd;
+
+	for (i = 0; i < n; i++) {
+		fd = fcntl(ls[i].fd, F_DUPFD_CLOEXEC, 3 + n);
+		if (fd < 0)
+			return -1;
+		close(ls[i].fd);
+		ls[i].fd = fd;
+	}
+	for (i = 0; i < n; i++) {
+		/* dup2 leaves the new descriptor without FD_CLOEXEC. */
+		if (dup2(ls[i].fd, 3 + i) < 0)
+			return -1;
+		close(ls[i].fd);
+		ls[i].fd = 3 + i;
+	}
+	return 0;
+}
+
+static int
+set_listen_env(const struct listen_spec *ls, int n)
+{
+	char num[32], *names, *p;
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		len += strlen(ls[i].name) + 1;
+	names = malloc(len);
+	if (names == NULL)
+		return -1;
+	p = names;
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ':';
+		len = strlen(ls[i].name);
+		memcpy(p, ls[i].name, len);
+		p += len;
+	}
+	*p = '\0';
+	snprintf(num, sizeof(num), "%d", n);
+	if (setenv("LISTEN_FDS", num, 1) < 0 ||
+	    setenv("LISTEN_FDNAMES", names, 1) < 0) {
+		free(names);
+		return -1;
+	}
+	free(names);
+	/* bindreq-run execs COMMAND in place: its pid is ours. */
+	snprintf(num, sizeof(num), "%ld", (long)getpid());
+	return setenv("LISTEN_PID", num, 1);
+}
+
+/* The directory bindreq-run itself lives in, with the shim's name. */
+static int
+next_to_self(char *out, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash == NULL)
+		return -1;
+	slash[1] = '\0';
+	if ((size_t)snprintf(out, size, "%s%s", self, PRELOAD_NAME) >= size)
+		return -1;
+	return 0;
+}
+
+static int
+is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * Find the shim: $BINDREQ_PRELOAD, else next to this binary (a build
+ * tree), else the installed one.
+ */
+static int
+find_preload(char *out, size_t size)
+{
+	const char *env = getenv("BINDREQ_PRELOAD");
+
+	if (env != NULL && *env != '\0') {
+		if ((size_t)snprintf(out, size, "%s", env) >= size)
+			return -1;
+	} else if (next_to_self(out, size) < 0 || !is_file(out)) {
+		snprintf(out, size, "%s", BINDREQ_LIBDIR "/" PRELOAD_NAME);
+	}
+	if (!is_file(out)) {
+		fprintf(stderr, PROG ": %s: %s\n", out, strerror(ENOENT));
+		return -1;
+	}
+	/* ld.so splits LD_PRELOAD on spaces and colons, and wants a path. */
+	if (out[0] != '/' || strpbrk(out, " :\t\n") != NULL) {
+		fprintf(stderr, PROG ": %s: the preload library needs an "
+		    "absolute path without spaces or colons\n", out);
+		return -1;
+	}
+	return 0;
+}
+
+/* Put the shim first in LD_PRELOAD, keeping what is there. */
+static int
+add_preload(void)
+{
+	char lib[PATH_MAX], *val;
+	const char *old = getenv("LD_PRELOAD");
+	size_t len;
+	int rc;
+
+	if (find_preload(lib, sizeof(lib)) < 0)
+		return -1;
+	if (old == NULL || *old == '\0')
+		return setenv("LD_PRELOAD", lib, 1);
+	len = strlen(lib) + 1 + strlen(old) + 1;
+	val = malloc(len);
+	if (val == NULL)
+		return -1;
+	snprintf(val, len, "%s:%s", lib, old);
+	rc = setenv("LD_PRELOAD", val, 1);
+	free(val);
+	return rc;
+}
+
+static int
+run(char **argv)
+{
+	int err;
+
+	execvp(argv[0], argv);
+	err = errno;
+	fprintf(stderr, PROG ": %s: %s\n", argv[0], strerror(err));
+	return err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket",	required_argument,	NULL, 's' },
+		{ "listen",	required_argument,	NULL, 'l' },
+		{ "preload",	no_argument,		NULL, 'p' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 },
+	};
+	static struct listen_spec ls[MAX_LISTEN];
+	int nls = 0, preload = 0, ch, i;
+
+	/* '+': stop at COMMAND, whose options are its own. */
+	while ((ch = getopt_long(argc, argv, "+s:l:ph", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			if (*optarg == '\0' || setenv(BINDREQ_SOCKET_ENV,
+			    optarg, 1) < 0) {
+				fprintf(stderr, PROG ": bad --socket\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'l':
+			if (nls == MAX_LISTEN) {
+				fprintf(stderr, PROG ": at most %d --listen\n",
+				    MAX_LISTEN);
+				return EXIT_USAGE;
+			}
+			if (parse_spec(optarg, &ls[nls]) < 0)
+				return EXIT_USAGE;
+			nls++;
+			break;
+		case 'p':
+			preload = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf(PROG " " BINDREQ_VERSION "\n");
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	argv += optind;
+	if (argv[0] == NULL) {
+		fprintf(stderr, PROG ": no COMMAND given\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (nls == 0)
+		preload = 1;
+	if (preload && add_preload() < 0)
+		return EXIT_NOEXEC;
+	for (i = 0; i < nls; i++)
+		if (open_listener(&ls[i]) < 0)
+			return EXIT_BIND;
+	if (nls > 0 && (place_fds(ls, nls) < 0 || set_listen_env(ls,
+	    nls) < 0)) {
+		fprintf(stderr, PROG ": passing the sockets: %s\n",
+		    strerror(errno));
+		return EXIT_BIND;
+	}
+	return run(argv);
+}
