@@ -87,8 +87,12 @@ $(BUILD)/libbindreq.a: $(call obj,$(LIB_SRC))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/libbindreq-preload.so: $(call obj,$(PRELOAD_SRC) $(LIB_SRC))
-	$(CC) $(ALLCFLAGS) -shared $(ALLLDFLAGS) -o $@ $^ -ldl
+$(BUILD)/libbindreq-preload.so: $(call obj,$(PRELOAD_SRC) $(LIB_SRC)) client-lib/preload.map
+	$(CC) $(ALLCFLAGS) -shared $(ALLLDFLAGS) -Wl,--version-script=client-lib/preload.map \
+	    -o $@ $(call obj,$(PRELOAD_SRC) $(LIB_SRC)) -ldl
+
+# bindreq-run finds the installed shim in LIBDIR.
+$(BUILD)/obj/client-lib/bindreq-run.o: CPPFLAGS += -DBINDREQ_LIBDIR='"$(LIBDIR)"'
 
 $(BUILD)/bindreq-run: $(call obj,$(RUN_SRC)) $(BUILD)/libbindreq.a
 	$(CC) $(ALLCFLAGS) -pie $(ALLLDFLAGS) -o $@ $^
