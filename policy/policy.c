@@ -562,8 +562,8 @@ parse_subject(struct parser *p, struct policy_rule *r, const struct token *t)
 	else if (tok_is(t, "gid"))
 		r->subject = POLICY_SUBJECT_GID;
 	else {
-		perr(p, t->col, "unknown subject kind '%s' (expected user, uid, "
-		    "group or gid)", quote(t->s, t->len, q, sizeof(q)));
+		perr(p, t->col, "unknown subject kind '%s' (expected user, "
+		    "uid, group or gid)", quote(t->s, t->len, q, sizeof(q)));
 		return -1;
 	}
 	return 0;

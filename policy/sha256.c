@@ -135,7 +135,8 @@ sha256_final(struct sha256_ctx *ctx, uint8_t out[SHA256_DIGEST_LEN])
 	}
 	memset(ctx->block + ctx->used, 0, SHA256_BLOCK_LEN - 8 - ctx->used);
 	for (i = 0; i < 8; i++)
-		ctx->block[SHA256_BLOCK_LEN - 1 - i] = (uint8_t)(bits >> (8 * i));
+		ctx->block[SHA256_BLOCK_LEN - 1 - i] =
+		    (uint8_t)(bits >> (8 * i));
 	compress(ctx->state, ctx->block);
 	for (i = 0; i < 8; i++)
 		store_be32(out + 4 * i, ctx->state[i]);

@@ -525,7 +525,8 @@ static const struct bad_case bad_cases[] = {
 	{ "allow uid", 1, 10, "missing uid" },
 	{ "allow uid 1", 1, 12, "missing protocol" },
 	{ "allow uid 1 tcp", 1, 16, "missing ports" },
-	{ "allow uid 1 tcp 80 junk", 1, 20, "unexpected 'junk' after the ports" },
+	{ "allow uid 1 tcp 80 junk", 1, 20,
+	    "unexpected 'junk' after the ports" },
 	{ "allow uid 1 tcp 80 udp 53", 1, 20, "unexpected 'udp'" },
 	{ "  \tallow uid 1 tcp 0", 1, 20, "port 0" },
 	{ "allow uid 1 tcp 80\n\n# c\nallow uid 1 tcp 80 on\n", 4, 22,
@@ -1295,7 +1296,8 @@ test_100k_rules(void **state)
 		char addr[32];
 
 		if (r % 10 == 9) {
-			q = mkq(5, 200000 + (uint32_t)r, POLICY_UDP, "::1", 1023);
+			q = mkq(5, 200000 + (uint32_t)r, POLICY_UDP, "::1",
+			    1023);
 			expect = (unsigned)r + 1;
 		} else if (r % 3 == 0) {
 			snprintf(addr, sizeof(addr), "10.%zu.%zu.77",
