@@ -28,7 +28,7 @@
 
 #include "harness.h"
 
-#define MAX_TRACKED	128
+#define MAX_TRACKED	1024
 #define NAME_MAX_LEN	64
 #define MAX_ARGS	32
 #define START_WAIT_MS	5000
@@ -841,23 +841,23 @@ wait_child(pid_t pid)
 	harness_untrack_pid(pid);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "harness: child %d killed by signal %d\n",
+		    (int)pid, WTERMSIG(status));
 	return -1;
 }
 
 int
-harness_run_as_data(uid_t uid, gid_t gid, int (*fn)(void *arg, void *out),
-    void *arg, void *out, size_t outlen)
+harness_run_as_groups(uid_t uid, gid_t gid, const gid_t *groups, size_t n,
+    int (*fn)(void *arg, void *out), void *arg, void *out, size_t outlen)
 {
-	gid_t groups[MAX_GROUPS];
-	int ngroups = MAX_GROUPS, pfd[2], rc;
+	int pfd[2], rc;
 	size_t got = 0;
-	ssize_t n;
+	ssize_t r;
 	void *buf;
 	pid_t pid;
 
-	if (user_groups(uid, gid, groups, &ngroups) < 0)
-		return -1;
-	if (pipe2(pfd, O_CLOEXEC) < 0)
+	if (n > MAX_GROUPS || pipe2(pfd, O_CLOEXEC) < 0)
 		return -1;
 	fflush(NULL);
 	pid = fork();
@@ -869,7 +869,7 @@ harness_run_as_data(uid_t uid, gid_t gid, int (*fn)(void *arg, void *out),
 	if (pid == 0) {
 		close(pfd[0]);
 		alarm(CHILD_ALARM_S);
-		if (become(uid, gid, groups, ngroups) < 0)
+		if (become(uid, gid, groups, (int)n) < 0)
 			_exit(255);
 		buf = calloc(1, outlen ? outlen : 1);
 		if (buf == NULL)
@@ -882,18 +882,31 @@ harness_run_as_data(uid_t uid, gid_t gid, int (*fn)(void *arg, void *out),
 	harness_track_pid(pid);
 	close(pfd[1]);
 	while (got < outlen) {
-		n = read(pfd[0], (char *)out + got, outlen - got);
-		if (n < 0 && errno == EINTR)
+		r = read(pfd[0], (char *)out + got, outlen - got);
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (r <= 0)
 			break;
-		got += (size_t)n;
+		got += (size_t)r;
 	}
 	close(pfd[0]);
 	rc = wait_child(pid);
 	if (got != outlen)
 		return -1;
 	return rc;
+}
+
+int
+harness_run_as_data(uid_t uid, gid_t gid, int (*fn)(void *arg, void *out),
+    void *arg, void *out, size_t outlen)
+{
+	gid_t groups[MAX_GROUPS];
+	int ngroups = MAX_GROUPS;
+
+	if (user_groups(uid, gid, groups, &ngroups) < 0)
+		return -1;
+	return harness_run_as_groups(uid, gid, groups, (size_t)ngroups, fn,
+	    arg, out, outlen);
 }
 
 struct plain_call {

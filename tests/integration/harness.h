@@ -219,6 +219,15 @@ int harness_run_as(uid_t uid, gid_t gid, int (*fn)(void *arg), void *arg);
 int harness_run_as_data(uid_t uid, gid_t gid,
     int (*fn)(void *arg, void *out), void *arg, void *out, size_t outlen);
 
+/*
+ * The same with an explicit group list (setgroups(groups, n)) instead of
+ * the user's own: to test that the daemon believes the kernel's
+ * SO_PEERGROUPS, not /etc/group.
+ */
+int harness_run_as_groups(uid_t uid, gid_t gid, const gid_t *groups,
+    size_t n, int (*fn)(void *arg, void *out), void *arg, void *out,
+    size_t outlen);
+
 /* ---- raw protocol access ----------------------------------------------- */
 
 /* Connect a SOCK_SEQPACKET socket to path. Returns a descriptor or -1. */
