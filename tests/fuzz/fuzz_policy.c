@@ -6,6 +6,14 @@
  * unknown) so the fuzzer never touches NSS. When the text parses, the
  * index must agree with a plain scan of the rules for queries drawn from
  * the rules themselves, and the formatters must cope with every rule.
+ *
+ * Build and run (from the top of the tree):
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+ *     -Iinclude -Ipolicy -Iclient-lib -o build/fuzz/fuzz_policy \
+ *     tests/fuzz/fuzz_policy.c policy/policy.c policy/sha256.c
+ *   cp -r tests/fuzz/corpus/policy /tmp/policy-corpus
+ *   build/fuzz/fuzz_policy -max_total_time=30 /tmp/policy-corpus \
+ *     -dict=tests/fuzz/policy.dict
  */
 #include <arpa/inet.h>
 #include <stddef.h>

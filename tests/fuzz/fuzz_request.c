@@ -5,6 +5,13 @@
  * request that decodes must re-encode to the very same bytes through
  * wire_to_sockaddr() and wire_request_init(), which shows the decoder
  * let through nothing the encoder cannot express.
+ *
+ * Build and run (from the top of the tree):
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+ *     -Iinclude -Ipolicy -Iclient-lib -o build/fuzz/fuzz_request \
+ *     tests/fuzz/fuzz_request.c client-lib/wire.c
+ *   cp -r tests/fuzz/corpus/request /tmp/request-corpus
+ *   build/fuzz/fuzz_request -max_total_time=30 /tmp/request-corpus
  */
 #include <errno.h>
 #include <stddef.h>
