@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -1022,6 +1023,142 @@ test_v4mapped_denied_by_v6_rule(void **state)
 	expect_grant(A, mkreq(HOW_BIND, AF_INET6, TCP, "::1", 87));
 }
 
+/*
+ * The client still holds the socket while the broker checks and binds it.
+ * A thread of the client flips IPV6_V6ONLY as fast as it can while the
+ * broker judges a request for [::]:84, granted only as IPv6 (`on ::`). If
+ * the broker judged V6ONLY on and the bind then ran with it off, the user
+ * got 0.0.0.0:84 as well without a grant. After bind(2) the kernel freezes
+ * V6ONLY, so the bound socket tells which state was bound.
+ */
+#define RACE_ATTEMPTS	1500
+#define RACE_MS		4000
+
+struct flipper {
+	int fd;
+	volatile int stop;
+};
+
+static void
+pin_to_cpu(pid_t pid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	(void)sched_setaffinity(pid, sizeof(set), &set);
+}
+
+static void *
+flip_v6only(void *arg)
+{
+	struct flipper *f = arg;
+	int v = 0;
+
+	/* Off the daemon's CPU, so that it flips while the daemon works. */
+	pin_to_cpu(0, 1);
+
+	while (!f->stop) {
+		v = !v;
+		/* EINVAL once the socket is bound: then nothing changes. */
+		(void)set_int_opt(f->fd, IPPROTO_IPV6, IPV6_V6ONLY, v);
+	}
+	return NULL;
+}
+
+struct race_res {
+	int stage, stage_errno;
+	int attempts, granted_v6only, granted_dual, denied, other;
+	int other_errno;
+	int v4_reached;		/* a dual-stack grant took 127.0.0.1:84 */
+};
+
+/* Does an IPv4 connection to port reach the listening socket fd? */
+static int
+v4_reaches(int fd, int port)
+{
+	struct sockaddr_storage to;
+	socklen_t len = make_addr(AF_INET, "127.0.0.1", port, &to);
+
+	return verify_tcp(fd, &to, len) == 0;
+}
+
+static int
+race_client(void *arg, void *out)
+{
+	struct race_res *rr = out;
+	struct sockaddr_storage ss;
+	struct flipper f;
+	pthread_t th;
+	long long deadline = now_ms() + RACE_MS;
+	socklen_t len;
+	int rc, err;
+
+	(void)arg;
+	len = make_addr(AF_INET6, "::", 84, &ss);
+	while (rr->attempts < RACE_ATTEMPTS && now_ms() < deadline &&
+	    rr->granted_dual == 0) {
+		f.fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		f.stop = 0;
+		if (f.fd < 0 || set_int_opt(f.fd, IPPROTO_IPV6, IPV6_V6ONLY,
+		    1) < 0)
+			return fail_stage((void *)rr, 1);
+		if (pthread_create(&th, NULL, flip_v6only, &f) != 0) {
+			rr->stage = 2;
+			return 0;
+		}
+		rc = bindreq_bind(f.fd, (struct sockaddr *)&ss, len);
+		err = errno;
+		f.stop = 1;
+		pthread_join(th, NULL);
+		rr->attempts++;
+		if (rc == 0 && get_int_opt(f.fd, IPPROTO_IPV6, IPV6_V6ONLY))
+			rr->granted_v6only++;
+		else if (rc == 0) {
+			rr->granted_dual++;
+			rr->v4_reached = v4_reaches(f.fd, 84);
+		}
+		else if (err == EACCES)
+			rr->denied++;
+		else {
+			rr->other++;
+			rr->other_errno = err;
+			if (err == EAGAIN)
+				usleep(20000);	/* the broker's rate limit */
+		}
+		close(f.fd);
+	}
+	return 0;
+}
+
+static void
+test_v6only_flip_race(void **state)
+{
+	struct race_res rr;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		print_message("[ SKIP     ] the race needs two CPUs\n");
+		skip();
+	}
+	pin_to_cpu(D.pid, 0);
+	memset(&rr, 0, sizeof(rr));
+	assert_int_equal(harness_run_as_data(A, race_client, NULL, &rr,
+	    sizeof(rr)), 0);
+	assert_int_equal(rr.stage, 0);
+	print_message("%d attempts: %d granted V6ONLY, %d granted dual-stack, "
+	    "%d denied, %d other (last %s)\n", rr.attempts, rr.granted_v6only,
+	    rr.granted_dual, rr.denied, rr.other,
+	    rr.other ? strerror(rr.other_errno) : "-");
+	if (rr.granted_dual != 0)
+		fail_msg("a socket judged IPV6_V6ONLY was bound dual-stack: "
+		    "brt2a got [::]:84 without V6ONLY (IPv4 connection to "
+		    "127.0.0.1:84 %s) though only :: is granted",
+		    rr.v4_reached ? "accepted" : "not accepted");
+	assert_true(daemon_alive(&D));
+}
+
 /* ---- sharing a port between users ----------------------------------------- */
 
 /* Receive the socket a child sent with wire_send(). */
@@ -1683,6 +1820,7 @@ main(void)
 		T(test_v6_wildcard_with_v4_wildcard_allowed),
 		T(test_v4mapped_granted_by_v4_rule),
 		T(test_v4mapped_denied_by_v6_rule),
+		T(test_v6only_flip_race),
 		T(test_reuseport_other_user_cannot_join),
 		T(test_udp_reuseaddr_refused),
 		T(test_not_a_socket),
