@@ -5,9 +5,11 @@ set -eu
 
 # Build: compiler, libcap, libseccomp. Tests: cmocka, iproute2 and
 # util-linux (network namespaces), curl and real servers for the
-# unmodified-programs tests, systemd's tools for unit checks and the proxy.
+# unmodified-programs tests, systemd's tools for unit checks and the proxy,
+# dpkg-dev, debhelper and lintian to build and check the Debian packages.
 PKGS="make gcc clang pkg-config libcap-dev libseccomp-dev libcmocka-dev \
-iproute2 util-linux passwd curl python3 nginx-light systemd procps"
+iproute2 util-linux passwd curl python3 nginx-light systemd procps \
+dpkg-dev debhelper lintian"
 
 missing=""
 for p in $PKGS; do
