@@ -1247,18 +1247,46 @@ test_not_a_socket(void **state)
 	assert_still_serves();
 }
 
+static bool has_kv(const char *line, const char *key, const char *value);
+
+/*
+ * bind(2) itself gives EINVAL on a bound socket, so the errno alone does
+ * not show that the broker checked first (DESIGN.md 4): its audit line
+ * must not record a granted bind.
+ */
+static void
+assert_refused_before_bind(const struct res *rs, const char *status)
+{
+	char pidbuf[32], *line;
+
+	snprintf(pidbuf, sizeof(pidbuf), " pid=%d ", (int)rs->pid);
+	line = daemon_log_line(&D, LOG_WAIT_MS, pidbuf, (char *)NULL);
+	if (line == NULL) {
+		daemon_dump(&D);
+		fail_msg("no audit line for pid %d", (int)rs->pid);
+	}
+	if (has_kv(line, "decision", "allow") || !has_kv(line, "status",
+	    status))
+		fail_msg("expected a refusal with status=%s before any bind: "
+		    "%s", status, line);
+	free(line);
+}
+
 static void
 test_already_bound(void **state)
 {
 	struct req rq = mkreq(HOW_BIND, AF_INET, TCP, "127.0.0.1", 80);
+	struct res rs;
 
 	(void)state;
 	HARNESS_REQUIRE_ROOT();
 	rq.prebind = true;
-	expect_errno(A, rq, EINVAL);
+	rs = expect_errno(A, rq, EINVAL);
+	assert_refused_before_bind(&rs, "EINVAL");
 	rq = mkreq(HOW_BIND, AF_INET6, UDP, "::1", 53);
 	rq.prebind = true;
-	expect_errno(A, rq, EINVAL);
+	rs = expect_errno(A, rq, EINVAL);
+	assert_refused_before_bind(&rs, "EINVAL");
 	assert_still_serves();
 }
 
@@ -1266,11 +1294,13 @@ static void
 test_listening(void **state)
 {
 	struct req rq = mkreq(HOW_BIND, AF_INET, TCP, "127.0.0.1", 80);
+	struct res rs;
 
 	(void)state;
 	HARNESS_REQUIRE_ROOT();
 	rq.prelisten = true;
-	expect_errno(A, rq, EINVAL);
+	rs = expect_errno(A, rq, EINVAL);
+	assert_refused_before_bind(&rs, "EINVAL");
 	assert_still_serves();
 }
 
@@ -1558,6 +1588,59 @@ test_second_daemon_refused(void **state)
 	assert_still_serves();
 }
 
+/* ---- SIGHUP: a new policy takes over, a broken one does not ------------- */
+
+/* Ask until the answer is want (a reload is asynchronous). */
+static bool
+eventually(uid_t uid, gid_t gid, const struct req *rq, int want)
+{
+	long long deadline = now_ms() + LOG_WAIT_MS;
+	struct res rs;
+
+	for (;;) {
+		rs = run_req(uid, gid, rq);
+		if ((want == 0 && rs.rc == 0) || (want != 0 && rs.rc != 0 &&
+		    rs.err == want))
+			return true;
+		if (now_ms() >= deadline)
+			return false;
+		usleep(20000);
+	}
+}
+
+static void
+test_reload(void **state)
+{
+	struct req rq = mkreq(HOW_BIND, AF_INET, TCP, "127.0.0.1", 80);
+	char policy[2300], needle[PATH_MAX + 8];
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	expect_errno(B, rq, EACCES);
+	snprintf(policy, sizeof(policy), "%s"
+	    "allow user brt2b tcp 80 on 127.0.0.1\n", main_policy);
+	assert_int_equal(harness_write_file(D.policy, policy, 0644), 0);
+	assert_int_equal(daemon_reload(&D), 0);
+	if (!eventually(B, &rq, 0)) {
+		daemon_dump(&D);
+		fail_msg("the reloaded policy did not grant brt2b port 80");
+	}
+	expect_grant(B, rq);
+
+	/* A broken policy is refused whole; the last good one stays. */
+	assert_int_equal(harness_write_file(D.policy,
+	    "allow user brt2a tcp 80\npermit user brt2b tcp 80\n", 0644), 0);
+	assert_int_equal(daemon_reload(&D), 0);
+	snprintf(needle, sizeof(needle), "%s:2:", D.policy);
+	if (!daemon_log_wait(&D, needle, LOG_WAIT_MS)) {
+		daemon_dump(&D);
+		fail_msg("no FILE:LINE error for the broken policy in the log");
+	}
+	assert_true(daemon_alive(&D));
+	expect_grant(B, rq);
+	expect_grant(A, mkreq(HOW_BIND, AF_INET6, UDP, "::1", 53));
+}
+
 /* ---- the library without a (working) broker ------------------------------- */
 
 static void
@@ -1831,6 +1914,7 @@ main(void)
 		T(test_socket_protocol_mismatch),
 		T(test_other_netns),
 		T(test_audit_log),
+		T(test_reload),
 		T(test_stale_socket_replaced),
 		T(test_second_daemon_refused),
 		T(test_no_broker),
