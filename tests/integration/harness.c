@@ -511,6 +511,9 @@ spawn(struct harness_daemon *d, const char *policy_text, const char *user,
 	if (pid == 0) {
 		int nullfd = open("/dev/null", O_RDONLY);
 
+		/* Not socket-activated, whatever our environment says. */
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDS");
 		dup2(nullfd, STDIN_FILENO);
 		dup2(errfd, STDOUT_FILENO);
 		dup2(errfd, STDERR_FILENO);

@@ -239,9 +239,10 @@ ssize_t harness_send_fds(int sock, const void *buf, size_t len,
 
 /*
  * Wait at most timeout_ms for one reply datagram. Returns its length
- * (copied into *rep up to its size), 0 on EOF, -1 on error or timeout.
- * Every descriptor that came with it is closed, and counted in *nfds
- * (if not NULL); the first is kept in *fd (if not NULL, else -1).
+ * (copied into *rep up to its size), 0 on EOF, -1 with errno on error
+ * (ETIMEDOUT on timeout). Descriptors that came with it are counted in
+ * *nfds (if not NULL); the first is handed over in *fd when fd is not
+ * NULL (else *fd is -1), every other one is closed.
  */
 ssize_t harness_recv_reply(int sock, struct bindreq_reply *rep,
     int timeout_ms, int *fd, size_t *nfds);
