@@ -97,7 +97,7 @@ build_main_policy(void)
 	    (unsigned)uid_b, (unsigned)gid_b);
 }
 
-/* ---- what a user's child process does ----------------------------------- */
+/* ---- what a user's child process does --------------------------------- */
 
 enum how { HOW_BIND, HOW_CREATE };
 
@@ -217,7 +217,8 @@ plain_bind_errno(int family, int type, const struct sockaddr *sa,
 
 /* The address to send traffic to: the bound one, loopback for wildcards. */
 static void
-traffic_target(const struct sockaddr_storage *bound, struct sockaddr_storage *to)
+traffic_target(const struct sockaddr_storage *bound,
+    struct sockaddr_storage *to)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)to;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)to;
@@ -490,7 +491,7 @@ assert_still_serves(void)
 	expect_grant(A, mkreq(HOW_CREATE, AF_INET, TCP, "127.0.0.1", 80));
 }
 
-/* ---- raw requests -------------------------------------------------------- */
+/* ---- raw requests ----------------------------------------------------- */
 
 enum fdkind { FDK_PIPE, FDK_DEVNULL, FDK_TCP4, FDK_UDP4, FDK_TCP6,
     FDK_MPTCP4, FDK_INHERIT };
@@ -627,7 +628,7 @@ expect_raw_errno(uid_t uid, gid_t gid, const struct raw *rw, int err)
 	assert_int_equal(rr.nfds, 0);
 }
 
-/* ---- fixtures ------------------------------------------------------------ */
+/* ---- fixtures --------------------------------------------------------- */
 
 static int
 group_setup(void **state)
@@ -686,7 +687,7 @@ stop_daemons(void **state)
 	return rc;
 }
 
-/* ---- grants: TCP and UDP, IPv4 and IPv6, in place and created ------------ */
+/* ---- grants: TCP and UDP, IPv4 and IPv6, in place and created --------- */
 
 static void
 test_tcp4_in_place_grant(void **state)
@@ -816,7 +817,7 @@ test_other_user_denied(void **state)
 	}
 }
 
-/* ---- subjects: uid, group (primary and supplementary), gid --------------- */
+/* ---- subjects: uid, group (primary and supplementary), gid ------------ */
 
 static void
 test_uid_rule(void **state)
@@ -907,7 +908,7 @@ test_gid_rule(void **state)
 	expect_errno(A, mkreq(HOW_BIND, AF_INET6, UDP, "::1", 83), EACCES);
 }
 
-/* ---- mismatches are EACCES ------------------------------------------------ */
+/* ---- mismatches are EACCES -------------------------------------------- */
 
 static void
 test_port_mismatch(void **state)
@@ -950,7 +951,7 @@ test_address_mismatch(void **state)
 	    EACCES);
 }
 
-/* ---- the IPv6 wildcard and v4-mapped addresses --------------------------- */
+/* ---- the IPv6 wildcard and v4-mapped addresses ------------------------ */
 
 static void
 test_v6_wildcard_without_v6only_denied(void **state)
@@ -1188,7 +1189,7 @@ test_v6only_flip_race(void **state)
 	assert_true(daemon_alive(&D));
 }
 
-/* ---- sharing a port between users ----------------------------------------- */
+/* ---- sharing a port between users ------------------------------------- */
 
 /* Receive the socket a child sent with wire_send(). */
 static int
@@ -1258,7 +1259,7 @@ test_udp_reuseaddr_refused(void **state)
 	assert_still_serves();
 }
 
-/* ---- descriptors that must be refused ------------------------------------- */
+/* ---- descriptors that must be refused --------------------------------- */
 
 static void
 test_not_a_socket(void **state)
@@ -1464,7 +1465,7 @@ test_other_netns(void **state)
 	assert_still_serves();
 }
 
-/* ---- the audit log --------------------------------------------------------- */
+/* ---- the audit log ---------------------------------------------------- */
 
 /* True if line holds key=value as a whole field. */
 static bool
@@ -1569,7 +1570,7 @@ test_audit_log(void **state)
 	free(line);
 }
 
-/* ---- start-up: stale and live sockets ------------------------------------- */
+/* ---- start-up: stale and live sockets --------------------------------- */
 
 static void
 test_stale_socket_replaced(void **state)
@@ -1617,7 +1618,7 @@ test_second_daemon_refused(void **state)
 	assert_still_serves();
 }
 
-/* ---- SIGHUP: a new policy takes over, a broken one does not ------------- */
+/* ---- SIGHUP: a new policy takes over, a broken one does not ----------- */
 
 /* Ask until the answer is want (a reload is asynchronous). */
 static bool
@@ -1670,7 +1671,7 @@ test_reload(void **state)
 	expect_grant(A, mkreq(HOW_BIND, AF_INET6, UDP, "::1", 53));
 }
 
-/* ---- the library without a (working) broker ------------------------------- */
+/* ---- the library without a (working) broker --------------------------- */
 
 static void
 test_no_broker(void **state)
@@ -1808,7 +1809,7 @@ test_fake_broker_garbage(void **state)
 	}
 }
 
-/* ---- malformed requests: EPROTO, and no descriptor kept -------------------- */
+/* ---- malformed requests: EPROTO, and no descriptor kept --------------- */
 
 /* Poll until the daemon holds want descriptors (its connections close
  * asynchronously). Returns the last count. */
@@ -1886,7 +1887,7 @@ test_malformed_requests(void **state)
 	assert_int_equal(settle_fds(D.pid, before), before);
 }
 
-/* ---- done when -------------------------------------------------------------- */
+/* ---- done when -------------------------------------------------------- */
 
 static void
 test_done_when(void **state)
