@@ -152,6 +152,84 @@ fail:
 	return err;
 }
 
+/*
+ * The passed socket stays in the caller's hands while we decide: a second
+ * thread may flip IPV6_V6ONLY between our getsockopt() and bind(), turning
+ * a grant for [::] alone into a dual-stack bind that also takes 0.0.0.0.
+ * The kernel freezes the option at bind, but a bind cannot be undone. So
+ * when a grant depends on V6ONLY, the broker itself holds the IPv4
+ * wildcard of that port during the bind: a dual-stack bind then conflicts
+ * and fails with EADDRINUSE, while a V6ONLY one does not conflict.
+ *
+ * The placeholder listens (TCP) with SO_REUSEADDR and SO_REUSEPORT so that
+ * it binds beside TIME_WAIT remnants; being a listener, it cannot be
+ * joined through SO_REUSEADDR, and carrying the broker's uid, not through
+ * SO_REUSEPORT. UDP has no listen state, so its placeholder has
+ * SO_REUSEPORT only. If the placeholder cannot bind because someone holds
+ * 0.0.0.0 on that port already, that holder blocks a dual-stack bind the
+ * same way, unless it shares the caller's own uid (no gain for the
+ * caller). Returns the placeholder, -1 when none is needed or possible
+ * (with *err 0), or -1 with *err set.
+ */
+static int
+hold_v4_wildcard(const struct bindreq_request *req, int *err)
+{
+	struct sockaddr_storage ss;
+	static const uint8_t any[16];
+	int fd, on = 1;
+	socklen_t len;
+
+	*err = 0;
+	fd = socket(AF_INET, req->type | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*err = errno;
+		return -1;
+	}
+	if ((req->type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET,
+	    SO_REUSEADDR, &on, sizeof(on)) < 0) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0)
+		goto fail;
+	len = wire_to_sockaddr(AF_INET, any, req->port, 0, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		if (errno == EADDRINUSE) {
+			close(fd);
+			return -1;	/* held already: see above */
+		}
+		goto fail;
+	}
+	if (req->type == SOCK_STREAM && listen(fd, 1) < 0)
+		goto fail;
+	return fd;
+fail:
+	*err = errno;
+	close(fd);
+	return -1;
+}
+
+/* Does the grant for q rely on the socket staying IPV6_V6ONLY? */
+static bool
+needs_v6only(const struct grant_ctx *g, const struct policy_query *q)
+{
+	static const uint8_t any[16];
+	struct policy_query dual = *q;
+	struct policy_decision d;
+
+	if (q->family != AF_INET6 || !q->v6only ||
+	    memcmp(q->addr, any, sizeof(any)) != 0)
+		return false;
+	dual.v6only = false;
+	return !policy_decide(g->policy, &dual, &d);
+}
+
+/* Read an int option after bind, to catch a change made during it. */
+static bool
+option_is(int fd, int level, int opt, int want)
+{
+	int val;
+
+	return int_opt(fd, level, opt, &val) == 0 && (val != 0) == (want != 0);
+}
+
 static int
 do_bind(int fd, const struct bindreq_request *req, struct bindreq_reply *rep)
 {
@@ -169,6 +247,41 @@ do_bind(int fd, const struct bindreq_request *req, struct bindreq_reply *rep)
 	    rep->addr, &rep->port, &rep->scope_id) != 0)
 		return EPROTO;
 	return 0;
+}
+
+/*
+ * Bind the caller's own socket, guarding against options it changes while
+ * we do (see hold_v4_wildcard). *why is set when a change was caught.
+ */
+static int
+bind_passed(const struct grant_ctx *g, const struct policy_query *q,
+    const struct bindreq_request *req, int fd, struct bindreq_reply *rep,
+    const char **why)
+{
+	int hold = -1, off = 0, status, err;
+
+	if (needs_v6only(g, q)) {
+		hold = hold_v4_wildcard(req, &err);
+		if (err != 0)
+			return err;
+	}
+	/* Narrow the UDP SO_REUSEADDR window the same way check_passed()
+	 * refused it: clear it ourselves right before the bind. */
+	if (req->type == SOCK_DGRAM &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &off, sizeof(off)) < 0)
+		status = errno;
+	else
+		status = do_bind(fd, req, rep);
+	if (hold >= 0)
+		close(hold);
+	if (status != 0)
+		return status;
+	if (q->v6only && !option_is(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1))
+		*why = "IPV6_V6ONLY was cleared during the bind";
+	else if (req->type == SOCK_DGRAM &&
+	    !option_is(fd, SOL_SOCKET, SO_REUSEADDR, 0))
+		*why = "SO_REUSEADDR was set during the bind";
+	return *why != NULL ? EACCES : 0;
 }
 
 static void
@@ -271,10 +384,16 @@ grant_request(const struct grant_ctx *g, const struct peer *p,
 	if (req->op == BINDREQ_OP_CREATE) {
 		status = create_socket(req, &sock);
 		*created = status == 0;
-	}
-	if (status == 0)
+	} else
+		status = bind_passed(g, &q, req, sock, rep, &why);
+	if (status == 0 && *created)
 		status = do_bind(sock, req, rep);
 	format_rule(g, &d, tail, sizeof(tail));
+	if (why != NULL) {
+		deny(g, p, req, status, why);
+		wire_reply_init(rep, req->op, status);
+		return status;
+	}
 	audit(g, p, req, "allow", status, tail);
 	if (status != 0) {
 		if (*created)
