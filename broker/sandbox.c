@@ -1,0 +1,341 @@
+/*
+ * bindreqd's seccomp sandbox (DESIGN.md 9, STYLE.md 3).
+ *
+ * What it trusts: libseccomp to compile the table below into a filter for
+ * the native architecture, and the kernel to enforce it. What it does not
+ * trust: the rest of bindreqd. The filter is loaded once start-up is over
+ * (policy read, Unix socket bound, privileges dropped); from then on the
+ * daemon can only do what serving requests needs: read its policy and the
+ * password database, make and bind INET/INET6 sockets, talk on the
+ * sockets it has, write its log. Everything else kills the whole process:
+ * a bindreqd that tries to exec, write a file, ptrace or open a netlink
+ * socket has been taken over, and dying is the best it can do.
+ *
+ * A few calls that glibc makes on its own get an errno instead, because
+ * failing them is harmless and killing would turn a routine lookup into
+ * an outage: socket(AF_UNIX) (NSS asking nscd or systemd-userdb, syslog(3)
+ * reconnecting), ioctl (isatty() in stdio) and mmap with PROT_EXEC (NSS
+ * loading a module late, e.g. nss_systemd for a uid missing from
+ * /etc/passwd: the module then counts as unavailable).
+ *
+ * Integers compared here are the ones glibc passes as int: non-negative
+ * values, so their upper 32 bits are zero and SCMP_CMP_EQ is exact.
+ * Written for any architecture libseccomp knows; calls that an
+ * architecture lacks (open, mmap2, ...) are skipped. Tested on x86_64.
+ */
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+#include <linux/futex.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sandbox.h"
+
+/* What a table entry does when its arguments match. */
+enum sb_action {
+	SB_ALLOW,
+	SB_EACCES,	/* a harmless libc call: fail it, do not kill */
+	SB_ENOTTY,
+};
+
+#define SB_MAXARGS	3
+
+struct sb_rule {
+	int			 nr;
+	enum sb_action		 action;
+	unsigned		 nargs;
+	struct scmp_arg_cmp	 args[SB_MAXARGS];
+};
+
+/* Argument comparisons, as plain initializers the table can hold. */
+#define EQ(i, v)		{ (i), SCMP_CMP_EQ, (scmp_datum_t)(v), 0 }
+#define MASKED(i, m, v)		{ (i), SCMP_CMP_MASKED_EQ, \
+				  (scmp_datum_t)(m), (scmp_datum_t)(v) }
+#define NONE(i, m)		MASKED(i, m, 0)
+
+#define ALLOW(call) \
+	{ SCMP_SYS(call), SB_ALLOW, 0, { { 0, 0, 0, 0 } } }
+#define ALLOW1(call, a) \
+	{ SCMP_SYS(call), SB_ALLOW, 1, { a } }
+#define ALLOW2(call, a, b) \
+	{ SCMP_SYS(call), SB_ALLOW, 2, { a, b } }
+#define ALLOW3(call, a, b, c) \
+	{ SCMP_SYS(call), SB_ALLOW, 3, { a, b, c } }
+#define FAIL(call, act) \
+	{ SCMP_SYS(call), (act), 0, { { 0, 0, 0, 0 } } }
+#define FAIL1(call, act, a) \
+	{ SCMP_SYS(call), (act), 1, { a } }
+
+/* Opened for reading only, and never created or truncated. */
+#define READ_ONLY(i)	NONE(i, O_ACCMODE | O_CREAT | O_TRUNC)
+/* A socket type without SOCK_CLOEXEC / SOCK_NONBLOCK. */
+#define SOCKTYPE(i, t)	MASKED(i, 0xf, t)
+/* A futex operation without FUTEX_PRIVATE_FLAG / FUTEX_CLOCK_REALTIME. */
+#define FUTEX_CMD(i, o)	MASKED(i, FUTEX_CMD_MASK, o)
+
+static const struct sb_rule sb_rules[] = {
+	/* --- memory: malloc everywhere; glibc's own allocations --- */
+	ALLOW(brk),
+	ALLOW1(mmap, NONE(2, PROT_EXEC)),
+	ALLOW1(mmap2, NONE(2, PROT_EXEC)),
+	/* dlopen() of an NSS module after start-up: fail it, NSS goes on */
+	FAIL1(mmap, SB_EACCES, MASKED(2, PROT_EXEC, PROT_EXEC)),
+	FAIL1(mmap2, SB_EACCES, MASKED(2, PROT_EXEC, PROT_EXEC)),
+	ALLOW1(mprotect, NONE(2, PROT_EXEC)),
+	ALLOW(munmap),
+	ALLOW(mremap),
+	ALLOW(madvise),
+
+	/* --- descriptors --- */
+	/* signalfd (server.c), policy file (policy.c), /etc/passwd (NSS) */
+	ALLOW(read),
+	/* log.c: stderr or the log file opened before the drop */
+	ALLOW(write),
+	/* every part: connections, received and created sockets */
+	ALLOW(close),
+	/* stdio in NSS's files module */
+	ALLOW(lseek),
+	ALLOW(_llseek),
+	/* policy_load() on SIGHUP; NSS (/etc/passwd, nsswitch.conf);
+	 * syslog(3)'s localtime (/etc/localtime) */
+	ALLOW1(openat, READ_ONLY(2)),
+	ALLOW1(open, READ_ONLY(1)),
+	/* policy.c and grant.c fstat(); glibc stat()s nsswitch.conf and
+	 * /etc/localtime for changes; which call it uses varies by arch */
+	ALLOW(fstat),
+	ALLOW(newfstatat),
+	ALLOW(fstat64),
+	ALLOW(fstatat64),
+	ALLOW(statx),
+	/* descriptor flags only: F_GETFL/F_SETFL (O_NONBLOCK), F_GETFD/F_SETFD
+	 * (FD_CLOEXEC); not F_DUPFD, locks, leases or F_SETOWN. Nothing calls
+	 * it after start-up today (listener.c does, before); kept so that
+	 * setting O_NONBLOCK on a descriptor later is not fatal */
+	ALLOW1(fcntl, EQ(1, F_GETFL)),
+	ALLOW1(fcntl, EQ(1, F_SETFL)),
+	ALLOW1(fcntl, EQ(1, F_GETFD)),
+	ALLOW1(fcntl, EQ(1, F_SETFD)),
+	ALLOW1(fcntl64, EQ(1, F_GETFL)),
+	ALLOW1(fcntl64, EQ(1, F_SETFL)),
+	ALLOW1(fcntl64, EQ(1, F_GETFD)),
+	ALLOW1(fcntl64, EQ(1, F_SETFD)),
+	/* isatty() from stdio: not a terminal */
+	FAIL(ioctl, SB_ENOTTY),
+
+	/* --- the event loop: server.c --- */
+	ALLOW(epoll_create1),
+	ALLOW(epoll_ctl),
+	ALLOW(epoll_wait),
+	ALLOW(epoll_pwait),
+	ALLOW(accept4),
+	/* wire.c: requests in, replies and descriptors out */
+	ALLOW(recvmsg),
+	ALLOW(sendmsg),
+	/* syslog(3) send()s on the socket openlog(LOG_NDELAY) connected
+	 * before the sandbox; no destination address, so no datagram can
+	 * be sent anywhere else */
+	ALLOW1(sendto, EQ(4, 0)),
+
+	/* --- sockets: grant.c --- */
+	/* create_socket(): TCP and UDP over IPv4 and IPv6, nothing else */
+	ALLOW3(socket, EQ(0, AF_INET), SOCKTYPE(1, SOCK_STREAM),
+	    EQ(2, IPPROTO_TCP)),
+	ALLOW3(socket, EQ(0, AF_INET), SOCKTYPE(1, SOCK_STREAM), EQ(2, 0)),
+	ALLOW3(socket, EQ(0, AF_INET), SOCKTYPE(1, SOCK_DGRAM),
+	    EQ(2, IPPROTO_UDP)),
+	ALLOW3(socket, EQ(0, AF_INET), SOCKTYPE(1, SOCK_DGRAM), EQ(2, 0)),
+	ALLOW3(socket, EQ(0, AF_INET6), SOCKTYPE(1, SOCK_STREAM),
+	    EQ(2, IPPROTO_TCP)),
+	ALLOW3(socket, EQ(0, AF_INET6), SOCKTYPE(1, SOCK_STREAM), EQ(2, 0)),
+	ALLOW3(socket, EQ(0, AF_INET6), SOCKTYPE(1, SOCK_DGRAM),
+	    EQ(2, IPPROTO_UDP)),
+	ALLOW3(socket, EQ(0, AF_INET6), SOCKTYPE(1, SOCK_DGRAM), EQ(2, 0)),
+	/* NSS (nscd, systemd-userdb) and syslog(3) reconnecting try
+	 * AF_UNIX; they cope with a failure */
+	FAIL1(socket, SB_EACCES, EQ(0, AF_UNIX)),
+	/* do_bind(): the point of the daemon */
+	ALLOW(bind),
+	/* hold_v4_wildcard(): the placeholder that makes a V6ONLY grant
+	 * race-free listens for the length of the caller's bind */
+	ALLOW(listen),
+	/* check_passed() (bound yet?) and do_bind() (bound where?) */
+	ALLOW(getsockname),
+	/* peer_identify() in server.c */
+	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PEERCRED)),
+	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PEERGROUPS)),
+	/* check_passed() in grant.c */
+	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_DOMAIN)),
+	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_TYPE)),
+	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PROTOCOL)),
+	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_NETNS_COOKIE)),
+	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_ACCEPTCONN)),
+	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_REUSEADDR)),
+	ALLOW2(getsockopt, EQ(1, IPPROTO_IPV6), EQ(2, IPV6_V6ONLY)),
+	/* create_socket() in grant.c */
+	ALLOW2(setsockopt, EQ(1, IPPROTO_IPV6), EQ(2, IPV6_V6ONLY)),
+	ALLOW2(setsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_REUSEADDR)),
+	/* hold_v4_wildcard() in grant.c: the placeholder's SO_REUSEPORT */
+	ALLOW2(setsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_REUSEPORT)),
+
+	/* --- time: log.c timestamps, server.c deadlines (vDSO first) --- */
+	ALLOW(clock_gettime),
+	ALLOW(clock_gettime64),
+
+	/* --- the process itself --- */
+	/* log.c puts the pid in every line; syslog(3)'s LOG_PID; abort() */
+	ALLOW(getpid),
+	/* abort() (assert, _FORTIFY_SOURCE, stack protector) blocks
+	 * signals, asks its tid and raises SIGABRT; tgkill is added at run
+	 * time, for ourselves only */
+	ALLOW(rt_sigprocmask),
+	ALLOW(gettid),
+	/* glibc's locks (stdio, syslog, malloc) when contended; only the
+	 * plain wait and wake operations, none of the PI or requeue ones */
+	ALLOW1(futex, FUTEX_CMD(1, FUTEX_WAIT)),
+	ALLOW1(futex, FUTEX_CMD(1, FUTEX_WAKE)),
+	ALLOW1(futex, FUTEX_CMD(1, FUTEX_WAIT_BITSET)),
+	ALLOW1(futex, FUTEX_CMD(1, FUTEX_WAKE_BITSET)),
+	/* the kernel resuming an interrupted call that was itself allowed */
+	ALLOW(restart_syscall),
+	/* main() returning after SIGTERM, fatal(); _exit() is exit_group */
+	ALLOW(exit_group),
+};
+
+static uint32_t
+sb_action(enum sb_action a)
+{
+	switch (a) {
+	case SB_EACCES:
+		return SCMP_ACT_ERRNO(EACCES);
+	case SB_ENOTTY:
+		return SCMP_ACT_ERRNO(ENOTTY);
+	case SB_ALLOW:
+	default:
+		return SCMP_ACT_ALLOW;
+	}
+}
+
+/* libseccomp returns -errno; keep errno for the caller. */
+static int
+sb_fail(scmp_filter_ctx ctx, int rc)
+{
+	seccomp_release(ctx);
+	errno = -rc;
+	return -1;
+}
+
+static int
+sb_add_table(scmp_filter_ctx ctx)
+{
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < sizeof(sb_rules) / sizeof(sb_rules[0]); i++) {
+		/* A call this architecture does not have (a libseccomp
+		 * pseudo number): nothing to allow. */
+		if (sb_rules[i].nr < 0)
+			continue;
+		rc = seccomp_rule_add_array(ctx,
+		    sb_action(sb_rules[i].action), sb_rules[i].nr,
+		    sb_rules[i].nargs, sb_rules[i].args);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * The rules that depend on this process: abort() signalling itself, and
+ * removing our socket file from the one directory we were given.
+ */
+static int
+sb_add_dynamic(scmp_filter_ctx ctx, int rundir_fd)
+{
+	const struct scmp_arg_cmp	 self_abort[] = {
+		EQ(0, getpid()), EQ(2, SIGABRT)
+	};
+	const struct scmp_arg_cmp	 own_dir[] = {
+		EQ(0, rundir_fd), EQ(2, 0)
+	};
+	int				 rc;
+
+	/* abort(): tgkill(getpid(), gettid(), SIGABRT), to ourselves only */
+	rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
+	    self_abort);
+	if (rc < 0 || rundir_fd < 0)
+		return rc;
+	/* server shutdown: unlinkat(rundir_fd, "name", 0), never a
+	 * directory (AT_REMOVEDIR) and never relative to anything else */
+	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(unlinkat),
+	    2, own_dir);
+}
+
+int
+sandbox_install(bool debug, int rundir_fd)
+{
+	scmp_filter_ctx	 ctx;
+	uint32_t	 deny;
+	unsigned	 api = seccomp_api_get();
+	int		 rc;
+
+	/* SCMP_ACT_KILL_PROCESS and SCMP_ACT_LOG need API level 3 (4.14). */
+	if (api < 3) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (seccomp_arch_native() == 0) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	deny = debug ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
+	if ((ctx = seccomp_init(deny)) == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	/*
+	 * The context holds only the native architecture: a call made
+	 * through another ABI (int 0x80 or x32 on x86_64) does not match it
+	 * and is killed, whatever its number means there.
+	 */
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS)) < 0)
+		return sb_fail(ctx, rc);
+	if ((rc = sb_add_table(ctx)) < 0)
+		return sb_fail(ctx, rc);
+	if ((rc = sb_add_dynamic(ctx, rundir_fd)) < 0)
+		return sb_fail(ctx, rc);
+
+	/* Explicit, so that it is set even if libseccomp stopped doing it. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		rc = -errno;
+		return sb_fail(ctx, rc);
+	}
+	if ((rc = seccomp_load(ctx)) < 0)
+		return sb_fail(ctx, rc);
+	seccomp_release(ctx);
+	return 0;
+}
+
+void
+sandbox_enter(bool debug, int rundir_fd)
+{
+	if (sandbox_install(debug, rundir_fd) == -1)
+		fatal("sandbox: cannot load the seccomp filter");
+	if (debug)
+		log_warnx("sandbox: --sandbox-debug: calls outside the "
+		    "allowlist are only logged by the kernel, not killed; "
+		    "for development only");
+	else
+		log_info("sandbox: seccomp allowlist loaded");
+}
