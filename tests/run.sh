@@ -11,13 +11,18 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 count() {
-	# cmocka's summary: "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)..."
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
-	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
-	passed=$((passed + ${p:-0}))
-	failed=$((failed + ${f:-0}))
-	skipped=$((skipped + ${s:-0}))
+	# cmocka's summary: "[==========] N test(s) run.", "[  PASSED  ] N
+	# test(s).", "[  SKIPPED ] N test(s)...". Whatever ran and neither
+	# passed nor was skipped failed: this counts a test whose setup or
+	# teardown errored, which cmocka's own FAILED line may leave out.
+	# A binary may run several groups: add up every summary.
+	r=$(sed -n 's/^\[==========\] \([0-9]*\) test(s) run.*/\1/p' "$log" | awk '{n+=$1} END {print n+0}')
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{n+=$1} END {print n+0}')
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | awk '{n+=$1} END {print n+0}')
+	passed=$((passed + p))
+	skipped=$((skipped + s))
+	failed=$((failed + r - p - s))
+	[ $((r - p - s)) -eq 0 ] || echo "*** $name: $((r - p - s)) test(s) failed or errored"
 }
 
 run() {
@@ -27,7 +32,7 @@ run() {
 	rc=$?
 	cat "$log"
 	count
-	if [ $rc -ne 0 ] && ! grep -q '^\[  FAILED  \]' "$log"; then
+	if [ $rc -ne 0 ] && [ $((r - p - s)) -eq 0 ]; then
 		echo "*** $name exited with status $rc without a cmocka summary"
 		failed=$((failed + 1))
 	fi
