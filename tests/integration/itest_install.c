@@ -360,28 +360,33 @@ check_soname(const char *lib)
 }
 
 /*
- * pkg-config in root (a DESTDIR or an unpacked package) for pcdir gives
- * flags that compile and link a client against the library there. The
- * client is written to work/name.
+ * pkg-config in root (a DESTDIR or an unpacked package), looking in
+ * libdir/pkgconfig, gives flags that compile and link a client against the
+ * library in libdir. The client is written to work/name.
  */
 static void
-build_client(const char *root, const char *pcdir, const char *name,
+build_client(const char *root, const char *libdir, const char *name,
     char *bin, size_t len)
 {
 	char src[PATH_MAX], *flags, *out;
+	int san;
 
-	snprintf(src, sizeof(src), "%s/client.c", work);
+	fmt(src, sizeof(src), "%s/client.c", work);
 	assert_int_equal(harness_write_file(src, client_src, 0644), 0);
-	snprintf(bin, len, "%s/%s", work, name);
-	flags = capture("PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR=%s%s "
+	fmt(bin, len, "%s/%s", work, name);
+	flags = capture("PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR=%s%s/pkgconfig "
 	    "PKG_CONFIG_SYSROOT_DIR=%s pkg-config --cflags --libs bindreq",
-	    root, pcdir, root);
+	    root, libdir, root);
 	assert_non_null(flags);
 	flags[strcspn(flags, "\n")] = '\0';
 	assert_true(has(flags, "-lbindreq"));
 	assert_true(has(flags, root));	/* -I and -L point into root */
-	assert_int_equal(run("cc -std=c11 -Wall -Wextra -Werror -o %s %s %s",
-	    bin, src, flags), 0);
+	/* A library from `make SANITIZE=1` needs the sanitizers' runtime. */
+	out = capture("readelf -d %s%s/libbindreq.so.1", root, libdir);
+	san = has(out, "libasan");
+	free(out);
+	assert_int_equal(run("cc -std=c11 -Wall -Wextra -Werror %s -o %s %s %s",
+	    san ? "-fsanitize=address,undefined" : "", bin, src, flags), 0);
 	free(flags);
 	/* It links the shared library, not the static one. */
 	out = capture("readelf -d %s", bin);
@@ -517,8 +522,7 @@ test_pkgconfig_client(void **state)
 
 	(void)state;
 	assert_true(installed);
-	build_client(dest, "/usr/local/lib/pkgconfig", "client", bin,
-	    sizeof(bin));
+	build_client(dest, "/usr/local/lib", "client", bin, sizeof(bin));
 	path_join(libdir, sizeof(libdir), dest, "/usr/local/lib");
 	snprintf(nosock, sizeof(nosock), "%s/no-such.sock", work);
 	assert_int_equal(run_client(bin, "80", libdir, nosock),
@@ -704,7 +708,7 @@ test_deb(void **state)
 	assert_true(has(out, "bindreqd.service"));
 	free(out);
 	/* The -dev package builds a client with its own pkg-config file. */
-	snprintf(p, sizeof(p), "/usr/lib/%s/pkgconfig", multiarch);
+	fmt(p, sizeof(p), "/usr/lib/%s", multiarch);
 	build_client(root, p, "client-deb", bin, sizeof(bin));
 }
 
