@@ -1,0 +1,266 @@
+/*
+ * bindreq-policy: check, list, explain, diff and import bindreq policies.
+ * Option parsing and dispatch only; the commands are in tool_*.c.
+ *
+ * It needs no privilege: it reads the policy (and the user and group
+ * databases) as whoever runs it, and changes nothing.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+
+struct opts {
+	const char *policy;
+	bool strict;
+	size_t max_warnings;
+	enum tool_list_order order;
+	bool json;
+	bool v6only;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: bindreq-policy [-p FILE] [--strict] COMMAND [ARGS]\n"
+"\n"
+"  check [--strict] [--max-warnings N]\n"
+"        load the policy as bindreqd would; errors as FILE:LINE:COL,\n"
+"        warnings as FILE:LINE (they fail the check with --strict)\n"
+"  list [--by-port | --by-user] [--json]\n"
+"        the grants, each with the rule's FILE:LINE\n"
+"  explain [--v6only] USER|UID tcp|udp ADDRESS PORT\n"
+"        the decision bindreqd would take, and why (exit 0 allow, 1 deny)\n"
+"  diff OLD NEW\n"
+"        grants NEW adds (+) and removes (-) (exit 0 same, 1 different)\n"
+"  import-authbind [DIR]\n"
+"        translate an authbind configuration (default %s)\n"
+"        into a policy on standard output\n"
+"\n"
+"  -p, --policy FILE   the policy (default %s; - reads stdin)\n"
+"  -h, --help          this text\n"
+"\n"
+"Exit status 2: usage or other trouble. See bindreq-policy(8).\n",
+	    TOOL_DEFAULT_AUTHBIND, TOOL_DEFAULT_POLICY);
+}
+
+static int bad_usage(const char *, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int
+bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bindreq-policy: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n\n");
+	usage(stderr);
+	return TOOL_EXIT_TROUBLE;
+}
+
+enum {
+	OPT_STRICT = 256, OPT_MAX_WARNINGS, OPT_BY_PORT, OPT_BY_USER,
+	OPT_JSON, OPT_V6ONLY,
+};
+
+static const struct option longopts[] = {
+	{ "policy", required_argument, NULL, 'p' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "max-warnings", required_argument, NULL, OPT_MAX_WARNINGS },
+	{ "by-port", no_argument, NULL, OPT_BY_PORT },
+	{ "by-user", no_argument, NULL, OPT_BY_USER },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "v6only", no_argument, NULL, OPT_V6ONLY },
+	{ NULL, 0, NULL, 0 },
+};
+
+/*
+ * Options, before the command (stop at it) or after it. Every option is
+ * accepted in both places; each command ignores those it has no use for.
+ */
+static int
+parse_opts(int argc, char **argv, bool stop, struct opts *o)
+{
+	char *end;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, stop ? "+p:h" : "p:h", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o->policy = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(TOOL_EXIT_OK);
+		case OPT_STRICT:
+			o->strict = true;
+			break;
+		case OPT_MAX_WARNINGS:
+			o->max_warnings = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0')
+				return bad_usage("bad --max-warnings '%s'",
+				    optarg);
+			break;
+		case OPT_BY_PORT:
+			o->order = TOOL_LIST_BY_PORT;
+			break;
+		case OPT_BY_USER:
+			o->order = TOOL_LIST_BY_USER;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_V6ONLY:
+			o->v6only = true;
+			break;
+		default:
+			usage(stderr);
+			return TOOL_EXIT_TROUBLE;
+		}
+	}
+	return 0;
+}
+
+static int
+cmd_check(const struct opts *o, int argc)
+{
+	struct tool_check_opts co = {
+		.strict = o->strict,
+		.max_warnings = o->max_warnings,
+	};
+
+	if (argc != 0)
+		return bad_usage("check takes no arguments");
+	return tool_check(o->policy, &co, stdout, stderr);
+}
+
+static int
+cmd_list(const struct opts *o, int argc)
+{
+	struct policy *pol;
+	int rc;
+
+	if (argc != 0)
+		return bad_usage("list takes no arguments");
+	if (tool_load(o->policy, NULL, &pol, stderr) == -1)
+		return TOOL_EXIT_FAIL;
+	rc = tool_list(pol, o->order, o->json, stdout);
+	if (rc == -1)
+		perror("bindreq-policy: list");
+	policy_free(pol);
+	return rc == 0 ? TOOL_EXIT_OK : TOOL_EXIT_TROUBLE;
+}
+
+static int
+cmd_explain(const struct opts *o, int argc, char **argv)
+{
+	struct tool_identity id;
+	struct tool_request rq;
+	struct policy *pol;
+	char msg[512];
+	int rc;
+
+	if (argc != 4)
+		return bad_usage("explain needs USER|UID PROTO ADDRESS PORT");
+	if (tool_request_parse(argv[1], argv[2], argv[3], o->v6only, &rq, msg,
+	    sizeof(msg)) == -1) {
+		fprintf(stderr, "bindreq-policy: %s\n", msg);
+		return TOOL_EXIT_TROUBLE;
+	}
+	if (tool_identity_lookup(argv[0], &id, msg, sizeof(msg)) == -1) {
+		fprintf(stderr, "bindreq-policy: %s\n", msg);
+		return TOOL_EXIT_TROUBLE;
+	}
+	if (tool_load(o->policy, NULL, &pol, stderr) == -1) {
+		tool_identity_free(&id);
+		return TOOL_EXIT_TROUBLE;
+	}
+	rc = tool_explain(pol, &id, &rq, stdout);
+	policy_free(pol);
+	tool_identity_free(&id);
+	return rc;
+}
+
+static int
+cmd_diff(int argc, char **argv)
+{
+	struct policy *oldp = NULL, *newp = NULL;
+	int rc = TOOL_EXIT_TROUBLE;
+
+	if (argc != 2)
+		return bad_usage("diff needs OLD and NEW");
+	if (strcmp(argv[0], "-") == 0 && strcmp(argv[1], "-") == 0)
+		return bad_usage("diff: only one of OLD and NEW can be -");
+	if (tool_load(argv[0], NULL, &oldp, stderr) == -1 ||
+	    tool_load(argv[1], NULL, &newp, stderr) == -1)
+		goto out;
+	rc = tool_diff(oldp, newp, stdout);
+	if (rc == TOOL_EXIT_TROUBLE)
+		perror("bindreq-policy: diff");
+out:
+	policy_free(oldp);
+	policy_free(newp);
+	return rc;
+}
+
+static int
+cmd_import(int argc, char **argv)
+{
+	if (argc > 1)
+		return bad_usage("import-authbind takes at most a DIR");
+	return tool_import_authbind(argc == 1 ? argv[0] :
+	    TOOL_DEFAULT_AUTHBIND, stdout, stderr);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = {
+		.policy = TOOL_DEFAULT_POLICY,
+		.max_warnings = TOOL_DEFAULT_MAX_WARNINGS,
+		.order = TOOL_LIST_BY_RULE,
+	};
+	const char *cmd;
+	int rc;
+
+	if ((rc = parse_opts(argc, argv, true, &o)) != 0)
+		return rc;
+	if (optind >= argc)
+		return bad_usage("no command given");
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	/* The command's own options; getopt_long permutes operands last. */
+	if ((rc = parse_opts(argc, argv, false, &o)) != 0)
+		return rc;
+	argc -= optind;
+	argv += optind;
+
+	if (strcmp(cmd, "check") == 0)
+		rc = cmd_check(&o, argc);
+	else if (strcmp(cmd, "list") == 0)
+		rc = cmd_list(&o, argc);
+	else if (strcmp(cmd, "explain") == 0)
+		rc = cmd_explain(&o, argc, argv);
+	else if (strcmp(cmd, "diff") == 0)
+		rc = cmd_diff(argc, argv);
+	else if (strcmp(cmd, "import-authbind") == 0)
+		rc = cmd_import(argc, argv);
+	else
+		return bad_usage("unknown command '%s'", cmd);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		perror("bindreq-policy: standard output");
+		return TOOL_EXIT_TROUBLE;
+	}
+	return rc;
+}

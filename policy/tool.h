@@ -1,0 +1,225 @@
+/*
+ * bindreq-policy's commands as functions that write to a FILE *, so that
+ * the command (bindreq-policy.c) only parses options and dispatches, and
+ * the unit tests can run every command on crafted policies.
+ *
+ * Nothing here parses the policy format: every policy comes from
+ * policy_load() or policy_parse(), and every decision from policy_decide(),
+ * so the tool says exactly what bindreqd would do.
+ */
+#ifndef BINDREQ_TOOL_H
+#define BINDREQ_TOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "policy.h"
+
+/* Exit statuses shared by the commands. */
+#define TOOL_EXIT_OK		0
+#define TOOL_EXIT_FAIL		1	/* check failed, deny, differ */
+#define TOOL_EXIT_TROUBLE	2	/* usage or an error that stops us */
+
+#define TOOL_DEFAULT_POLICY	"/etc/bindreq/policy"
+#define TOOL_DEFAULT_AUTHBIND	"/etc/authbind"
+#define TOOL_DEFAULT_MAX_WARNINGS 50
+
+/* ------------------------------------------------------------------ */
+/* Loading */
+
+/*
+ * Load the policy at path ("-": standard input) without the file-trust
+ * check, errors to err, each as FILE:LINE:COL: message, then a summary
+ * line. resolver may be NULL. Returns 0, or -1.
+ */
+int	tool_load(const char *path, const struct policy_resolver *resolver,
+	    struct policy **out, FILE *err);
+
+/* ------------------------------------------------------------------ */
+/* check */
+
+struct tool_check_opts {
+	bool strict;		/* warnings fail the check */
+	size_t max_warnings;	/* print at most this many; 0: all */
+	const struct policy_resolver *resolver;	/* NULL: the system's */
+};
+
+/*
+ * Load path (errors to err as FILE:LINE:COL: message), check the file's
+ * owner and mode as bindreqd would, and warn about the rules. One line of
+ * summary goes to out. Returns the exit status: 0 loaded (and, with
+ * strict, no warnings), 1 otherwise.
+ */
+int	tool_check(const char *path, const struct tool_check_opts *opts,
+	    FILE *out, FILE *err);
+
+/*
+ * The rule warnings alone, for a loaded policy: overlapping grants to
+ * different subjects, rules wholly covered by another, IPv6 wildcard
+ * grants without the IPv4 one. Prints at most max (0: all), sorted by
+ * line, then a line saying how many were left out. Returns how many there
+ * were, or -1 when memory ran out.
+ */
+long	tool_check_rules(const struct policy *pol, size_t max, FILE *err);
+
+/* ------------------------------------------------------------------ */
+/* list */
+
+enum tool_list_order {
+	TOOL_LIST_BY_RULE,	/* file order */
+	TOOL_LIST_BY_PORT,	/* one row per port range, by port */
+	TOOL_LIST_BY_USER,	/* by subject, then file order */
+};
+
+/* Returns 0, or -1 when memory ran out. */
+int	tool_list(const struct policy *pol, enum tool_list_order order,
+	    bool json, FILE *out);
+
+/* ------------------------------------------------------------------ */
+/* explain */
+
+struct tool_identity {
+	char *name;		/* user name; NULL if the uid has no entry */
+	uint32_t uid;
+	uint32_t gid;		/* primary group; UINT32_MAX: unknown */
+	uint32_t *groups;	/* supplementary groups (may repeat gid) */
+	size_t ngroups;
+};
+
+/*
+ * Resolve a user name or number as chown(1) does: a name first, then a
+ * number. A uid without a passwd entry is allowed (uid rules can still
+ * match it) and has no groups. Returns 0, or -1 with a message in msg.
+ */
+int	tool_identity_lookup(const char *who, struct tool_identity *id,
+	    char *msg, size_t msglen);
+void	tool_identity_free(struct tool_identity *id);
+
+struct tool_request {
+	unsigned proto;		/* POLICY_TCP or POLICY_UDP */
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	uint16_t port;
+	bool v6only;
+};
+
+/*
+ * PROTO ADDRESS PORT as the user typed them. ADDRESS may be an IPv4 or
+ * IPv6 literal, the latter optionally in brackets. Returns 0, or -1 with
+ * a message in msg.
+ */
+int	tool_request_parse(const char *proto, const char *addr,
+	    const char *port, bool v6only, struct tool_request *rq,
+	    char *msg, size_t msglen);
+
+/*
+ * Print the decision bindreqd would take ("allow: granted by FILE:LINE
+ * (rule)" or "deny: reason") and how it came to it. Returns 0 for allow,
+ * 1 for deny.
+ */
+int	tool_explain(const struct policy *pol,
+	    const struct tool_identity *id, const struct tool_request *rq,
+	    FILE *out);
+
+/* ------------------------------------------------------------------ */
+/* diff */
+
+/*
+ * Print the grants new adds ("+") and removes ("-"), per subject,
+ * protocol, port and address. Returns 0 if both grant exactly the same,
+ * 1 if not, 2 when memory ran out.
+ */
+int	tool_diff(const struct policy *oldp, const struct policy *newp,
+	    FILE *out);
+
+/* ------------------------------------------------------------------ */
+/* import-authbind */
+
+/*
+ * Translate the authbind configuration under dir (byport/, byaddr/,
+ * byuid/) into a policy on out; what cannot be translated, and files
+ * authbind would never consult, are reported on err. Returns 0 if the
+ * policy grants exactly what authbind does, 1 if err names a difference,
+ * 2 if dir cannot be read at all.
+ */
+int	tool_import_authbind(const char *dir, FILE *out, FILE *err);
+
+/* ------------------------------------------------------------------ */
+/* Helpers shared by the tool_*.c files (tool_util.c) */
+
+/* A growing string; err is set when memory ran out. */
+struct tool_buf {
+	char *s;
+	size_t len, cap;
+	int err;
+};
+
+void	tool_buf_printf(struct tool_buf *b, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	tool_buf_free(struct tool_buf *b);
+/* The string so far ("" if nothing or out of memory). */
+const char *tool_buf_str(const struct tool_buf *b);
+
+/* Append s with control bytes, backslash and bad UTF-8 as \xNN. */
+void	tool_buf_safe(struct tool_buf *b, const char *s);
+/* Append s as a JSON string, quotes included. */
+void	tool_buf_json(struct tool_buf *b, const char *s);
+
+/* "allow user alice tcp 80,443 on 127.0.0.1 ::1" */
+void	tool_rule_text(struct tool_buf *b, const struct policy_rule *r);
+/* "user alice", "uid 1001" */
+void	tool_rule_subject(struct tool_buf *b, const struct policy_rule *r);
+/* "80,443,600-700" */
+void	tool_rule_ports(struct tool_buf *b, const struct policy_rule *r);
+/* "127.0.0.1 ::1" or "*" */
+void	tool_rule_addrs(struct tool_buf *b, const struct policy_rule *r);
+
+/*
+ * Who a rule names, as one number: users and uids share one space,
+ * groups and gids another.
+ */
+uint64_t tool_subject_key(const struct policy_rule *r);
+
+/* An address prefix with its host bits clear; v4 in a[0..3]. */
+struct tool_prefix {
+	uint8_t family;		/* 4 or 6 */
+	uint8_t len;
+	uint8_t a[16];
+};
+
+/*
+ * The prefixes a rule grants, into out (room for at least r->naddrs, and
+ * 2 for "any address": 0.0.0.0/0 and ::/0). Returns how many.
+ */
+size_t	tool_rule_prefixes(const struct policy_rule *r,
+	    struct tool_prefix *out);
+size_t	tool_rule_nprefixes(const struct policy_rule *r);
+int	tool_prefix_cmp(const struct tool_prefix *x,
+	    const struct tool_prefix *y);
+bool	tool_prefix_contains(const struct tool_prefix *outer,
+	    const struct tool_prefix *inner);
+/* Is the prefix's network address all zero (so it holds 0.0.0.0 / ::)? */
+bool	tool_prefix_has_zero(const struct tool_prefix *p);
+void	tool_prefix_format(struct tool_buf *b, const struct tool_prefix *p);
+
+/* Append a sorted list of ranges as "80,443,600-700". */
+void	tool_ports_format(struct tool_buf *b,
+	    const struct policy_port_range *pr, size_t n);
+
+/*
+ * The port sweep. Every rule's port ranges cut 1..1023 into segments in
+ * which the set of rules granting a port does not change; fn is called
+ * once per non-empty segment [lo, hi] with the indices (into rules,
+ * ascending) of the rules active there. A check that only depends on
+ * which rules cover a port thus runs once per segment instead of once per
+ * port, and never compares rules that share no port. fn returns 0 or -1
+ * to stop. Returns 0, or -1 (memory, or fn's -1).
+ */
+typedef int (*tool_segment_fn)(void *arg, unsigned lo, unsigned hi,
+    const uint32_t *active, size_t nactive);
+int	tool_sweep(const struct policy_rule *const *rules, size_t nrules,
+	    tool_segment_fn fn, void *arg);
+
+#endif /* BINDREQ_TOOL_H */

@@ -1,0 +1,330 @@
+/*
+ * bindreq-policy explain: the decision bindreqd would take for a user's
+ * request, by the same policy_decide() the daemon calls, with the rule
+ * that grants it or the reason nothing does.
+ *
+ * bindreqd learns the caller's groups from SO_PEERGROUPS, which are the
+ * groups the process runs with; here they come from the group database
+ * (getgrouplist), which is what a freshly logged-in process of that user
+ * would have. A service started with other groups may be judged
+ * differently; explain says which groups it assumed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "tool.h"
+
+/* A uid with no passwd entry has no primary group either. */
+#define NO_GID		UINT32_MAX
+
+/* Rules the deny message lists as granting the port to others. */
+#define OTHERS_MAX	5
+
+static int
+parse_number(const char *s, unsigned long max, unsigned long *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || *v > max)
+		return -1;
+	return 0;
+}
+
+static int
+load_groups(struct tool_identity *id, const struct passwd *pw)
+{
+	gid_t *g = NULL, *n;
+	int ng = 16, prev;
+	size_t i;
+
+	for (;;) {
+		n = realloc(g, (size_t)ng * sizeof(*g));
+		if (n == NULL) {
+			free(g);
+			return -1;
+		}
+		g = n;
+		prev = ng;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, g, &ng) != -1)
+			break;
+		if (ng <= prev)
+			ng = prev * 2;
+	}
+	id->groups = calloc((size_t)ng + 1, sizeof(*id->groups));
+	if (id->groups == NULL) {
+		free(g);
+		return -1;
+	}
+	for (i = 0; i < (size_t)ng; i++)
+		id->groups[i] = (uint32_t)g[i];
+	id->ngroups = (size_t)ng;
+	free(g);
+	return 0;
+}
+
+int
+tool_identity_lookup(const char *who, struct tool_identity *id, char *msg,
+    size_t msglen)
+{
+	struct passwd *pw;
+	unsigned long v;
+
+	memset(id, 0, sizeof(*id));
+	errno = 0;
+	pw = getpwnam(who);
+	if (pw == NULL && parse_number(who, UINT32_MAX - 1, &v) == 0) {
+		errno = 0;
+		pw = getpwuid((uid_t)v);
+		if (pw == NULL && errno == 0) {
+			/* A uid needs no entry; uid rules still apply. */
+			id->uid = (uint32_t)v;
+			id->gid = NO_GID;
+			return 0;
+		}
+	}
+	if (pw == NULL) {
+		snprintf(msg, msglen, "%s: %s", who, errno != 0 &&
+		    errno != ENOENT ? strerror(errno) : "no such user");
+		return -1;
+	}
+	id->uid = (uint32_t)pw->pw_uid;
+	id->gid = (uint32_t)pw->pw_gid;
+	id->name = strdup(pw->pw_name);
+	if (id->name == NULL || load_groups(id, pw) == -1) {
+		tool_identity_free(id);
+		snprintf(msg, msglen, "%s: out of memory", who);
+		return -1;
+	}
+	return 0;
+}
+
+void
+tool_identity_free(struct tool_identity *id)
+{
+	free(id->name);
+	free(id->groups);
+	memset(id, 0, sizeof(*id));
+}
+
+int
+tool_request_parse(const char *proto, const char *addr, const char *port,
+    bool v6only, struct tool_request *rq, char *msg, size_t msglen)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t len = strlen(addr);
+	unsigned long v;
+
+	memset(rq, 0, sizeof(*rq));
+	rq->v6only = v6only;
+	if (strcmp(proto, "tcp") == 0)
+		rq->proto = POLICY_TCP;
+	else if (strcmp(proto, "udp") == 0)
+		rq->proto = POLICY_UDP;
+	else {
+		snprintf(msg, msglen, "unknown protocol '%s' (tcp or udp)",
+		    proto);
+		return -1;
+	}
+	if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']') {
+		addr++;
+		len -= 2;
+	}
+	if (len >= sizeof(buf))
+		goto badaddr;
+	memcpy(buf, addr, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, rq->addr) == 1)
+		rq->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, rq->addr) == 1)
+		rq->family = AF_INET6;
+	else
+		goto badaddr;
+	if (parse_number(port, 65535, &v) == -1 || v == 0) {
+		snprintf(msg, msglen, "bad port '%s' (1-1023)", port);
+		return -1;
+	}
+	if (v >= 1024) {
+		snprintf(msg, msglen, "port %lu needs no grant: bindreqd only "
+		    "binds ports 1-1023 (and answers EINVAL for others)", v);
+		return -1;
+	}
+	rq->port = (uint16_t)v;
+	return 0;
+badaddr:
+	snprintf(msg, msglen, "bad address '%s': name the address the program "
+	    "binds, e.g. 127.0.0.1, ::1, [::1], 0.0.0.0 or ::", addr);
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Saying why */
+
+static void
+print_rule(FILE *out, const struct policy *pol, const struct policy_rule *r)
+{
+	struct tool_buf b = { 0 };
+
+	tool_rule_text(&b, r);
+	fprintf(out, "%s:%u (%s)", pol->path, r->line, tool_buf_str(&b));
+	tool_buf_free(&b);
+}
+
+static void
+print_caller(FILE *out, const struct tool_identity *id)
+{
+	struct tool_buf b = { 0 };
+	size_t i;
+
+	if (id->name != NULL) {
+		tool_buf_printf(&b, "user ");
+		tool_buf_safe(&b, id->name);
+		tool_buf_printf(&b, " (uid %u), primary gid %u",
+		    (unsigned)id->uid, (unsigned)id->gid);
+	} else
+		tool_buf_printf(&b, "uid %u (no passwd entry: no groups, only "
+		    "uid rules can match)", (unsigned)id->uid);
+	for (i = 0; i < id->ngroups; i++)
+		tool_buf_printf(&b, "%s%u", i == 0 ?
+		    ", groups " : " ", (unsigned)id->groups[i]);
+	fprintf(out, "  caller: %s\n", tool_buf_str(&b));
+	tool_buf_free(&b);
+}
+
+/* Which of the caller's identities the rule named. */
+static void
+print_match(FILE *out, const struct policy_rule *r,
+    const struct tool_identity *id)
+{
+	struct tool_buf b = { 0 };
+
+	tool_rule_subject(&b, r);
+	if (r->subject == POLICY_SUBJECT_USER ||
+	    r->subject == POLICY_SUBJECT_UID)
+		fprintf(out, "  matched: the caller's uid %u (%s)\n",
+		    (unsigned)id->uid, tool_buf_str(&b));
+	else if (r->id == id->gid)
+		fprintf(out, "  matched: the caller's primary group, gid %u "
+		    "(%s)\n", (unsigned)r->id, tool_buf_str(&b));
+	else
+		fprintf(out, "  matched: the caller's supplementary group, gid "
+		    "%u (%s)\n", (unsigned)r->id, tool_buf_str(&b));
+	tool_buf_free(&b);
+}
+
+static bool
+is_v4_mapped(const struct tool_request *rq)
+{
+	static const uint8_t prefix[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+	};
+
+	return rq->family == AF_INET6 &&
+	    memcmp(rq->addr, prefix, sizeof(prefix)) == 0;
+}
+
+static bool
+is_v6_any(const struct tool_request *rq)
+{
+	static const uint8_t zero[16];
+
+	return rq->family == AF_INET6 &&
+	    memcmp(rq->addr, zero, sizeof(zero)) == 0;
+}
+
+/*
+ * After a denial, the rules that grant this port and protocol to anyone:
+ * usually the administrator's next question.
+ */
+static void
+print_others(FILE *out, const struct policy *pol,
+    const struct tool_request *rq)
+{
+	const char *proto = rq->proto == POLICY_TCP ? "tcp" : "udp";
+	const struct policy_rule *r;
+	size_t i, j, shown = 0, more = 0;
+
+	for (i = 0; i < pol->nrules; i++) {
+		r = &pol->rules[i];
+		if (!(r->protos & rq->proto))
+			continue;
+		for (j = 0; j < r->nports; j++)
+			if (rq->port >= r->ports[j].lo &&
+			    rq->port <= r->ports[j].hi)
+				break;
+		if (j == r->nports)
+			continue;
+		if (shown == OTHERS_MAX) {
+			more++;
+			continue;
+		}
+		if (shown == 0)
+			fprintf(out, "  rules for %s %u:\n", proto, rq->port);
+		fprintf(out, "    ");
+		print_rule(out, pol, r);
+		fputc('\n', out);
+		shown++;
+	}
+	if (more > 0)
+		fprintf(out, "    ... and %zu more\n", more);
+	if (shown == 0)
+		fprintf(out, "  no rule grants %s %u to anyone\n", proto,
+		    rq->port);
+}
+
+int
+tool_explain(const struct policy *pol, const struct tool_identity *id,
+    const struct tool_request *rq, FILE *out)
+{
+	struct policy_decision d;
+	struct policy_query q;
+	char a6[INET6_ADDRSTRLEN], a4[INET_ADDRSTRLEN];
+
+	memset(&q, 0, sizeof(q));
+	q.uid = id->uid;
+	q.gid = id->gid;
+	q.groups = id->groups;
+	q.ngroups = id->ngroups;
+	q.proto = rq->proto;
+	q.family = rq->family;
+	memcpy(q.addr, rq->addr, sizeof(q.addr));
+	q.port = rq->port;
+	q.v6only = rq->v6only;
+
+	if (policy_decide(pol, &q, &d)) {
+		fprintf(out, "allow: granted by ");
+		print_rule(out, pol, d.rule);
+		if (d.rule4 != NULL) {
+			fprintf(out, " and, for the IPv4 side of a dual-stack "
+			    "[::] socket, ");
+			print_rule(out, pol, d.rule4);
+		}
+		fputc('\n', out);
+		print_caller(out, id);
+		print_match(out, d.rule, id);
+		if (d.rule4 != NULL && d.rule4 != d.rule)
+			print_match(out, d.rule4, id);
+	} else {
+		fprintf(out, "deny: %s\n", d.reason);
+		print_caller(out, id);
+		print_others(out, pol, rq);
+	}
+	if (is_v4_mapped(rq))
+		fprintf(out, "  note: %s is judged as the IPv4 address %s\n",
+		    inet_ntop(AF_INET6, rq->addr, a6, sizeof(a6)) ? a6 : "?",
+		    inet_ntop(AF_INET, rq->addr + 12, a4, sizeof(a4)) ? a4 :
+		    "?");
+	else if (is_v6_any(rq) && !rq->v6only && !d.allow)
+		fprintf(out, "  note: a socket with IPV6_V6ONLY set binds only "
+		    "[::] (see --v6only)\n");
+	return d.allow ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
+}
