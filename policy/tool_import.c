@@ -441,7 +441,7 @@ import_byport(struct importer *im)
 	char **names;
 	size_t n, i;
 	bool bang;
-	int sfd;
+	int sfd, found;
 
 	if (read_names(im, "byport", &sfd, &names, &n) == -1 || sfd == -1)
 		return;
@@ -455,12 +455,13 @@ import_byport(struct importer *im)
 		}
 		if (!port_consulted(im, src, port, bang))
 			continue;
-		if (stat_entry(im, sfd, "byport", names[i], &st) == 0)
+		found = stat_entry(im, sfd, "byport", names[i], &st);
+		if (found == 0)
 			continue;
 		/* Existing, or unknown: either way it decides the port. */
 		im->port_decided[port] = true;
 		comment_path(im, "byport", names[i]);
-		if (fstatat(sfd, names[i], &st, 0) == -1) {
+		if (found == -1) {
 			fprintf(im->out, ": could not be read\n");
 			continue;
 		}
@@ -1127,7 +1128,8 @@ emit_uid_line(struct importer *im, const char *src, unsigned lineno,
 	if (ul->pmax > PORT_MAX_PRIV)
 		msg(im, false, src, "line %u: ports 1024 and above need no "
 		    "privilege; not translated", lineno);
-	if (ul->pmin < lo || ul->pmax > hi)
+	if ((ul->pmin < lo && (bang || ul->pmin > 0)) ||
+	    (ul->pmax > hi && !bang))
 		msg(im, false, src, "line %u: this file serves only ports "
 		    "%u-%u (the others are read from byuid/%s%s)", lineno, lo,
 		    hi, bang ? "" : "!", strrchr(src, '/') + 1 + bang);
