@@ -34,6 +34,7 @@
 #define START_WAIT_MS	5000
 #define STOP_WAIT_MS	5000
 #define CHILD_ALARM_S	30
+#define MAX_WRAP	16	/* words in $BINDREQ_TEST_DAEMON_WRAPPER */
 
 enum track_kind { TRACK_USER, TRACK_GROUP, TRACK_PID, TRACK_DIR };
 
@@ -465,14 +466,50 @@ daemon_init(struct harness_daemon *d)
 	return 0;
 }
 
+bool
+harness_daemon_wrapped(void)
+{
+	const char *env = getenv(HARNESS_WRAPPER_ENV);
+
+	return env != NULL && env[strspn(env, " \t")] != '\0';
+}
+
+/* Waits scale with a wrapper: valgrind makes the daemon much slower. */
+static int
+wait_ms(int ms)
+{
+	return harness_daemon_wrapped() ? ms * 4 : ms;
+}
+
+/* Split $BINDREQ_TEST_DAEMON_WRAPPER (in buf) into argv; returns words. */
+static size_t
+wrapper_words(char *buf, size_t len, const char **argv, size_t max)
+{
+	const char *env = getenv(HARNESS_WRAPPER_ENV);
+	char *w, *save = NULL;
+	size_t n = 0;
+	int r;
+
+	if (env == NULL)
+		return 0;
+	r = snprintf(buf, len, "%s", env);
+	if (r < 0 || (size_t)r >= len)
+		return 0;
+	for (w = strtok_r(buf, " \t", &save); w != NULL && n < max;
+	    w = strtok_r(NULL, " \t", &save))
+		argv[n++] = w;
+	return n;
+}
+
 /* Fork and exec the daemon with the common and extra arguments. */
 static int
 spawn(struct harness_daemon *d, const char *policy_text, const char *user,
     va_list ap)
 {
-	const char *argv[MAX_ARGS];
+	const char *argv[MAX_WRAP + MAX_ARGS];
+	char wrapbuf[4096];
 	const char *a;
-	size_t n = 0;
+	size_t n;
 	int errfd;
 	pid_t pid;
 
@@ -484,6 +521,7 @@ spawn(struct harness_daemon *d, const char *policy_text, const char *user,
 		    strerror(errno));
 		return -1;
 	}
+	n = wrapper_words(wrapbuf, sizeof(wrapbuf), argv, MAX_WRAP);
 	argv[n++] = d->bin;
 	argv[n++] = "--policy";
 	argv[n++] = d->policy;
@@ -495,7 +533,8 @@ spawn(struct harness_daemon *d, const char *policy_text, const char *user,
 	}
 	argv[n++] = "--log";
 	argv[n++] = d->log;
-	while ((a = va_arg(ap, const char *)) != NULL && n < MAX_ARGS - 1)
+	while ((a = va_arg(ap, const char *)) != NULL &&
+	    n < MAX_WRAP + MAX_ARGS - 1)
 		argv[n++] = a;
 	argv[n] = NULL;
 
@@ -517,8 +556,8 @@ spawn(struct harness_daemon *d, const char *policy_text, const char *user,
 		dup2(nullfd, STDIN_FILENO);
 		dup2(errfd, STDOUT_FILENO);
 		dup2(errfd, STDERR_FILENO);
-		execv(d->bin, (char *const *)(uintptr_t)argv);
-		dprintf(STDERR_FILENO, "harness: exec %s: %s\n", d->bin,
+		execvp(argv[0], (char *const *)(uintptr_t)argv);
+		dprintf(STDERR_FILENO, "harness: exec %s: %s\n", argv[0],
 		    strerror(errno));
 		_exit(127);
 	}
@@ -584,7 +623,7 @@ daemon_start(struct harness_daemon *d, const char *policy_text,
 	va_end(ap);
 	if (rc < 0)
 		return -1;
-	deadline = harness_now_ms() + START_WAIT_MS;
+	deadline = harness_now_ms() + wait_ms(START_WAIT_MS);
 	while (harness_now_ms() < deadline) {
 		if (!daemon_alive(d)) {
 			fprintf(stderr, "harness: bindreqd exited (status %d) "
@@ -597,7 +636,7 @@ daemon_start(struct harness_daemon *d, const char *policy_text,
 		sleep_ms(10);
 	}
 	fprintf(stderr, "harness: bindreqd not ready after %d ms\n",
-	    START_WAIT_MS);
+	    wait_ms(START_WAIT_MS));
 	daemon_dump(d);
 	daemon_kill(d);
 	return -1;
@@ -616,7 +655,7 @@ daemon_start_fail(struct harness_daemon *d, const char *policy_text,
 	va_end(ap);
 	if (rc < 0)
 		return -1;
-	deadline = harness_now_ms() + START_WAIT_MS;
+	deadline = harness_now_ms() + wait_ms(START_WAIT_MS);
 	while (harness_now_ms() < deadline) {
 		if (!daemon_alive(d))
 			return exit_code(d->status);
@@ -635,14 +674,14 @@ daemon_stop(struct harness_daemon *d)
 	if (d->pid <= 0)
 		return -1;
 	kill(d->pid, SIGTERM);
-	deadline = harness_now_ms() + STOP_WAIT_MS;
+	deadline = harness_now_ms() + wait_ms(STOP_WAIT_MS);
 	while (harness_now_ms() < deadline) {
 		if (!daemon_alive(d))
 			return exit_code(d->status);
 		sleep_ms(10);
 	}
 	fprintf(stderr, "harness: bindreqd ignored SIGTERM for %d ms\n",
-	    STOP_WAIT_MS);
+	    wait_ms(STOP_WAIT_MS));
 	return daemon_kill(d);
 }
 

@@ -130,6 +130,18 @@ struct harness_daemon {
 	int status;			/* wait status once reaped, else -1 */
 };
 
+/*
+ * $BINDREQ_TEST_DAEMON_WRAPPER, if set, is a command prefix (words split on
+ * blanks, looked up in PATH) the daemon runs under, e.g. "valgrind
+ * --error-exitcode=99 ...". The wrapper must exec the daemon in its own
+ * process (valgrind, env and prlimit do), so that d->pid stays the
+ * daemon's. Start and stop waits are four times longer under a wrapper.
+ */
+#define HARNESS_WRAPPER_ENV	"BINDREQ_TEST_DAEMON_WRAPPER"
+
+/* True if daemons run under such a wrapper (tests relax their timing). */
+bool harness_daemon_wrapped(void);
+
 /* Path of a program in the build dir ("bindreqd", "bindreq-run", ...). */
 int harness_build_path(const char *name, char *buf, size_t len);
 
