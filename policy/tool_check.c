@@ -1118,7 +1118,7 @@ tool_check(const char *path, const struct tool_check_opts *opts, FILE *out,
 		return TOOL_EXIT_TROUBLE;
 	}
 	nwarn += trust;
-	fprintf(out, "%s: loads: %zu rule%s, %ld warning%s, sha256 %s\n",
+	fprintf(out, "%s: ok, %zu rule%s, %ld warning%s, sha256 %s\n",
 	    pol->path, pol->nrules, pol->nrules == 1 ? "" : "s", nwarn,
 	    nwarn == 1 ? "" : "s", pol->sha256_hex);
 	policy_free(pol);

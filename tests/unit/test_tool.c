@@ -923,7 +923,7 @@ test_check_file(void **state)
 	    0);
 	cap_text(&out);
 	cap_text(&err);
-	assert_contains(out.s, "loads: 2 rules");
+	assert_contains(out.s, "policy: ok, 2 rules, 1 warning, sha256 ");
 	assert_contains(err.s, "policy:2: warning:");
 	cap_free(&out);
 	cap_free(&err);
