@@ -53,6 +53,36 @@
 	 SECBIT_KEEP_CAPS_LOCKED | \
 	 SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED)
 
+/*
+ * make SANITIZE=1 builds: LeakSanitizer checks at exit by stopping the
+ * world, with clone and ptrace, which the sandbox forbids, RLIMIT_NPROC 0
+ * prevents and a process that changed uid (not dumpable) cannot do. Such a
+ * build checks for leaks once instead, in privdrop_rlimits(), dumpable for
+ * that moment only; that also turns the check at exit off. Never in a
+ * normal build.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define PRIVDROP_SANITIZER	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PRIVDROP_SANITIZER	1
+#endif
+#endif
+#ifdef PRIVDROP_SANITIZER
+void	__lsan_do_leak_check(void);
+
+static void
+sanitizer_leak_check(void)
+{
+	int	 dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	__lsan_do_leak_check();
+	if (dumpable >= 0)
+		(void)prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+}
+#endif
+
 /* What the daemon holds once the drop is done. */
 #define PRIVDROP_CAPS_TEXT	"cap_net_bind_service=ep"
 
@@ -448,6 +478,9 @@ privdrop_rlimits(void)
 {
 	struct rlimit	 zero = { 0, 0 }, nofile;
 
+#ifdef PRIVDROP_SANITIZER
+	sanitizer_leak_check();
+#endif
 	if (setrlimit(RLIMIT_CORE, &zero) == -1)
 		fatal("privdrop: setrlimit RLIMIT_CORE");
 	if (setrlimit(RLIMIT_NPROC, &zero) == -1)
