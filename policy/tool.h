@@ -149,6 +149,13 @@ int	tool_import_authbind(const char *dir, FILE *out, FILE *err);
 /* ------------------------------------------------------------------ */
 /* Helpers shared by the tool_*.c files (tool_util.c) */
 
+/*
+ * Make room for need elements of size bytes in the array p of *cap
+ * elements, doubling. Returns the (maybe moved) array, or NULL with p
+ * untouched when memory ran out.
+ */
+void *tool_grow(void *p, size_t *cap, size_t need, size_t size);
+
 /* A growing string; err is set when memory ran out. */
 struct tool_buf {
 	char *s;

@@ -115,23 +115,6 @@ u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void *
-grow(void *p, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap == 0 ? 64 : *cap;
-	void *n;
-
-	if (need <= *cap)
-		return p;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(p, ncap * size);
-	if (n == NULL)
-		return NULL;
-	*cap = ncap;
-	return n;
-}
-
 static void
 add_conflict(struct checker *c, const struct entry *a, const struct entry *b,
     unsigned proto, unsigned lo, unsigned hi)
@@ -140,7 +123,7 @@ add_conflict(struct checker *c, const struct entry *a, const struct entry *b,
 	const struct entry *early = late == a ? b : a;
 	struct conflict *n;
 
-	n = grow(c->conf, &c->cap_conf, c->nconf + 1, sizeof(*n));
+	n = tool_grow(c->conf, &c->cap_conf, c->nconf + 1, sizeof(*n));
 	if (n == NULL) {
 		c->nomem = 1;
 		return;
@@ -162,7 +145,7 @@ add_dual(struct checker *c, uint32_t rule, unsigned protos, unsigned lo,
 {
 	struct dual *n;
 
-	n = grow(c->dual, &c->cap_dual, c->ndual + 1, sizeof(*n));
+	n = tool_grow(c->dual, &c->cap_dual, c->ndual + 1, sizeof(*n));
 	if (n == NULL) {
 		c->nomem = 1;
 		return;
@@ -319,7 +302,7 @@ select_entries(struct checker *c, const uint32_t *active, size_t nactive,
 
 	for (i = 0; i < nactive; i++)
 		need += tool_rule_nprefixes(c->rules[active[i]]);
-	e = grow(c->ents, &c->cap_ents, need + 1, sizeof(*e));
+	e = tool_grow(c->ents, &c->cap_ents, need + 1, sizeof(*e));
 	if (e == NULL) {
 		c->nomem = 1;
 		return 0;
@@ -753,7 +736,7 @@ warn_add(struct warnings *ws, unsigned line, unsigned order,
 		tool_buf_free(b);
 		return;
 	}
-	n = grow(ws->w, &ws->cap, ws->n + 1, sizeof(*n));
+	n = tool_grow(ws->w, &ws->cap, ws->n + 1, sizeof(*n));
 	if (n == NULL) {
 		ws->nomem = 1;
 		tool_buf_free(b);

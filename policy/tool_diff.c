@@ -73,23 +73,6 @@ struct differ {
 	int nomem;
 };
 
-static void *
-grow(void *p, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap == 0 ? 64 : *cap;
-	void *n;
-
-	if (need <= *cap)
-		return p;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(p, ncap * size);
-	if (n == NULL)
-		return NULL;
-	*cap = ncap;
-	return n;
-}
-
 static int
 atom_cmp(const void *a, const void *b)
 {
@@ -260,7 +243,7 @@ add_change(struct differ *d, const struct atom *a, unsigned sign,
 		d->ch[*slot - 1].hi = (uint16_t)hi;
 		return;
 	}
-	c = grow(d->ch, &d->cap_ch, d->nch + 1, sizeof(*c));
+	c = tool_grow(d->ch, &d->cap_ch, d->nch + 1, sizeof(*c));
 	if (c == NULL) {
 		d->nomem = 1;
 		return;
@@ -308,7 +291,7 @@ reserve_atoms(struct differ *d, size_t need)
 	if (need + 1 <= d->cap_atoms)
 		return 0;
 	cap = d->cap_atoms;
-	a = grow(d->atoms, &cap, need + 1, sizeof(*a));
+	a = tool_grow(d->atoms, &cap, need + 1, sizeof(*a));
 	if (a == NULL)
 		return -1;
 	d->atoms = a;

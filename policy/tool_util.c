@@ -559,3 +559,20 @@ out:
 	free(sorted);
 	return rc;
 }
+
+void *
+tool_grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap == 0 ? 64 : *cap;
+	void *n;
+
+	if (need <= *cap)
+		return p;
+	while (ncap < need)
+		ncap *= 2;
+	n = realloc(p, ncap * size);
+	if (n == NULL)
+		return NULL;
+	*cap = ncap;
+	return n;
+}
