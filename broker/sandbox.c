@@ -44,9 +44,9 @@
 
 /*
  * make SANITIZE=1 builds: AddressSanitizer's runtime queries the signal
- * stack when the process exits. (Its leak check at exit, which no filter
- * of ours could allow, is done early instead: see privdrop_rlimits().)
- * Never in a normal build.
+ * stack when the process exits and reads /proc/self/exe when it reports
+ * an error. (Its leak check at exit, which no filter of ours could allow,
+ * is done early instead: see privdrop_rlimits().) Never in a normal build.
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define SB_SANITIZER	1
@@ -223,8 +223,11 @@ static const struct sb_rule sb_rules[] = {
 	/* the kernel resuming an interrupted call that was itself allowed */
 	ALLOW(restart_syscall),
 #ifdef SB_SANITIZER
-	/* the sanitizer runtime at exit (see SB_SANITIZER above) */
+	/* the sanitizer runtime at exit, and its error reports, which
+	 * read /proc/self/exe (see SB_SANITIZER above) */
 	ALLOW(sigaltstack),
+	ALLOW(readlink),
+	ALLOW(readlinkat),
 #endif
 	/* main() returning after SIGTERM, fatal(); _exit() is exit_group */
 	ALLOW(exit_group),
