@@ -236,7 +236,7 @@ main(int argc, char **argv)
 	privdrop_rlimits();
 	sandbox_enter(o.sandbox_debug, sf.dirfd);
 
-	log_info("serving %s%s; policy %s: %zu rules, sha256 %s", o.socket,
+	log_info("serving %s%s; policy %s: %zu rule(s), sha256 %s", o.socket,
 	    activated ? " (socket activation)" : "", o.policy,
 	    cfg.policy->nrules, cfg.policy->sha256_hex);
 	cfg.policy = server_run(&cfg, sigfd);

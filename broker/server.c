@@ -468,7 +468,7 @@ reload(struct server *s)
 	if (policy_load(s->policy_path, POLICY_LOAD_REQUIRE_SECURE, NULL, &np,
 	    &errs) < 0) {
 		log_warnx("reload: %s refused (%zu errors); policy sha256 %s "
-		    "with %zu rules stays in force", s->policy_path,
+		    "with %zu rule(s) stays in force", s->policy_path,
 		    errs.count, s->policy->sha256_hex, s->policy->nrules);
 		return;
 	}
@@ -476,7 +476,7 @@ reload(struct server *s)
 	s->policy = np;
 	s->grant.policy = np;
 	names_flush();
-	log_info("policy %s loaded on reload: %zu rules, sha256 %s",
+	log_info("policy %s loaded on reload: %zu rule(s), sha256 %s",
 	    np->path, np->nrules, np->sha256_hex);
 }
 

@@ -62,7 +62,7 @@ i=0
 until curl -s -o /dev/null http://127.0.0.1:80/ || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
 echo "   curl http://127.0.0.1:80/ →"
 curl -sS --max-time 5 http://127.0.0.1:80/ | sed 's/^/   /'
-ps -o user=,pid=,args= -p "$server" | sed 's/^/   server: /'
+ps -o user:16=,pid=,args= -p "$server" | sed 's/^/   server: /'
 
 echo "== the same user asking for port 81 (not granted)"
 setpriv --reuid bindreq-demo --regid bindreq-demo --clear-groups \
