@@ -188,10 +188,8 @@ install: all
 	for m in $(MAN_PAGES); do s=$${m##*.}; \
 	    install -d "$(DESTDIR)$(MANDIR)/man$$s" && \
 	    install -m 644 $$m "$(DESTDIR)$(MANDIR)/man$$s/" || exit 1; done
-	mkdir -p $(BUILD)/units
-	for u in $(UNITS); do $(SUBST_PATHS) $$u > $(BUILD)/units/$${u##*/} && \
-	    install -m 644 $(BUILD)/units/$${u##*/} "$(DESTDIR)$(SYSTEMDUNITDIR)/" \
-	    || exit 1; done
+	for u in $(UNITS); do t="$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}"; \
+	    $(SUBST_PATHS) $$u > "$$t" && chmod 644 "$$t" || exit 1; done
 	install -m 644 systemd/bindreq.sysusers "$(DESTDIR)$(SYSUSERSDIR)/bindreq.conf"
 	install -m 644 systemd/bindreq.tmpfiles "$(DESTDIR)$(TMPFILESDIR)/bindreq.conf"
 	install -m 644 etc/policy.example "$(DESTDIR)$(DOCDIR)/policy.example"

@@ -222,6 +222,21 @@ path_join(char *buf, size_t len, const char *a, const char *b)
 	fmt(buf, len, "%s%s", a, b);
 }
 
+/* Write text to path (harness_write_file() insists on root as owner). */
+static int
+write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	if (f == NULL)
+		return -1;
+	rc = fputs(text, f) < 0 ? -1 : 0;
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
+}
+
 /* ---- setup ------------------------------------------------------------- */
 
 /* The build dir the harness uses, and the source tree above it. */
@@ -372,7 +387,7 @@ build_client(const char *root, const char *libdir, const char *name,
 	int san;
 
 	fmt(src, sizeof(src), "%s/client.c", work);
-	assert_int_equal(harness_write_file(src, client_src, 0644), 0);
+	assert_int_equal(write_text(src, client_src), 0);
 	fmt(bin, len, "%s/%s", work, name);
 	flags = capture("PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR=%s%s/pkgconfig "
 	    "PKG_CONFIG_SYSROOT_DIR=%s pkg-config --cflags --libs bindreq",
@@ -438,7 +453,7 @@ test_install_keeps_policy(void **state)
 	snprintf(dir, sizeof(dir), "%s/keep", work);
 	path_join(policy, sizeof(policy), dir, "/etc/bindreq/policy");
 	assert_int_equal(make_install(dir, "install"), 0);
-	assert_int_equal(harness_write_file(policy, mine, 0600), 0);
+	assert_int_equal(write_text(policy, mine), 0);
 	assert_int_equal(make_install(dir, "install"), 0);
 	text = harness_read_file(policy);
 	assert_non_null(text);
@@ -484,34 +499,49 @@ test_library_exports(void **state)
 	free(out);
 }
 
-static int
-exec_client(void *arg)
-{
-	char *const *argv = arg;
-	char env_lib[PATH_MAX + 32], env_sock[PATH_MAX + 32];
-	char *envp[3];
+struct exec_args {
+	char *const *argv;
+	char *const *envp;
+};
 
-	snprintf(env_lib, sizeof(env_lib), "LD_LIBRARY_PATH=%s", argv[2]);
-	snprintf(env_sock, sizeof(env_sock), "BINDREQ_SOCKET=%s", argv[3]);
-	envp[0] = env_lib;
-	envp[1] = env_sock;
-	envp[2] = NULL;
-	execve(argv[0], (char *const[]){ argv[0], argv[1], NULL }, envp);
+static int
+exec_fn(void *arg)
+{
+	const struct exec_args *e = arg;
+
+	execve(e->argv[0], e->argv, e->envp);
 	return 127;
 }
 
-/* Run the client (as bri8a when root) with the library in libdir. */
+/*
+ * Run argv (as bri8a when root) with only LD_LIBRARY_PATH=libdir,
+ * BINDREQ_SOCKET=sock and a PATH in its environment. Returns its exit
+ * status.
+ */
+static int
+run_as_a(char *const argv[], const char *libdir, const char *sock)
+{
+	char env_lib[PATH_MAX + 32], env_sock[PATH_MAX + 32];
+	char env_path[] = "PATH=/usr/bin:/bin";
+	char *const envp[] = { env_lib, env_sock, env_path, NULL };
+	struct exec_args e = { argv, envp };
+
+	fmt(env_lib, sizeof(env_lib), "LD_LIBRARY_PATH=%s", libdir);
+	fmt(env_sock, sizeof(env_sock), "BINDREQ_SOCKET=%s", sock);
+	if (!harness_is_root())
+		return run("env -i %s %s %s %s %s", env_lib, env_sock, env_path,
+		    argv[0], argv[1]);	/* the client: two arguments */
+	return harness_run_as(uid_a, gid_a, exec_fn, &e);
+}
+
+/* Run the test client on port with the library in libdir. */
 static int
 run_client(const char *bin, const char *port, const char *libdir,
     const char *sock)
 {
-	char *argv[] = { (char *)bin, (char *)port, (char *)libdir,
-	    (char *)sock };
+	char *const argv[] = { (char *)bin, (char *)port, NULL };
 
-	if (!harness_is_root())
-		return run("LD_LIBRARY_PATH=%s BINDREQ_SOCKET=%s %s %s",
-		    libdir, sock, bin, port);
-	return harness_run_as(uid_a, gid_a, exec_client, argv);
+	return run_as_a(argv, libdir, sock);
 }
 
 static void
@@ -565,7 +595,7 @@ test_example_policy(void **state)
 	free(out);
 	out = capture("%s/usr/local/bin/bindreq-policy -p "
 	    "%s/etc/bindreq/policy check --strict", dest, dest);
-	assert_true(has(out, ": loads: 0 rules, 0 warnings"));
+	assert_true(has(out, ": ok, 0 rules, 0 warnings"));
 	free(out);
 	/* Commented examples only: no line starts a rule. */
 	assert_int_equal(run("! grep -v '^#' %s/etc/bindreq/policy | "
@@ -658,6 +688,35 @@ check_package_files(const char *root)
 	check_file(root, "/usr/share/doc/bindreq/copyright", 0644);
 }
 
+/*
+ * The packaged daemon serves the client built against the packaged
+ * library, and the packaged bindreq-run --listen.
+ */
+static void
+run_packaged(const char *root, const char *client)
+{
+	struct harness_daemon d;
+	char libdir[PATH_MAX], run_bin[PATH_MAX];
+	char listen[] = "--listen", spec[] = "tcp:127.0.0.1:80";
+	char dashes[] = "--", cmd[] = "/bin/true";
+	char *const argv[] = { run_bin, listen, spec, dashes, cmd, NULL };
+
+	fmt(libdir, sizeof(libdir), "%s/usr/lib/%s", root, multiarch);
+	fmt(run_bin, sizeof(run_bin), "%s/usr/bin/bindreq-run", root);
+	assert_int_equal(daemon_init(&d), 0);
+	path_join(d.bin, sizeof(d.bin), root, "/usr/sbin/bindreqd");
+	assert_int_equal(daemon_start(&d, "allow user " USER_A " tcp 80\n",
+	    DAEMON_USER, NULL), 0);
+	assert_int_equal(run_client(client, "80", libdir, d.socket),
+	    CLIENT_BOUND);
+	assert_int_equal(run_client(client, "81", libdir, d.socket),
+	    CLIENT_EACCES);
+	assert_int_equal(run_as_a(argv, libdir, d.socket), 0);
+	assert_non_null(daemon_log_line(&d, 2000, "decision=deny", "port=81",
+	    NULL));
+	assert_int_equal(daemon_stop(&d), 0);
+}
+
 static void
 test_deb(void **state)
 {
@@ -710,6 +769,7 @@ test_deb(void **state)
 	/* The -dev package builds a client with its own pkg-config file. */
 	fmt(p, sizeof(p), "/usr/lib/%s", multiarch);
 	build_client(root, p, "client-deb", bin, sizeof(bin));
+	run_packaged(root, bin);
 }
 
 int
