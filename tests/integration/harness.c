@@ -431,8 +431,10 @@ harness_build_path(const char *name, char *buf, size_t len)
 	ssize_t n;
 	int w;
 
-	if (env != NULL && *env != '\0') {
-		w = snprintf(buf, len, "%s/%s", env, name);
+	/* Absolute, also for a relative $BUILD: tests run programs from
+	 * other directories. */
+	if (env != NULL && *env != '\0' && realpath(env, exe) != NULL) {
+		w = snprintf(buf, len, "%s/%s", exe, name);
 		if (w > 0 && (size_t)w < len && access(buf, X_OK) == 0)
 			return 0;
 	}
