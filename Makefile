@@ -135,6 +135,27 @@ tests: all $(UNIT_BINS) $(ITEST_BINS) $(BUILD)/bench
 check: tests
 	BUILD=$(BUILD) sh tests/run.sh
 
+# make fuzz [FUZZ_SECONDS=30]: the libFuzzer targets tests/fuzz/fuzz_NAME.c,
+# built with clang into $(FUZZ_BUILD) (nothing shared with $(BUILD)), each
+# run for FUZZ_SECONDS from its seed corpus tests/fuzz/corpus/NAME; new
+# inputs and crashes stay in $(FUZZ_BUILD). tests/fuzz/run.sh says how.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_CFLAGS  := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=all $(WARN)
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_BUILD)/fuzz_policy: $(POLICY_SRC)
+$(FUZZ_BUILD)/fuzz_request: client-lib/wire.c $(POLICY_SRC)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard include/*.h policy/*.h client-lib/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
+.PHONY: fuzz
+fuzz: $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
+	sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
 clean:
 	rm -rf $(BUILD)
 
