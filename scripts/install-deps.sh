@@ -6,10 +6,11 @@ set -eu
 # Build: compiler, libcap, libseccomp. Tests: cmocka, iproute2 and
 # util-linux (network namespaces), curl and real servers for the
 # unmodified-programs tests, systemd's tools for unit checks and the proxy,
-# dpkg-dev, debhelper and lintian to build and check the Debian packages.
+# dpkg-dev, debhelper and lintian to build and check the Debian packages,
+# valgrind and clang's libFuzzer runtime (libclang-rt-dev) for scripts/test.sh.
 PKGS="make gcc clang pkg-config libcap-dev libseccomp-dev libcmocka-dev \
 iproute2 util-linux passwd curl python3 nginx-light systemd procps \
-dpkg-dev debhelper lintian"
+dpkg-dev debhelper lintian valgrind libclang-rt-dev"
 
 missing=""
 for p in $PKGS; do
