@@ -225,6 +225,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_set_debug(o.debug);
+	privdrop_preflight(o.user);
 	cfg.listen_fd = listener_open(o.socket, &activated);
 	if (!activated)
 		socket_file_remember(o.socket, &sf);

@@ -105,6 +105,7 @@ static void	set_caps(const cap_value_t *, int);
 static void	drop_bounding(void);
 static void	lock_secbits(void);
 static bool	has_cap(cap_value_t, cap_flag_t);
+static void	require_power(const char *);
 static void	drop_from_root(const char *, struct expect *);
 static void	drop_from_caps(const char *, struct expect *);
 static void	report_unlocked(void);
@@ -114,6 +115,31 @@ static void	verify_groups(const struct expect *);
 static void	verify_caps(void);
 static void	verify_bounding(void);
 static void	verify_ambient(void);
+
+/* Root, or CAP_NET_BIND_SERVICE permitted: anything less cannot serve. */
+static void
+require_power(const char *user)
+{
+	if (geteuid() == 0 || has_cap(CAP_NET_BIND_SERVICE, CAP_PERMITTED))
+		return;
+	fatalx("privdrop: bindreqd needs to be started as root (it "
+	    "then switches to --user %s) or as a user holding "
+	    "CAP_NET_BIND_SERVICE in its permitted set (e.g. systemd "
+	    "User=%s with AmbientCapabilities=CAP_NET_BIND_SERVICE); "
+	    "it runs as uid %lu without it",
+	    user != NULL ? user : "?", user != NULL ? user : "bindreq",
+	    (unsigned long)geteuid());
+}
+
+void
+privdrop_preflight(const char *user)
+{
+	struct target t;
+
+	require_power(user);
+	if (geteuid() == 0)
+		lookup_user(user, &t);
+}
 
 void
 privdrop(const char *user)
@@ -286,14 +312,7 @@ drop_from_caps(const char *user, struct expect *want)
 	struct passwd			*pw;
 	bool				 setpcap;
 
-	if (!has_cap(CAP_NET_BIND_SERVICE, CAP_PERMITTED))
-		fatalx("privdrop: bindreqd needs to be started as root (it "
-		    "then switches to --user %s) or as a user holding "
-		    "CAP_NET_BIND_SERVICE in its permitted set (e.g. systemd "
-		    "User=%s with AmbientCapabilities=CAP_NET_BIND_SERVICE); "
-		    "it runs as uid %lu without it",
-		    user != NULL ? user : "?", user != NULL ? user : "bindreq",
-		    (unsigned long)geteuid());
+	require_power(user);
 
 	want->uid = geteuid();
 	want->gid = getegid();

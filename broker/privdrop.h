@@ -17,6 +17,13 @@
  */
 void privdrop(const char *user);
 
+/*
+ * Before start-up touches anything: fatal, with the same message privdrop()
+ * would give, when the drop cannot work (neither root nor the capability,
+ * or an unknown or root --user), so that no socket file is left behind.
+ */
+void privdrop_preflight(const char *user);
+
 /* No core dumps, no new processes, bounded open files. Fatal on failure. */
 void privdrop_rlimits(void);
 
