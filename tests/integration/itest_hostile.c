@@ -36,10 +36,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1204,12 +1207,109 @@ test_pipelined_flood(void **state)
 		fail_msg("only %d requests could be pipelined", total);
 	if (during > (long long)GRANT_BOUND_MS * 1000 * slow)
 		fail_msg("a grant took %lld us during the flood", during);
+	/* Per connection, or per uid if the churn left its bucket dry. */
 	limit = daemon_log_line(&dmn, 2000 * slow, "decision=error",
-	    "request limit reached", NULL);
+	    " limit reached", NULL);
 	if (limit == NULL)
 		fail_msg("no request limit was hit by %d requests", total);
 	free(limit);
 	check_daemon("pipelined flood");
+}
+
+/*
+ * Connections opened and thrown away as fast as two processes can, each
+ * with a byte of garbage: nothing to pipeline, nothing to hold. brt6ha's
+ * grants meanwhile stay prompt, and the attacker's audit lines stay
+ * within its request rate: a bad message is a request too, and refusals
+ * over the rate are not audited one by one (else any user could fill the
+ * disk: 65000 lines, 13 MB, in these two seconds before that was so).
+ */
+#define CHURN_PROCS	2
+#define CHURN_MS	2000
+
+static long
+churn(const char *path, long long until_ms)
+{
+	struct bindreq_reply rep;
+	long n = 0;
+	int c;
+
+	while (harness_now_ms() < until_ms) {
+		c = harness_connect(path);
+		if (c < 0)
+			continue;
+		if (send(c, "x", 1, MSG_NOSIGNAL) == 1)
+			harness_recv_reply(c, &rep, 1000, NULL, NULL);
+		close(c);
+		n++;
+	}
+	return n;
+}
+
+static void
+test_connection_churn(void **state)
+{
+	long *counts, total = 0;
+	long long until, during, log_before, log_after, most;
+	pid_t pids[CHURN_PROCS];
+	char *text, who[48];
+	int i, status, lines = 0;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	counts = mmap(NULL, sizeof(long) * CHURN_PROCS, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(counts != MAP_FAILED);
+	text = harness_read_file(dmn.log);
+	log_before = text != NULL ? (long long)strlen(text) : 0;
+	free(text);
+	until = harness_now_ms() + CHURN_MS;
+	fflush(NULL);
+	for (i = 0; i < CHURN_PROCS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			if (setgroups(1, &gid_x) < 0 ||
+			    setresgid(gid_x, gid_x, gid_x) < 0 ||
+			    setresuid(uid_x, uid_x, uid_x) < 0)
+				_exit(1);
+			counts[i] = churn(dmn.socket, until);
+			_exit(0);
+		}
+		harness_track_pid(pids[i]);
+	}
+	sleep_ms(300);
+	during = legit_grants("during connection churn", 20);
+	for (i = 0; i < CHURN_PROCS; i++) {
+		waitpid(pids[i], &status, 0);
+		harness_untrack_pid(pids[i]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		total += counts[i];
+	}
+	munmap(counts, sizeof(long) * CHURN_PROCS);
+	text = harness_read_file(dmn.log);
+	assert_non_null(text);
+	log_after = (long long)strlen(text);
+	snprintf(who, sizeof(who), " uid=%u ", (unsigned)uid_x);
+	for (char *p = text + log_before; (p = strstr(p, who)) != NULL;
+	    p += strlen(who))
+		lines++;
+	free(text);
+	/* The bucket, its refill, one over-rate line a second. */
+	most = LIMIT_UID_BURST + (long long)(LIMIT_UID_RATE + 1) *
+	    (CHURN_MS + 1000) / 1000;
+	print_message("churn: %ld connections with garbage in %d ms by %d "
+	    "processes; brt6ha's slowest grant %lld us; %d audit lines "
+	    "for brt6hx (at most %lld), the log grew %lld bytes\n", total,
+	    CHURN_MS, CHURN_PROCS, during, lines, most,
+	    log_after - log_before);
+	if (during > (long long)GRANT_BOUND_MS * 1000 * slow)
+		fail_msg("a grant took %lld us during connection churn",
+		    during);
+	if (lines > most)
+		fail_msg("%d audit lines for brt6hx's %ld bad connections: "
+		    "the rate allows %lld", lines, total, most);
+	check_daemon("connection churn");
 }
 
 /* ---- connections handed to another user --------------------------------- */
@@ -1406,7 +1506,7 @@ group_teardown(void **state)
 int
 main(void)
 {
-	/* The flood spends brt6hx's request tokens: it runs last. */
+	/* The flood and the churn spend brt6hx's request tokens: last. */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_bit_flips),
@@ -1421,6 +1521,7 @@ main(void)
 		cmocka_unit_test(test_idle_connections),
 		cmocka_unit_test(test_per_uid_connection_cap),
 		cmocka_unit_test(test_pipelined_flood),
+		cmocka_unit_test(test_connection_churn),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
