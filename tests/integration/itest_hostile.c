@@ -1312,6 +1312,55 @@ test_connection_churn(void **state)
 	check_daemon("connection churn");
 }
 
+/*
+ * A peer with more supplementary groups than bindreqd keeps inline (it
+ * then allocates them; SO_PEERGROUPS reports up to NGROUPS_MAX): many
+ * connections, each asking once, must leave nothing behind.
+ */
+#define MANY_GROUPS	200
+#define MANY_CONNS	50
+
+static int
+many_groups_fn(void *arg, void *out)
+{
+	struct bindreq_request req;
+	struct bindreq_reply rep;
+	int *denied = out, i, c, fd;
+
+	(void)arg;
+	make_request(&req, BINDREQ_OP_BIND, SOCK_STREAM, PORT_DENIED);
+	for (i = 0; i < MANY_CONNS; i++) {
+		c = harness_connect(dmn.socket);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (c < 0 || fd < 0 ||
+		    send_msg(c, &req, sizeof(req), &fd, 1, 0) < 0)
+			return 1;
+		if (harness_recv_reply(c, &rep, REPLY_MS * slow, NULL,
+		    NULL) == (ssize_t)sizeof(rep) && rep.status == EACCES)
+			(*denied)++;
+		close(fd);
+		close(c);
+	}
+	return 0;
+}
+
+static void
+test_many_groups(void **state)
+{
+	gid_t groups[MANY_GROUPS];
+	int i, denied = 0;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	groups[0] = gid_x;
+	for (i = 1; i < MANY_GROUPS; i++)
+		groups[i] = 60000 + (gid_t)i;	/* need not exist */
+	assert_int_equal(harness_run_as_groups(uid_x, gid_x, groups,
+	    MANY_GROUPS, many_groups_fn, NULL, &denied, sizeof(denied)), 0);
+	assert_int_equal(denied, MANY_CONNS);
+	check_daemon("a peer with many groups");
+}
+
 /* ---- connections handed to another user --------------------------------- */
 
 struct passed {
@@ -1518,6 +1567,7 @@ main(void)
 		cmocka_unit_test(test_passed_connection_keeps_connector),
 		cmocka_unit_test(test_passed_connection_no_escalation),
 		cmocka_unit_test(test_wrong_socket_types),
+		cmocka_unit_test(test_many_groups),
 		cmocka_unit_test(test_idle_connections),
 		cmocka_unit_test(test_per_uid_connection_cap),
 		cmocka_unit_test(test_pipelined_flood),
