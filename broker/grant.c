@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -75,6 +74,12 @@ refuse(const char **why, const char *reason, int err)
 /*
  * Is fd exactly the fresh socket req describes, in our network namespace?
  * Returns 0 or the errno to answer. Sets *v6only for AF_INET6.
+ *
+ * Every call here is paid on each request, so each one answers as much as
+ * it can: getsockname() fails with ENOTSOCK on anything but a socket,
+ * names the socket's family, and shows a port on a socket that is bound
+ * already, listening (listen() binds an unbound socket to a port) or
+ * connected (connect() does too).
  */
 static int
 check_passed(const struct grant_ctx *g, const struct bindreq_request *req,
@@ -84,16 +89,16 @@ check_passed(const struct grant_ctx *g, const struct bindreq_request *req,
 	socklen_t sslen = sizeof(ss);
 	uint64_t cookie = 0;
 	socklen_t clen = sizeof(cookie);
-	struct stat st;
 	int val, want_proto;
 	uint16_t fam, port;
 	uint8_t addr[16];
 	uint32_t scope;
 
 	*v6only = false;
-	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+	ss.ss_family = AF_UNSPEC;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) < 0)
 		return refuse(why, "passed descriptor is not a socket", ENOTSOCK);
-	if (int_opt(fd, SOL_SOCKET, SO_DOMAIN, &val) < 0 || val != req->family)
+	if (ss.ss_family != req->family)
 		return refuse(why, "socket family differs from the request", EAFNOSUPPORT);
 	if (int_opt(fd, SOL_SOCKET, SO_TYPE, &val) < 0 || val != req->type)
 		return refuse(why, "socket type differs from the request", EPROTOTYPE);
@@ -104,12 +109,9 @@ check_passed(const struct grant_ctx *g, const struct bindreq_request *req,
 	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &clen) < 0 ||
 	    cookie != g->netns_cookie)
 		return refuse(why, "socket belongs to another network namespace", EPERM);
-	if (int_opt(fd, SOL_SOCKET, SO_ACCEPTCONN, &val) < 0 || val != 0)
-		return refuse(why, "socket is already listening", EINVAL);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) < 0 ||
-	    wire_from_sockaddr((struct sockaddr *)&ss, sslen, &fam, addr,
+	if (wire_from_sockaddr((struct sockaddr *)&ss, sslen, &fam, addr,
 	    &port, &scope) != 0 || port != 0)
-		return refuse(why, "socket is already bound", EINVAL);
+		return refuse(why, "socket is already bound, listening or connected", EINVAL);
 	/* A second user's UDP socket with SO_REUSEADDR takes every datagram
 	 * of the first user's port; the kernel does not compare owners. */
 	if (req->type == SOCK_DGRAM &&
@@ -230,6 +232,13 @@ option_is(int fd, int level, int opt, int want)
 	return int_opt(fd, level, opt, &val) == 0 && (val != 0) == (want != 0);
 }
 
+/*
+ * Bind fd as req asks and describe the bound address in *rep. A bind to a
+ * given address and a port other than 0 binds exactly that, so the reply
+ * repeats the request, saving a getsockname() per grant. Only an IPv6
+ * link-local or multicast address (fe80::/10, ff00::/8) may take its scope
+ * from the socket's device (SO_BINDTODEVICE) instead: ask the kernel then.
+ */
 static int
 do_bind(int fd, const struct bindreq_request *req, struct bindreq_reply *rep)
 {
@@ -240,6 +249,13 @@ do_bind(int fd, const struct bindreq_request *req, struct bindreq_reply *rep)
 	    req->scope_id, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
 		return errno;
+	if (req->family != AF_INET6 || req->addr[0] < 0xfe) {
+		rep->family = req->family;
+		rep->port = req->port;
+		rep->scope_id = req->scope_id;
+		memcpy(rep->addr, req->addr, sizeof(rep->addr));
+		return 0;
+	}
 	len = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 		return errno;
