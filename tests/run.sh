@@ -53,5 +53,18 @@ for t in "$BUILD"/tests/itest_*; do
 	run "$(basename "$t")" unshare --net sh -c 'ip link set lo up && exec "$0"' "$t"
 done
 
+# The benchmark once in its tiny --quick mode, so that it cannot rot: one
+# test, passed when it exits 0 (it asserts no timing; it makes its own
+# network namespace, and without root runs only its policy part).
+if [ -x "$BUILD/bench" ]; then
+	echo "=== bench --quick"
+	if "$BUILD/bench" --quick; then
+		passed=$((passed + 1))
+	else
+		echo "*** bench --quick failed"
+		failed=$((failed + 1))
+	fi
+fi
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
