@@ -297,7 +297,9 @@ conn_alloc(struct server *s)
 	return c;
 }
 
-static void
+static void conn_readable(struct server *, struct conn *);
+
+static struct conn *
 conn_open(struct server *s, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -308,14 +310,14 @@ conn_open(struct server *s, int fd)
 	if ((c = conn_alloc(s)) == NULL) {
 		warn_limited(s, "out of memory for a connection", ENOMEM);
 		close(fd);
-		return;
+		return NULL;
 	}
 	c->fd = fd;
 	if ((err = peer_identify(fd, c)) != 0) {
 		warn_limited(s, "cannot read peer credentials", err);
 		close(fd);
 		conn_free(s, c);
-		return;
+		return NULL;
 	}
 	u = uid_get(s, c->peer.uid);
 	if (s->nconns >= LIMIT_CONNS_TOTAL || u->conns >= LIMIT_CONNS_PER_UID) {
@@ -328,14 +330,14 @@ conn_open(struct server *s, int fd)
 			    "too many connections for uid");
 		close(fd);
 		conn_free(s, c);
-		return;
+		return NULL;
 	}
 	ev.data.ptr = c;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		warn_limited(s, "epoll_ctl", errno);
 		close(fd);
 		conn_free(s, c);
-		return;
+		return NULL;
 	}
 	u->conns++;
 	s->nconns++;
@@ -346,6 +348,7 @@ conn_open(struct server *s, int fd)
 	else
 		s->oldest = c;
 	s->newest = c;
+	return c;
 }
 
 static void
@@ -362,13 +365,18 @@ listener_pause(struct server *s, bool pause)
 static void
 accept_ready(struct server *s)
 {
+	struct conn *c;
 	int fd, i;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		fd = accept4(s->listen_fd, NULL, NULL,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
-			conn_open(s, fd);
+			/* The client sends its request right after connect():
+			 * it is usually here already, so read it now rather
+			 * than after another epoll_wait(). */
+			if ((c = conn_open(s, fd)) != NULL)
+				conn_readable(s, c);
 			continue;
 		}
 		switch (errno) {
