@@ -94,6 +94,11 @@ int env_become(const struct bench_user *u);
 
 /* Wait for pid; its exit status, 128 + signal, or -1. */
 int env_wait(pid_t pid);
+/* The same, and the CPU time (user + system) it used, if cpu_ns. */
+int env_wait_cpu(pid_t pid, uint64_t *cpu_ns);
+
+/* CPU time pid has used so far, in ns (0 if unknown). */
+uint64_t env_cpu_ns(pid_t pid);
 
 /* The daemon under test. */
 struct daemon {
@@ -108,6 +113,8 @@ int daemon_stop(struct daemon *d);
 
 /* VmRSS, RssAnon and RssFile of pid in KiB; -1 on error. */
 int env_rss(pid_t pid, long *rss, long *anon, long *file);
+/* Pss of pid in KiB, or -1. */
+long env_pss(pid_t pid);
 
 /* Number of open descriptors of pid, or -1. */
 int env_count_fds(pid_t pid);

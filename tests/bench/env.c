@@ -24,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -93,11 +94,22 @@ env_untrack_pid(pid_t pid)
 int
 env_wait(pid_t pid)
 {
+	return env_wait_cpu(pid, NULL);
+}
+
+int
+env_wait_cpu(pid_t pid, uint64_t *cpu_ns)
+{
+	struct rusage ru;
 	int st;
 
-	while (waitpid(pid, &st, 0) < 0)
+	while (wait4(pid, &st, 0, &ru) < 0)
 		if (errno != EINTR)
 			return -1;
+	if (cpu_ns != NULL)
+		*cpu_ns = ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)
+		    ru.ru_stime.tv_sec) * 1000000000u + ((uint64_t)
+		    ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	if (WIFSIGNALED(st))
@@ -447,6 +459,45 @@ env_rss(pid_t pid, long *rss, long *anon, long *file)
 	*anon = status_kib(buf, "RssAnon:");
 	*file = status_kib(buf, "RssFile:");
 	return *rss < 0 ? -1 : 0;
+}
+
+/* Pss of pid in KiB (its share of what it maps), or -1. */
+long
+env_pss(pid_t pid)
+{
+	char path[64], line[256];
+	long pss = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "Pss:", 4) == 0) {
+			pss = strtol(line + 4, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return pss;
+}
+
+uint64_t
+env_cpu_ns(pid_t pid)
+{
+	char path[64], buf[128];
+	ssize_t n;
+	int fd;
+
+	/* schedstat's first field: nanoseconds on a CPU, exact. */
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtoull(buf, NULL, 10);
 }
 
 int

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,7 @@ struct latcase {
 	enum who who;
 	bool preload;
 	struct rounds p50, p99;
+	struct rounds srv_cpu, cli_cpu;	/* us of CPU per iteration */
 	size_t samples;
 	const char *skip;	/* why it does not run, or NULL */
 	bool failed;
@@ -106,6 +108,7 @@ static struct latcase lat[NLAT] = {
 struct loadcase {
 	int threads;
 	struct rounds rate, p50, p99;
+	struct rounds daemon_cpu, client_cpu;	/* us of CPU per grant */
 	double max_us;
 	uint32_t errors;
 	bool failed;
@@ -116,7 +119,7 @@ static struct loadcase loads[NLOAD] = { { .threads = 1 }, { .threads = 4 },
     { .threads = 16 } };
 
 struct rss {
-	long rss, anon, file;
+	long rss, anon, file, pss;
 };
 
 struct bench {
@@ -150,7 +153,7 @@ plan_init(struct plan *p, bool quick, int rounds)
 	if (quick) {
 		*p = (struct plan){ true, 1, 20, 3, 5, 24, 40, 1000, 2000, 5 };
 	} else {
-		*p = (struct plan){ false, 7, 1500, 100, 200, 2000, 1000,
+		*p = (struct plan){ false, 9, 2000, 100, 200, 2000, 1000,
 		    100000, 200000, 20 };
 	}
 	if (rounds > 0)
@@ -215,15 +218,16 @@ spawn(const char *const argv[], const struct bench_user *u,
 	return 0;
 }
 
+/* Reap c; its exit status. *cpu_ns (if not NULL) gets its CPU time. */
 static int
-child_end(struct child *c)
+child_end(struct child *c, uint64_t *cpu_ns)
 {
 	int st;
 
 	close(c->out);
 	if (c->in >= 0)
 		close(c->in);
-	st = env_wait(c->pid);
+	st = env_wait_cpu(c->pid, cpu_ns);
 	env_untrack_pid(c->pid);
 	return st;
 }
@@ -268,11 +272,17 @@ pin_cpu(const struct bench *b, enum pin pin, bool server)
 	return b->cpu0;
 }
 
+static pid_t
+server_pid(const struct bench *b, const struct latcase *c)
+{
+	return c->server == SRV_FLOOR ? b->floor_pid :
+	    c->server == SRV_DAEMON ? b->d.pid : 0;
+}
+
 static void
 pin_server(struct bench *b, const struct latcase *c)
 {
-	pid_t pid = c->server == SRV_FLOOR ? b->floor_pid :
-	    c->server == SRV_DAEMON ? b->d.pid : 0;
+	pid_t pid = server_pid(b, c);
 
 	if (pid > 0 && env_pin(pid, pin_cpu(b, c->pin, true)) < 0)
 		perror("bench: pinning the server");
@@ -286,16 +296,18 @@ run_latency(struct bench *b, struct latcase *c)
 	const struct bench_user *u = NULL;
 	struct samples s = { 0 };
 	struct child ch;
-	long want;
+	uint64_t srv0, srv1, cli;
+	long want, warmup;
 	int n = 0, st;
 
 	if (c->skip != NULL)
 		return;
 	pin_server(b, c);
 	want = c->who == AS_AUTHBIND ? b->p.authbind_count : b->p.lat_count;
+	warmup = c->who == AS_AUTHBIND ? b->p.lat_warmup / 10 + 1 :
+	    b->p.lat_warmup;
 	snprintf(count, sizeof(count), "%ld", want);
-	snprintf(warm, sizeof(warm), "%ld", c->who == AS_AUTHBIND ?
-	    b->p.lat_warmup / 10 + 1 : b->p.lat_warmup);
+	snprintf(warm, sizeof(warm), "%ld", warmup);
 	snprintf(port, sizeof(port), "%d", BENCH_PORT);
 	snprintf(cpu, sizeof(cpu), "%d", pin_cpu(b, c->pin, false));
 	if (c->who == AS_AUTHBIND) {
@@ -314,13 +326,15 @@ run_latency(struct bench *b, struct latcase *c)
 	argv[n++] = cpu;
 	argv[n++] = b->floor_sock;
 	argv[n] = NULL;
+	srv0 = server_pid(b, c) > 0 ? env_cpu_ns(server_pid(b, c)) : 0;
 	if (spawn(argv, u, c->preload ? b->preload : NULL, false, &ch) < 0) {
 		perror("bench: spawn");
 		c->failed = true;
 		return;
 	}
 	read_samples(ch.out, &s);
-	st = child_end(&ch);
+	st = child_end(&ch, &cli);
+	srv1 = server_pid(b, c) > 0 ? env_cpu_ns(server_pid(b, c)) : 0;
 	if (st != 0 || (long)s.n != want) {
 		fprintf(stderr, "bench: %s: client exit status %d, %zu of %ld "
 		    "samples\n", c->name, st, s.n, want);
@@ -328,6 +342,11 @@ run_latency(struct bench *b, struct latcase *c)
 	} else {
 		rounds_add(&c->p50, samples_quantile(&s, 0.50) / 1e3);
 		rounds_add(&c->p99, samples_quantile(&s, 0.99) / 1e3);
+		/* CPU per iteration, warm-up included (its exec too). */
+		rounds_add(&c->cli_cpu, cli / 1e3 / (double)(want + warmup));
+		if (server_pid(b, c) > 0)
+			rounds_add(&c->srv_cpu, (double)(srv1 - srv0) / 1e3 /
+			    (double)(want + warmup));
 		c->samples += s.n;
 	}
 	samples_free(&s);
@@ -356,11 +375,12 @@ run_load(struct bench *b, struct loadcase *c)
 	struct child ch[MAX_PROCS];
 	struct load_result r[MAX_PROCS];
 	struct samples s = { 0 };
-	uint64_t start = UINT64_MAX, end = 0;
+	uint64_t start = UINT64_MAX, end = 0, d0, d1, cpu, ccpu = 0;
 	char ready;
 	bool ok = true;
 
 	env_pin(b->d.pid, -1);
+	d0 = env_cpu_ns(b->d.pid);
 	for (k = 0; k < nproc; k++) {
 		if (load_spawn(b, tpp, count, BENCH_LOAD_PORT + k * tpp,
 		    &ch[k]) < 0) {
@@ -379,12 +399,13 @@ run_load(struct bench *b, struct loadcase *c)
 	for (k = 0; k < started; k++) {
 		if (read_full(ch[k].out, &r[k], sizeof(r[k])) < 0) {
 			ok = false;
-			child_end(&ch[k]);
+			child_end(&ch[k], NULL);
 			continue;
 		}
 		read_samples(ch[k].out, &s);
-		if (child_end(&ch[k]) != 0)
+		if (child_end(&ch[k], &cpu) != 0)
 			ok = false;
+		ccpu += cpu;
 		if (r[k].start < start)
 			start = r[k].start;
 		if (r[k].end > end)
@@ -402,7 +423,11 @@ run_load(struct bench *b, struct loadcase *c)
 		    c->threads);
 		c->failed = true;
 	} else {
+		d1 = env_cpu_ns(b->d.pid);
 		rounds_add(&c->rate, (double)s.n * 1e9 / (double)(end - start));
+		rounds_add(&c->daemon_cpu, (double)(d1 - d0) / 1e3 /
+		    (double)s.n);
+		rounds_add(&c->client_cpu, (double)ccpu / 1e3 / (double)s.n);
 		rounds_add(&c->p50, samples_quantile(&s, 0.50) / 1e3);
 		rounds_add(&c->p99, samples_quantile(&s, 0.99) / 1e3);
 		if (samples_max(&s) / 1e3 > c->max_us)
@@ -435,6 +460,7 @@ read_rss(struct bench *b, struct rss *m)
 {
 	if (env_rss(b->d.pid, &m->rss, &m->anon, &m->file) < 0)
 		m->rss = m->anon = m->file = -1;
+	m->pss = env_pss(b->d.pid);
 }
 
 /* Hold b->p.clients connections open, read the daemon's RSS, let go. */
@@ -475,7 +501,7 @@ run_clients(struct bench *b)
 	b->held = fds;
 	read_rss(b, &b->busy);
 	for (k = 0; k < started; k++)
-		if (child_end(&ch[k]) != 0)
+		if (child_end(&ch[k], NULL) != 0)
 			ok = false;
 	if (!ok || started < nproc) {
 		fprintf(stderr, "bench: holding %d clients failed\n",
@@ -538,10 +564,18 @@ authbind_install(struct bench *b)
 static int
 authbind_setup(struct bench *b)
 {
+	struct passwd *pw;
 	char line[64];
 
 	if (lat[L_AUTHBIND].skip != NULL)
 		return 0;
+	/* A run that was killed left its user and grant: drop the grant
+	 * before the user goes, so that no later owner of the uid gets it. */
+	if ((pw = getpwnam(BENCH_USER_PREFIX "ab")) != NULL) {
+		snprintf(b->authbind_file, sizeof(b->authbind_file), "%s/%u",
+		    AUTHBIND_BYUID, (unsigned)pw->pw_uid);
+		unlink(b->authbind_file);
+	}
 	if (env_user_add(BENCH_USER_PREFIX "ab", &b->authbind_user) < 0)
 		return -1;
 	/* authbind asks byport/80 first; without it, our user's own file. */
@@ -641,15 +675,26 @@ print_machine(const struct bench *b)
 }
 
 static void
+print_cpu(const struct rounds *r)
+{
+	if (r->n == 0)
+		printf(" %8s", "-");
+	else
+		printf(" %8.1f", rounds_median(r));
+}
+
+static void
 print_latency(void)
 {
 	const struct latcase *c;
 	int i;
 
-	printf("\nsocket + bind 127.0.0.1:%d + close, microseconds; medians "
-	    "over rounds of each round's p50 and p99\n", BENCH_PORT);
-	printf("%-40s %9s %9s %17s %8s\n", "case", "p50", "p99",
-	    "p50 min..max", "samples");
+	printf("\nsocket + bind 127.0.0.1:%d + close, microseconds: medians "
+	    "over rounds of each round's p50 and p99,\nthe spread of the "
+	    "round p50s, and CPU time per iteration of the server (floor "
+	    "or bindreqd) and the client\n", BENCH_PORT);
+	printf("%-40s %7s %7s %15s %8s %8s %7s\n", "case", "p50", "p99",
+	    "p50 min..max", "srv cpu", "cli cpu", "n");
 	for (i = 0; i < NLAT; i++) {
 		c = &lat[i];
 		if (c->skip != NULL) {
@@ -660,9 +705,12 @@ print_latency(void)
 			printf("%-40s FAILED\n", c->name);
 			continue;
 		}
-		printf("%-40s %9.1f %9.1f %8.1f..%-8.1f %8zu\n", c->name,
+		printf("%-40s %7.1f %7.1f %7.1f..%-6.1f", c->name,
 		    rounds_median(&c->p50), rounds_median(&c->p99),
-		    rounds_min(&c->p50), rounds_max(&c->p50), c->samples);
+		    rounds_min(&c->p50), rounds_max(&c->p50));
+		print_cpu(&c->srv_cpu);
+		print_cpu(&c->cli_cpu);
+		printf(" %7zu\n", c->samples);
 	}
 }
 
@@ -670,37 +718,53 @@ static void
 print_load(const struct bench *b)
 {
 	const struct loadcase *c;
+	double d, cl;
 	int i, nproc;
 
-	printf("\nconcurrent clients, bindreq_bind via bindreqd (unpinned); "
-	    "at most %d client processes, one test user each\n", MAX_PROCS);
-	printf("%7s %6s %11s %17s %9s %9s %9s\n", "threads", "procs",
-	    "grants/s", "rate min..max", "p50 us", "p99 us", "max us");
+	printf("\nconcurrent clients, bindreq_bind via bindreqd (unpinned; at "
+	    "most %d client processes, one test user each);\nCPU time per "
+	    "grant of the daemon and of the clients, and the rate %d CPUs "
+	    "could sustain at that cost\n", MAX_PROCS, b->ncpu);
+	printf("%7s %5s %9s %15s %7s %7s %8s %8s %8s %9s\n", "threads",
+	    "procs", "grants/s", "rate min..max", "p50 us", "p99 us",
+	    "max us", "d cpu", "c cpu", "ceiling");
 	for (i = 0; i < NLOAD; i++) {
 		c = &loads[i];
 		nproc = c->threads < MAX_PROCS ? c->threads : MAX_PROCS;
 		if (c->failed || c->rate.n == 0) {
-			printf("%7d %6d FAILED (%u failed requests)\n",
+			printf("%7d %5d FAILED (%u failed requests)\n",
 			    c->threads, nproc, c->errors);
 			continue;
 		}
-		printf("%7d %6d %11.0f %8.0f..%-8.0f %9.1f %9.1f %9.1f\n",
-		    c->threads, nproc, rounds_median(&c->rate),
-		    rounds_min(&c->rate), rounds_max(&c->rate),
-		    rounds_median(&c->p50), rounds_median(&c->p99), c->max_us);
+		d = rounds_median(&c->daemon_cpu);
+		cl = rounds_median(&c->client_cpu);
+		printf("%7d %5d %9.0f %7.0f..%-7.0f %7.1f %7.1f %8.1f %8.1f "
+		    "%8.1f %9.0f\n", c->threads, nproc,
+		    rounds_median(&c->rate), rounds_min(&c->rate),
+		    rounds_max(&c->rate), rounds_median(&c->p50),
+		    rounds_median(&c->p99), c->max_us, d, cl,
+		    d + cl > 0 ? b->ncpu * 1e6 / (d + cl) : 0);
 	}
-	(void)b;
+}
+
+static void
+print_rss(const char *what, const struct rss *m)
+{
+	printf("  %-28s VmRSS %5ld KiB (anon %4ld, file %5ld)   Pss %5ld KiB\n",
+	    what, m->rss, m->anon, m->file, m->pss);
 }
 
 static void
 print_policy_rss(const struct bench *b)
 {
+	char what[64];
+
 	if (b->pol_failed || b->pol_load.n == 0)
 		printf("\npolicy: FAILED\n");
 	else
 		printf("\npolicy of %zu rules: load %.1f ms (min..max %.1f.."
 		    "%.1f); decide p50 %.0f ns, p99 %.0f ns per call "
-		    "(one clock read costs %.0f ns), mean %.0f ns in a "
+		    "(one clock read costs %.0f ns),\nmean %.0f ns in a "
 		    "timed batch; %zu of %zu queries granted\n",
 		    b->pol_last.nrules, rounds_median(&b->pol_load),
 		    rounds_min(&b->pol_load), rounds_max(&b->pol_load),
@@ -709,11 +773,12 @@ print_policy_rss(const struct bench *b)
 		    b->pol_last.allowed, b->p.policy_decisions);
 	if (b->d.pid <= 0 && b->idle.rss == 0)
 		return;
-	printf("bindreqd VmRSS (KiB, anon+file): idle at start %ld (%ld+%ld); "
-	    "%d clients connected %ld (%ld+%ld); idle after the run %ld "
-	    "(%ld+%ld)\n", b->idle.rss, b->idle.anon, b->idle.file,
-	    b->held, b->busy.rss, b->busy.anon, b->busy.file,
-	    b->after.rss, b->after.anon, b->after.file);
+	printf("\nbindreqd memory (file = shared pages of libc, ld.so, "
+	    "libseccomp, libcap, itself)\n");
+	print_rss("idle, at start", &b->idle);
+	snprintf(what, sizeof(what), "%d clients connected", b->held);
+	print_rss(what, &b->busy);
+	print_rss("idle, after the run", &b->after);
 }
 
 static double
