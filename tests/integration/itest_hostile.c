@@ -66,7 +66,7 @@
 #define MAX_MSG		256	/* largest generated message */
 #define REPLY_MS	2000	/* a reply must come within this */
 #define SETTLE_MS	3000	/* descriptors must be back within this */
-#define GRANT_BOUND_MS	200	/* another user's grant, under attack */
+#define GRANT_BOUND_MS	200	/* another user's grant, meanwhile */
 #define MAX_REPORTS	8	/* mismatches printed per test */
 
 #ifndef IPPROTO_MPTCP
@@ -548,9 +548,9 @@ run_cases(const char *what, int n, case_fn gen, void *arg)
 			want = expected(k.msg, k.len, k.nfds, &op);
 			if (!matches(&o, want, op) && bad++ < MAX_REPORTS) {
 				describe(desc, sizeof(desc), &o);
-				print_message("%s case %d (%zu bytes, %zu fds): "
-				    "want status %d op %d, got %s\n", what, i,
-				    k.len, k.nfds, want, op, desc);
+				print_message("%s case %d (%zu bytes, %zu "
+				    "fds): want status %d op %d, got %s\n",
+				    what, i, k.len, k.nfds, want, op, desc);
 			}
 			close(conns[j]);
 			conns[j] = -1;
@@ -1149,6 +1149,39 @@ test_idle_connections(void **state)
 }
 
 /*
+ * Connections that never ask are closed LIMIT_CONN_DEADLINE_MS after
+ * accept, whatever their peer does, so idling costs a user its own
+ * connection slots for that long and no more.
+ */
+static void
+test_idle_deadline(void **state)
+{
+	enum { N = 16 };
+	struct bindreq_reply rep;
+	int conns[N], i, closed = 0;
+	long long t0;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	t0 = harness_now_ms();
+	connect_as(uid_x, gid_x, N, conns);
+	/* Not yet: one second before the deadline, all are open. */
+	sleep_ms(LIMIT_CONN_DEADLINE_MS - 1000 - (int)(harness_now_ms() - t0));
+	for (i = 0; i < N; i++)
+		if (harness_recv_reply(conns[i], &rep, 0, NULL, NULL) != -1)
+			fail_msg("connection %d closed before its deadline", i);
+	for (i = 0; i < N; i++)
+		closed += harness_recv_reply(conns[i], &rep, 2000 * slow,
+		    NULL, NULL) == 0;
+	print_message("deadline: %d of %d idle connections closed by "
+	    "bindreqd %lld ms after they were made\n", closed, N,
+	    harness_now_ms() - t0);
+	close_all(conns, N);
+	assert_int_equal(closed, N);
+	check_daemon("connections past their deadline");
+}
+
+/*
  * Thousands of requests pipelined on many connections without reading a
  * reply. The daemon answers at most LIMIT_REQUESTS_PER_CONN per
  * connection and LIMIT_UID_BURST per uid before refusing, and meanwhile
@@ -1163,6 +1196,7 @@ test_pipelined_flood(void **state)
 	struct bindreq_request req;
 	struct pollfd pfd[NCONN];
 	long long deadline, during;
+	ssize_t sent;
 	char *limit;
 
 	(void)state;
@@ -1181,12 +1215,13 @@ test_pipelined_flood(void **state)
 		for (i = 0; i < NCONN && total < TARGET; i++) {
 			if (!alive[i])
 				continue;
-			if (send(conns[i], &req, sizeof(req),
-			    MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(req)) {
+			sent = send(conns[i], &req, sizeof(req),
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (sent == (ssize_t)sizeof(req)) {
 				total++;
 				progress = true;
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				alive[i] = false;	/* closed by bindreqd */
+				alive[i] = false;	/* bindreqd closed it */
 				dead++;
 			}
 		}
@@ -1199,6 +1234,10 @@ test_pipelined_flood(void **state)
 		poll(pfd, NCONN, 10);
 	}
 	during = legit_grants("during the flood", 5);
+	/* Per connection, or per uid: a limit is hit before the queued
+	 * requests run out (they are read even after we close). */
+	limit = daemon_log_line(&dmn, 2000 * slow, "decision=error",
+	    " limit reached", NULL);
 	close_all(conns, NCONN);
 	print_message("flood: %d requests pipelined on %d connections, %d "
 	    "closed by bindreqd meanwhile; brt6ha's slowest grant %lld us\n",
@@ -1207,9 +1246,6 @@ test_pipelined_flood(void **state)
 		fail_msg("only %d requests could be pipelined", total);
 	if (during > (long long)GRANT_BOUND_MS * 1000 * slow)
 		fail_msg("a grant took %lld us during the flood", during);
-	/* Per connection, or per uid if the churn left its bucket dry. */
-	limit = daemon_log_line(&dmn, 2000 * slow, "decision=error",
-	    " limit reached", NULL);
 	if (limit == NULL)
 		fail_msg("no request limit was hit by %d requests", total);
 	free(limit);
@@ -1570,6 +1606,7 @@ main(void)
 		cmocka_unit_test(test_many_groups),
 		cmocka_unit_test(test_idle_connections),
 		cmocka_unit_test(test_per_uid_connection_cap),
+		cmocka_unit_test(test_idle_deadline),
 		cmocka_unit_test(test_pipelined_flood),
 		cmocka_unit_test(test_connection_churn),
 	};
