@@ -30,6 +30,7 @@ step() {
 	name=$1
 	shift
 	echo "##### $name"
+	t0=$(date +%s)
 	{ rc=0; "$@" 2>&1 || rc=$?; echo $rc >"$rcf"; } | tee "$out"
 	rc=$(cat "$rcf")
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1 || true)
@@ -41,7 +42,8 @@ step() {
 		echo "*** $name: exit status $rc${line:+ after \"$line\"}"
 		f=$((f + 1))
 	fi
-	echo "$name: $p passed, $f failed, $s skipped" >>"$sums"
+	echo "$name: $p passed, $f failed, $s skipped" \
+	    "($(($(date +%s) - t0)) s)" >>"$sums"
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 }
 
