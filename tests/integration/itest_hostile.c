@@ -5,11 +5,12 @@
  * potential attacker. Here one, brt6hx, granted only tcp 81 on 127.0.0.1,
  * sends what a client can send: every truncation and every single-bit
  * flip of valid requests, random bytes, oversized messages, wrong numbers
- * and kinds of descriptors, early closes, floods of pipelined requests,
- * hundreds of idle connections. After each test the daemon must be alive,
- * still grant brt6ha its port, have granted nothing the policy does not
- * (read back from its audit log), and hold exactly the descriptors it held
- * before the test.
+ * and kinds of descriptors, early closes, hundreds of supplementary
+ * groups, floods of pipelined requests, hundreds of idle connections,
+ * connections thrown away as fast as it can make them. After each test
+ * the daemon must be alive, still grant brt6ha its port, have granted
+ * nothing the policy does not (read back from its audit log), and hold
+ * exactly the descriptors it held before the test.
  *
  * brt6hx's connections are made by a child running as brt6hx and handed
  * to this root process with SCM_RIGHTS. The daemon knows its peer from
