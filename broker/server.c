@@ -421,9 +421,14 @@ handle_message(struct server *s, struct conn *c, const void *buf, ssize_t n,
 		refuse_over_rate(s, c);
 		return false;
 	}
+	/* Truncated at the right size: its descriptors did not fit in our
+	 * table (EMFILE), which the peer can only have caused with others. */
 	if (anc->truncated || anc->foreign || n != (ssize_t)sizeof(req)) {
 		refuse(s, c, 0, EPROTO, anc->foreign ?
-		    "unexpected control message" : "request of the wrong size");
+		    "unexpected control message" :
+		    n != (ssize_t)sizeof(req) ? "request of the wrong size" :
+		    "its descriptors could not be received (out of "
+		    "descriptors?)");
 		return false;
 	}
 	if ((err = wire_request_decode(buf, (size_t)n, &req)) != 0) {
