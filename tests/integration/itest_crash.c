@@ -41,6 +41,7 @@
 
 #include "bindreq.h"
 #include "harness.h"
+#include "wire.h"
 
 #define DAEMON_USER	"brt6cd"
 #define NUSERS		2
@@ -472,8 +473,12 @@ test_emfile_on_accept(void **state)
 	enum { NCONN = 64 };
 	struct shared *sh = shared_new();
 	const struct call *c = &sh->threads[0].calls[0];
-	int conns[NCONN], i, base, warned;
+	int conns[NCONN], i, base, warned, early, fd;
 	long long ticks, deadline, hz = sysconf(_SC_CLK_TCK);
+	struct bindreq_request req;
+	struct bindreq_reply rep;
+	struct sockaddr_in sin;
+	char *line;
 	pid_t pid;
 
 	(void)state;
@@ -484,6 +489,10 @@ test_emfile_on_accept(void **state)
 	    1000));
 	sleep_us(100000);
 	base = harness_count_fds(dmn.pid);
+	/* Accepted before the descriptors run out. */
+	early = harness_connect(dmn.socket);
+	assert_true(early >= 0);
+	sleep_us(100000);
 	for (i = 0; i < NCONN; i++) {
 		conns[i] = harness_connect(dmn.socket);
 		assert_true(conns[i] >= 0);
@@ -501,6 +510,28 @@ test_emfile_on_accept(void **state)
 	if (ticks > hz / 20)
 		fail_msg("bindreqd used %lld of %lld ticks out of descriptors",
 		    ticks, hz);
+
+	/* A request whose descriptor cannot be received: EPROTO, said so. */
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(80);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(wire_request_init(&req, BINDREQ_OP_BIND, 0,
+	    SOCK_STREAM, 0, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(harness_send_fds(early, &req, sizeof(req), &fd, 1),
+	    (ssize_t)sizeof(req));
+	close(fd);
+	assert_int_equal(harness_recv_reply(early, &rep, 2000, NULL, NULL),
+	    (ssize_t)sizeof(rep));
+	assert_int_equal(rep.status, EPROTO);
+	close(early);
+	line = daemon_log_line(&dmn, 1000, "decision=error", "EPROTO",
+	    "descriptors could not be received", NULL);
+	assert_non_null(line);
+	print_message("EMFILE: %s\n", strstr(line, "decision="));
+	free(line);
 
 	/* Descriptors come back: the daemon serves again. */
 	for (i = 0; i < NCONN; i++)
