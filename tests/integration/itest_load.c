@@ -98,6 +98,15 @@ now_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 /* Is fd bound to exactly want? */
 static bool
 bound_to(int fd, const struct sockaddr_in *want)
@@ -164,6 +173,8 @@ struct run {
 	uint32_t *lat;			/* [nprocs * nthreads * grants] */
 	size_t maplen;
 	long long wall_us;
+	int reload_ms;		/* SIGHUP the daemon this often meanwhile */
+	int reloads;		/* how many were sent */
 };
 
 static int
@@ -214,7 +225,7 @@ static void
 run_clients(struct run *r)
 {
 	size_t nthr = (size_t)r->nprocs * (size_t)r->nthreads;
-	pid_t pids[MAX_PROCS];
+	pid_t pids[MAX_PROCS], w;
 	int go[2], p, status, bad = 0;
 	long long t0;
 
@@ -239,8 +250,17 @@ run_clients(struct run *r)
 	t0 = now_us();
 	close(go[1]);
 	for (p = 0; p < r->nprocs; p++) {
-		while (waitpid(pids[p], &status, 0) < 0)
-			assert_int_equal(errno, EINTR);
+		while ((w = waitpid(pids[p], &status,
+		    r->reload_ms > 0 ? WNOHANG : 0)) != pids[p]) {
+			if (w < 0) {
+				assert_int_equal(errno, EINTR);
+				continue;
+			}
+			/* Still running: a policy reload under load. */
+			assert_int_equal(daemon_reload(&dmn), 0);
+			r->reloads++;
+			sleep_ms(r->reload_ms);
+		}
 		harness_untrack_pid(pids[p]);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			print_message("client %d ended with wait status 0x%x\n",
@@ -299,15 +319,6 @@ run_free(struct run *r)
 }
 
 /* ---- checks ------------------------------------------------------------- */
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 static int
 settled_fds(int want)
@@ -371,16 +382,16 @@ _Static_assert(LIMIT_UID_BURST / 2 >= 1000,
     "the lossless load needs thousands of grants per thread");
 
 /*
- * 16 threads over 8 users, 2000 grants each: every call returns 0 and
- * leaves its socket bound where it asked; the audit log has a line for
- * each.
+ * 16 threads over 8 users, 2000 grants each, while the policy is reloaded
+ * (SIGHUP) every 20 ms: every call returns 0 and leaves its socket bound
+ * where it asked; the audit log has a line for each.
  */
 static void
 test_load_many_users(void **state)
 {
-	struct run r = { .nprocs = NUSERS, .nthreads = 2 };
+	struct run r = { .nprocs = NUSERS, .nthreads = 2, .reload_ms = 20 };
 	struct thread_result sum;
-	int allows_before, allows, p;
+	int allows_before, allows, p, reloaded;
 
 	(void)state;
 	HARNESS_REQUIRE_ROOT();
@@ -403,6 +414,10 @@ test_load_many_users(void **state)
 	    allows_before;
 	assert_int_equal(allows, sum.ok);
 	assert_int_equal(count_log(" decision=error ", NULL), 0);
+	/* Signals may merge; most arrive. */
+	reloaded = count_log("loaded on reload", NULL);
+	print_message("reloads: %d sent, %d done\n", r.reloads, reloaded);
+	assert_true(r.reloads > 0 && reloaded > 0);
 }
 
 /*

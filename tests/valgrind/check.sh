@@ -8,9 +8,10 @@
 #
 #   BUILD=build sh tests/valgrind/check.sh [itest_NAME...]
 #
-# By default itest_broker (the daemon's core paths) and itest_hostile
-# (every kind of bad client): the other integration tests kill daemons,
-# need real time or run other programs, and add nothing for memcheck.
+# By default itest_broker (the daemon's core paths), itest_hostile (every
+# kind of bad client) and itest_load (scaled down; reloads under load):
+# the other integration tests kill daemons, lower their limits or run
+# other programs, and add nothing for memcheck.
 # Needs root (skips otherwise), valgrind and the tests already built.
 #
 # Under valgrind the daemon runs with an LD_PRELOAD shim that builds its
@@ -21,7 +22,7 @@
 # wrapped daemon longer to start and the tests relax their timing.
 set -u
 BUILD=${BUILD:-build}
-TESTS=${*:-itest_broker itest_hostile}
+TESTS=${*:-itest_broker itest_hostile itest_load}
 NOFILE=1024
 
 if [ "$(id -u)" -ne 0 ]; then
