@@ -22,9 +22,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define BENCH_PORT		80	/* latency cases bind 127.0.0.1:80 */
-#define BENCH_LOAD_PORT		200	/* concurrent thread i binds 200 + i */
-#define BENCH_MAX_THREADS	64
+/*
+ * Latency case i binds 127.0.0.1:80+i, concurrency case k's thread j
+ * 200+16k+j: each case its own ports, so that a socket the daemon has
+ * not closed yet from one case cannot make the next one's bind fail.
+ */
+#define BENCH_PORT		80
+#define BENCH_PORTS		16	/* latency cases at most */
+#define BENCH_LOAD_PORT		200
+#define BENCH_MAX_THREADS	16	/* per concurrency case */
 #define BENCH_USER_PREFIX	"brt7"
 
 /* ---- stats.c ----------------------------------------------------------- */

@@ -308,7 +308,7 @@ run_latency(struct bench *b, struct latcase *c)
 	    b->p.lat_warmup;
 	snprintf(count, sizeof(count), "%ld", want);
 	snprintf(warm, sizeof(warm), "%ld", warmup);
-	snprintf(port, sizeof(port), "%d", BENCH_PORT);
+	snprintf(port, sizeof(port), "%d", BENCH_PORT + (int)(c - lat));
 	snprintf(cpu, sizeof(cpu), "%d", pin_cpu(b, c->pin, false));
 	if (c->who == AS_AUTHBIND) {
 		argv[n++] = AUTHBIND;
@@ -382,7 +382,8 @@ run_load(struct bench *b, struct loadcase *c)
 	env_pin(b->d.pid, -1);
 	d0 = env_cpu_ns(b->d.pid);
 	for (k = 0; k < nproc; k++) {
-		if (load_spawn(b, tpp, count, BENCH_LOAD_PORT + k * tpp,
+		if (load_spawn(b, tpp, count, BENCH_LOAD_PORT +
+		    (int)(c - loads) * BENCH_MAX_THREADS + k * tpp,
 		    &ch[k]) < 0) {
 			ok = false;
 			break;
@@ -581,7 +582,8 @@ authbind_setup(struct bench *b)
 	/* authbind asks byport/80 first; without it, our user's own file. */
 	snprintf(b->authbind_file, sizeof(b->authbind_file), "%s/%u",
 	    AUTHBIND_BYUID, (unsigned)b->authbind_user.uid);
-	snprintf(line, sizeof(line), "127.0.0.1/32,%d\n", BENCH_PORT);
+	snprintf(line, sizeof(line), "127.0.0.1/32,%d-%d\n", BENCH_PORT,
+	    BENCH_PORT + BENCH_PORTS - 1);
 	if (env_write_file(b->authbind_file, line, 0644, true) < 0) {
 		perror(b->authbind_file);
 		lat[L_AUTHBIND].skip = "cannot write its byuid file";
@@ -601,9 +603,10 @@ daemon_policy(const struct bench *b)
 	off = (size_t)snprintf(text, cap, "# bindreq bench policy\n");
 	for (i = 0; i < b->p.nusers && off < cap; i++)
 		off += (size_t)snprintf(text + off, cap - off,
-		    "allow user %s tcp %d,%d-%d on 127.0.0.1\n",
-		    b->users[i].name, BENCH_PORT, BENCH_LOAD_PORT,
-		    BENCH_LOAD_PORT + BENCH_MAX_THREADS - 1);
+		    "allow user %s tcp %d-%d,%d-%d on 127.0.0.1\n",
+		    b->users[i].name, BENCH_PORT, BENCH_PORT + BENCH_PORTS - 1,
+		    BENCH_LOAD_PORT,
+		    BENCH_LOAD_PORT + NLOAD * BENCH_MAX_THREADS - 1);
 	return text;
 }
 
@@ -689,7 +692,7 @@ print_latency(void)
 	const struct latcase *c;
 	int i;
 
-	printf("\nsocket + bind 127.0.0.1:%d + close, microseconds: medians "
+	printf("\nsocket + bind 127.0.0.1:%d.. + close, microseconds: medians "
 	    "over rounds of each round's p50 and p99,\nthe spread of the "
 	    "round p50s, and CPU time per iteration of the server (floor "
 	    "or bindreqd) and the client\n", BENCH_PORT);
