@@ -124,6 +124,7 @@ int
 listener_open(const char *path, bool *activated)
 {
 	struct sockaddr_un sun;
+	mode_t umask_was;
 	int fd;
 
 	fd = listener_inherited();
@@ -136,10 +137,12 @@ listener_open(const char *path, bool *activated)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		fatal("socket");
+	/* Born 0666: between a bind() and a chmod() clients got EACCES,
+	 * which libbindreq passes on and callers read as a policy denial. */
+	umask_was = umask(0111);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
 		fatal("bind %s", path);
-	if (chmod(path, 0666) < 0)
-		fatal("chmod %s", path);
+	umask(umask_was);
 	if (listen(fd, LIMIT_BACKLOG) < 0)
 		fatal("listen %s", path);
 	return fd;
