@@ -36,8 +36,6 @@ ALLLDFLAGS = $(LDHARDEN) $(SANFLAGS) $(LDFLAGS)
 ifeq ($(SANITIZE),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
-# What the confined daemon needs to run and report under them.
-DAEMON_SAN_SRC := tests/sanitize/bindreqd_sanitizer.c
 endif
 
 POLICY_SRC := $(filter-out policy/bindreq-policy.c policy/tool_%.c,$(wildcard policy/*.c))
@@ -80,7 +78,7 @@ $(BUILD)/obj/%.o: %.c
 # Library objects: only bindreq_* is exported (client-lib/libbindreq.map).
 $(BUILD)/obj/client-lib/%.o: ALLCFLAGS += -fvisibility=hidden
 
-$(BUILD)/bindreqd: $(call obj,$(BROKER_SRC) $(POLICY_SRC) client-lib/wire.c $(DAEMON_SAN_SRC))
+$(BUILD)/bindreqd: $(call obj,$(BROKER_SRC) $(POLICY_SRC) client-lib/wire.c)
 	$(CC) $(ALLCFLAGS) -pie $(ALLLDFLAGS) -o $@ $^ -lcap -lseccomp
 
 $(BUILD)/bindreq-policy: $(call obj,$(TOOL_SRC) $(POLICY_SRC))
