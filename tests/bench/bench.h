@@ -85,7 +85,7 @@ int env_tmpdir(char *buf, size_t len);
 /* Add a system user brt7...; deleted by env_cleanup(). 0 or -1. */
 int env_user_add(const char *name, struct bench_user *u);
 
-/* Write text to path, root-owned, mode. Registered for removal if rm. */
+/* Write text to path, mode, root-owned if we are root; removed if rm. */
 int env_write_file(const char *path, const char *text, mode_t mode, bool rm);
 
 /* Kill (SIGKILL) and reap pid at cleanup unless untracked first. */

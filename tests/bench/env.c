@@ -275,7 +275,8 @@ env_write_file(const char *path, const char *text, mode_t mode, bool rm)
 		}
 		off += (size_t)n;
 	}
-	if (fchown(fd, 0, 0) < 0 || fchmod(fd, mode) < 0) {
+	if ((geteuid() == 0 && fchown(fd, 0, 0) < 0) ||
+	    fchmod(fd, mode) < 0) {
 		close(fd);
 		return -1;
 	}
