@@ -97,6 +97,13 @@ env_wait(pid_t pid)
 	return env_wait_cpu(pid, NULL);
 }
 
+static uint64_t
+tv_ns(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * 1000000000u +
+	    (uint64_t)tv->tv_usec * 1000u;
+}
+
 int
 env_wait_cpu(pid_t pid, uint64_t *cpu_ns)
 {
@@ -107,9 +114,7 @@ env_wait_cpu(pid_t pid, uint64_t *cpu_ns)
 		if (errno != EINTR)
 			return -1;
 	if (cpu_ns != NULL)
-		*cpu_ns = ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)
-		    ru.ru_stime.tv_sec) * 1000000000u + ((uint64_t)
-		    ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
+		*cpu_ns = tv_ns(&ru.ru_utime) + tv_ns(&ru.ru_stime);
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	if (WIFSIGNALED(st))

@@ -31,7 +31,9 @@ static ssize_t
 send_fd(int sock, const void *msg, size_t len, int fd)
 {
 	union fdbuf control;
-	struct iovec iov = { .iov_base = (void *)(uintptr_t)msg, .iov_len = len };
+	struct iovec iov = {
+		.iov_base = (void *)(uintptr_t)msg, .iov_len = len,
+	};
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cmsg;
 
@@ -56,7 +58,8 @@ recv_fd(int sock, void *msg, size_t len, int *fd)
 	struct iovec iov = { .iov_base = msg, .iov_len = len };
 	struct msghdr mh = {
 		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
 	};
 	struct cmsghdr *cmsg;
 	ssize_t n;

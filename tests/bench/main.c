@@ -546,7 +546,8 @@ authbind_install(struct bench *b)
 	    "authbind", NULL };
 
 	if (UNDER_ASAN) {
-		lat[L_PRELOAD].skip = "LD_PRELOAD cannot precede ASan's runtime";
+		lat[L_PRELOAD].skip =
+		    "LD_PRELOAD cannot precede ASan's runtime";
 		lat[L_AUTHBIND].skip = lat[L_PRELOAD].skip;
 	}
 	if (lat[L_AUTHBIND].skip != NULL || env_executable(AUTHBIND))
@@ -935,7 +936,7 @@ main(int argc, char **argv)
 	if (geteuid() != 0) {
 		if (quick)
 			return unprivileged(&b);
-		fprintf(stderr, "bench: must run as root (make bench as root)\n");
+		fprintf(stderr, "bench: must run as root\n");
 		return 1;
 	}
 	authbind_install(&b);

@@ -37,14 +37,16 @@ format_rule(size_t i, char *buf, size_t len)
 
 	switch (i % 10) {
 	case 0: case 1: case 2: case 3: case 4: case 5:
-		return snprintf(buf, len, "allow uid %u tcp %u on 10.%zu.%zu.%zu\n",
-		    id, port, (i >> 16) & 255, (i >> 8) & 255, i & 255);
+		return snprintf(buf, len,
+		    "allow uid %u tcp %u on 10.%zu.%zu.%zu\n", id, port,
+		    (i >> 16) & 255, (i >> 8) & 255, i & 255);
 	case 6: case 7:
 		return snprintf(buf, len, "allow uid %u udp,tcp %u-%u\n", id,
 		    port, port + 20);
 	case 8:
-		return snprintf(buf, len, "allow gid %u tcp %u on fd00:%zx::/64\n",
-		    id, port, i & 0xffff);
+		return snprintf(buf, len,
+		    "allow gid %u tcp %u on fd00:%zx::/64\n", id, port,
+		    i & 0xffff);
 	default:
 		return snprintf(buf, len, "allow uid %u tcp %u,%u on "
 		    "192.168.0.0/16 ::1\n", id, port, port + 1);
@@ -78,7 +80,8 @@ query_for_rule(const struct policy_rule *r, struct policy_query *q)
 {
 	memset(q, 0, sizeof(*q));
 	q->uid = q->gid = 65534;
-	if (r->subject == POLICY_SUBJECT_GID || r->subject == POLICY_SUBJECT_GROUP)
+	if (r->subject == POLICY_SUBJECT_GID ||
+	    r->subject == POLICY_SUBJECT_GROUP)
 		q->gid = r->id;
 	else
 		q->uid = r->id;
@@ -93,7 +96,7 @@ query_for_rule(const struct policy_rule *r, struct policy_query *q)
 	q->family = r->addrs[0].family;
 	memcpy(q->addr, r->addrs[0].addr, 16);
 	if (q->family == AF_INET6)
-		q->addr[15] |= 1;	/* inside the prefix, not the wildcard */
+		q->addr[15] |= 1;	/* in the prefix, not the wildcard */
 }
 
 /* A query no rule is likely to grant: an id and port picked at random. */

@@ -25,7 +25,7 @@ samples_add(struct samples *s, uint32_t ns)
 	if (s->n == s->cap) {
 		ncap = s->cap ? s->cap * 2 : 1024;
 		if ((nv = realloc(s->v, ncap * sizeof(*nv))) == NULL)
-			abort();	/* a benchmark out of memory is useless */
+			abort();	/* out of memory: nothing to measure */
 		s->v = nv;
 		s->cap = ncap;
 	}
