@@ -697,6 +697,7 @@ run_packaged(const char *root, const char *client)
 {
 	struct harness_daemon d;
 	char libdir[PATH_MAX], run_bin[PATH_MAX];
+	char *line;
 	char listen[] = "--listen", spec[] = "tcp:127.0.0.1:80";
 	char dashes[] = "--", cmd[] = "/bin/true";
 	char *const argv[] = { run_bin, listen, spec, dashes, cmd, NULL };
@@ -712,8 +713,9 @@ run_packaged(const char *root, const char *client)
 	assert_int_equal(run_client(client, "81", libdir, d.socket),
 	    CLIENT_EACCES);
 	assert_int_equal(run_as_a(argv, libdir, d.socket), 0);
-	assert_non_null(daemon_log_line(&d, 2000, "decision=deny", "port=81",
-	    NULL));
+	line = daemon_log_line(&d, 2000, "decision=deny", "port=81", NULL);
+	assert_non_null(line);
+	free(line);
 	assert_int_equal(daemon_stop(&d), 0);
 }
 
