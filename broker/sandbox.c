@@ -125,7 +125,7 @@ static const struct sb_rule sb_rules[] = {
 	 * syslog(3)'s localtime (/etc/localtime) */
 	ALLOW1(openat, READ_ONLY(2)),
 	ALLOW1(open, READ_ONLY(1)),
-	/* policy.c and grant.c fstat(); glibc stat()s nsswitch.conf and
+	/* policy.c fstat()s the policy file; glibc stat()s nsswitch.conf and
 	 * /etc/localtime for changes; which call it uses varies by arch */
 	ALLOW(fstat),
 	ALLOW(newfstatat),
@@ -189,11 +189,9 @@ static const struct sb_rule sb_rules[] = {
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PEERCRED)),
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PEERGROUPS)),
 	/* check_passed() in grant.c */
-	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_DOMAIN)),
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_TYPE)),
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PROTOCOL)),
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_NETNS_COOKIE)),
-	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_ACCEPTCONN)),
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_REUSEADDR)),
 	ALLOW2(getsockopt, EQ(1, IPPROTO_IPV6), EQ(2, IPV6_V6ONLY)),
 	/* create_socket() in grant.c */

@@ -542,12 +542,10 @@ run_inet_bind(struct env *e)
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC,
 	    IPPROTO_TCP)) < 0)
 		return errno;
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &val, &ilen) < 0 ||
-	    val != AF_INET)
-		return RC_WRONG;
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &val, &ilen) < 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &val, &ilen) < 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &val, &ilen) < 0 ||
+	    val != SOCK_STREAM)
+		return RC_WRONG;
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &val, &ilen) < 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &val, &ilen) < 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &clen) < 0)
 		return errno;
