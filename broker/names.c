@@ -5,6 +5,7 @@
  * so a renamed user shows its new name after the next SIGHUP at the latest.
  */
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,19 +34,26 @@ struct name_set {
 
 static struct name_set sets[NAMES_SETS];
 
-static void
+/*
+ * Fill name; false when the lookup itself failed (out of descriptors or
+ * memory, say) rather than finding no such user, so that the "-" it
+ * leaves is not cached.
+ */
+static bool
 lookup(uint32_t uid, char *name, size_t len)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
+	int err;
 
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL ||
-	    strlen(res->pw_name) >= len) {
+	err = getpwuid_r(uid, &pw, buf, sizeof(buf), &res);
+	if (err != 0 || res == NULL || strlen(res->pw_name) >= len) {
 		name[0] = '-';
 		name[1] = '\0';
-		return;
+		return err == 0;
 	}
 	memcpy(name, res->pw_name, strlen(res->pw_name) + 1);
+	return true;
 }
 
 const char *
@@ -60,9 +68,8 @@ names_user(uint32_t uid)
 			return set->way[i].name;
 	s = &set->way[set->next];
 	set->next = (set->next + 1) % NAMES_WAYS;
-	lookup(uid, s->name, sizeof(s->name));
 	s->uid = uid;
-	s->valid = 1;
+	s->valid = lookup(uid, s->name, sizeof(s->name));
 	return s->name;
 }
 
