@@ -70,10 +70,18 @@ int server_signals(void);
 
 /*
  * The daemon's Unix socket: from systemd socket activation if LISTEN_FDS
- * names one for us, else bound at path (a stale socket file is replaced,
- * a live one is fatal), mode 0666. Returns the listening descriptor;
- * *activated says which. Fatal on failure.
+ * names one for us (already listening), else bound at path (a stale
+ * socket file is replaced, a live one is fatal), mode 0666, and not yet
+ * listening. Returns the descriptor; *activated says which. Fatal on
+ * failure.
  */
 int listener_open(const char *path, bool *activated);
+
+/*
+ * Start accepting, once the daemon is confined: until then a client gets
+ * ECONNREFUSED, as from a daemon that is not there, and never talks to a
+ * daemon that still holds privileges. Fatal on failure.
+ */
+void listener_listen(int fd, bool activated);
 
 #endif /* BINDREQD_BROKER_H */

@@ -143,7 +143,12 @@ listener_open(const char *path, bool *activated)
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
 		fatal("bind %s", path);
 	umask(umask_was);
-	if (listen(fd, LIMIT_BACKLOG) < 0)
-		fatal("listen %s", path);
 	return fd;
+}
+
+void
+listener_listen(int fd, bool activated)
+{
+	if (!activated && listen(fd, LIMIT_BACKLOG) < 0)
+		fatal("listen");
 }

@@ -5,7 +5,7 @@
  *   → open the log → bind the Unix socket (or take systemd's)
  *   → resolve names once so NSS is loaded → drop to the service user with
  *   only CAP_NET_BIND_SERVICE (privdrop.c, which verifies it) → rlimits
- *   → no_new_privs and seccomp (sandbox.c) → serve (server.c).
+ *   → no_new_privs and seccomp (sandbox.c) → listen → serve (server.c).
  *
  * Everything that needs more than CAP_NET_BIND_SERVICE happens above the
  * drop; nothing below it may.
@@ -236,6 +236,7 @@ main(int argc, char **argv)
 	privdrop(o.user);
 	privdrop_rlimits();
 	sandbox_enter(o.sandbox_debug, sf.dirfd);
+	listener_listen(cfg.listen_fd, activated);
 
 	log_info("serving %s%s; policy %s: %zu rule(s), sha256 %s", o.socket,
 	    activated ? " (socket activation)" : "", o.policy,
