@@ -149,6 +149,9 @@ int	tool_import_authbind(const char *dir, FILE *out, FILE *err);
 /* ------------------------------------------------------------------ */
 /* Helpers shared by the tool_*.c files (tool_util.c) */
 
+/* "user", "uid", "group" or "gid": the policy's word for a subject kind. */
+const char *tool_subject_word(enum policy_subject s);
+
 /*
  * Make room for need elements of size bytes in the array p of *cap
  * elements, doubling. Returns the (maybe moved) array, or NULL with p

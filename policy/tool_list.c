@@ -78,22 +78,6 @@ id_kind(const struct policy_rule *r)
 	    r->subject == POLICY_SUBJECT_UID ? "uid" : "gid";
 }
 
-static const char *
-subject_kind(const struct policy_rule *r)
-{
-	switch (r->subject) {
-	case POLICY_SUBJECT_USER:
-		return "user";
-	case POLICY_SUBJECT_UID:
-		return "uid";
-	case POLICY_SUBJECT_GROUP:
-		return "group";
-	case POLICY_SUBJECT_GID:
-		return "gid";
-	}
-	return "?";
-}
-
 /* ------------------------------------------------------------------ */
 /* JSON */
 
@@ -108,7 +92,7 @@ json_row(struct tool_buf *b, const struct policy *pol, const struct row *w)
 	tool_buf_printf(b, "{\"file\":");
 	tool_buf_json(b, pol->path);
 	tool_buf_printf(b, ",\"line\":%u,\"subject\":\"%s\",\"who\":",
-	    r->line, subject_kind(r));
+	    r->line, tool_subject_word(r->subject));
 	tool_buf_json(b, r->who != NULL ? r->who : "");
 	tool_buf_printf(b, ",\"%s\":%u,\"protocols\":[", id_kind(r),
 	    (unsigned)r->id);

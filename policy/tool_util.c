@@ -182,8 +182,8 @@ tool_buf_json(struct tool_buf *b, const char *s)
 /* ------------------------------------------------------------------ */
 /* Rules */
 
-static const char *
-subject_word(enum policy_subject s)
+const char *
+tool_subject_word(enum policy_subject s)
 {
 	switch (s) {
 	case POLICY_SUBJECT_USER:
@@ -201,7 +201,7 @@ subject_word(enum policy_subject s)
 void
 tool_rule_subject(struct tool_buf *b, const struct policy_rule *r)
 {
-	tool_buf_printf(b, "%s ", subject_word(r->subject));
+	tool_buf_printf(b, "%s ", tool_subject_word(r->subject));
 	if (r->who != NULL)
 		tool_buf_safe(b, r->who);
 	else
