@@ -111,6 +111,9 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -pie $(ALLLDFLAGS) -o $@ $^ -lcmocka
 
+# test_log checks the daemon's log_escape().
+$(BUILD)/tests/test_log: $(call obj,broker/log.c)
+
 # Integration tests talk to the real daemon through the real library.
 $(BUILD)/tests/itest_%: $(BUILD)/obj/tests/integration/itest_%.o \
     $(call obj,$(ITEST_HELPERS) $(ITEST_BROKER_SRC)) $(BUILD)/libbindreq.a
