@@ -219,20 +219,26 @@ log_escape(const char *src, char *dst, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	int quote = (*src == '\0' || strchr(src, ' ') != NULL);
-	size_t o = 0;
 	const unsigned char *s;
+	size_t o = 0, end;
 
 	if (len == 0)
 		return dst;
-	if (quote && o + 1 < len)
+	/* Room for the value: all but the NUL and, quoted, both quotes. */
+	if (quote && len < 3) {
+		dst[0] = '\0';
+		return dst;
+	}
+	end = len - 1 - (quote ? 1 : 0);
+	if (quote)
 		dst[o++] = '"';
 	for (s = (const unsigned char *)src; *s != '\0'; s++) {
 		if (plain(*s) || (quote && *s == ' ')) {
-			if (o + 1 >= len)
+			if (o + 1 > end)
 				break;
 			dst[o++] = (char)*s;
 		} else {
-			if (o + 4 >= len)
+			if (o + 4 > end)
 				break;
 			dst[o++] = '\\';
 			dst[o++] = 'x';
@@ -240,7 +246,7 @@ log_escape(const char *src, char *dst, size_t len)
 			dst[o++] = hex[*s & 0xf];
 		}
 	}
-	if (quote && o + 1 < len)
+	if (quote)
 		dst[o++] = '"';
 	dst[o] = '\0';
 	return dst;

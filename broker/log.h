@@ -35,7 +35,9 @@ void log_audit(const char *kv);
  * Quote src for a key=value line into dst (at most len bytes, always
  * terminated): printable ASCII other than '"', '\\' and '=' and space is
  * copied; anything else becomes \xNN; the whole is wrapped in double quotes
- * if it was empty or contained a space. Returns dst.
+ * if it was empty or contained a space (spaces then stay). A value too long
+ * for dst is cut, never its closing quote; with len < 3 a quoted value
+ * becomes "". Returns dst.
  */
 char *log_escape(const char *src, char *dst, size_t len);
 
