@@ -326,7 +326,7 @@ audit(const struct grant_ctx *g, const struct peer *p,
     const struct bindreq_request *req, const char *decision, int status,
     const char *tail)
 {
-	char line[1536], user[256], addr[INET6_ADDRSTRLEN], eb[16];
+	char line[2048], user[256], addr[INET6_ADDRSTRLEN], eb[16];
 
 	log_escape(names_user(p->uid), user, sizeof(user));
 	format_addr(req, addr, sizeof(addr));

@@ -197,7 +197,7 @@ fatalx(const char *fmt, ...)
 void
 log_audit(const char *kv)
 {
-	char line[2048], ts[40];
+	char line[2560], ts[40];
 
 	if (target == TARGET_SYSLOG) {
 		syslog(LOG_NOTICE, "%s", kv);
