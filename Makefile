@@ -95,9 +95,21 @@ $(BUILD)/libbindreq.a: $(call obj,$(LIB_SRC))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/libbindreq-preload.so: $(call obj,$(PRELOAD_SRC) $(LIB_SRC)) client-lib/preload.map
-	$(CC) $(ALLCFLAGS) -shared $(ALLLDFLAGS) -Wl,--version-script=client-lib/preload.map \
-	    -o $@ $(call obj,$(PRELOAD_SRC) $(LIB_SRC)) -ldl
+# The shim goes into other people's programs, where a sanitizer runtime
+# cannot be loaded after the program started: with SANITIZE=1 it is still
+# built without sanitizers (objects in obj-plain/), so that the programs
+# the tests run through it work.
+PLAINCFLAGS = -std=c11 $(OPT) $(WARN) $(HARDEN) $(CFLAGS) -fvisibility=hidden
+plainobj = $(patsubst %.c,$(BUILD)/obj-plain/%.o,$(1))
+
+$(BUILD)/obj-plain/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PLAINCFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libbindreq-preload.so: $(call plainobj,$(PRELOAD_SRC) $(LIB_SRC)) client-lib/preload.map
+	$(CC) $(PLAINCFLAGS) -shared $(LDHARDEN) $(LDFLAGS) \
+	    -Wl,--version-script=client-lib/preload.map \
+	    -o $@ $(call plainobj,$(PRELOAD_SRC) $(LIB_SRC)) -ldl
 
 # bindreq-run finds the installed shim in PRELOADDIR (LIBDIR by default).
 $(BUILD)/obj/client-lib/bindreq-run.o: CPPFLAGS += -DBINDREQ_LIBDIR='"$(PRELOADDIR)"'
@@ -160,7 +172,7 @@ fuzz: $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/obj-plain -name '*.d' 2>/dev/null)
 
 # ---- installation ------------------------------------------------------
 # make install [DESTDIR=...] [PREFIX=/usr/local] [LIBDIR=...] ...: see the

@@ -803,6 +803,32 @@ preload_sanitized(void)
 	}								\
 } while (0)
 
+/*
+ * Tests that preload the shim into this very test binary (its helper
+ * modes) cannot run when the binary is built with AddressSanitizer: ASan's
+ * runtime must come before every preloaded library.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SELF_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SELF_SANITIZED 1
+#endif
+#endif
+#ifndef SELF_SANITIZED
+#define SELF_SANITIZED 0
+#endif
+
+#define REQUIRE_SELF_SHIM() do {					\
+	REQUIRE_SHIM();							\
+	if (SELF_SANITIZED) {						\
+		print_message("[ SKIP     ] this test binary is built "	\
+		    "with AddressSanitizer; its helper modes cannot "	\
+		    "take a preloaded shim\n");			\
+		skip();							\
+	}								\
+} while (0)
+
 static bool
 have(const char *path)
 {
@@ -989,7 +1015,7 @@ test_udp_responder(void **state)
 
 	(void)state;
 	HARNESS_REQUIRE_ROOT();
-	REQUIRE_SHIM();
+	REQUIRE_SELF_SHIM();
 	start_daemon();
 	out_path(out, sizeof(out));
 	pid = spawn(uid_a, gid_a, work, out, argv, NULL);
@@ -1115,7 +1141,7 @@ test_shim_leaves_alone(void **state)
 
 	(void)state;
 	HARNESS_REQUIRE_ROOT();
-	REQUIRE_SHIM();
+	REQUIRE_SELF_SHIM();
 	/* No broker at all: the daemon is not running for this test. */
 	snprintf(spy, sizeof(spy), "%s/spy.sock", work);
 	snprintf(sockenv, sizeof(sockenv), "BINDREQ_SOCKET=%s", spy);
@@ -1214,7 +1240,7 @@ test_denied_like_kernel(void **state)
 {
 	(void)state;
 	HARNESS_REQUIRE_ROOT();
-	REQUIRE_SHIM();
+	REQUIRE_SELF_SHIM();
 	start_daemon();
 	denied_case(uid_a, gid_a, "tcp", "127.0.0.1", DENIED_PORT);
 	denied_case(uid_a, gid_a, "udp", "::1", DENIED_PORT);
@@ -1238,7 +1264,7 @@ test_shim_granted(void **state)
 
 	(void)state;
 	HARNESS_REQUIRE_ROOT();
-	REQUIRE_SHIM();
+	REQUIRE_SELF_SHIM();
 	start_daemon();
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		rc = run_helper_as(uid_a, gid_a, no_args, cases[i], NULL,
@@ -1261,7 +1287,7 @@ test_multithreaded(void **state)
 
 	(void)state;
 	HARNESS_REQUIRE_ROOT();
-	REQUIRE_SHIM();
+	REQUIRE_SELF_SHIM();
 	start_daemon();
 	snprintf(count, sizeof(count), "%d", MT_COUNT);
 	snprintf(base, sizeof(base), "%d", MT_BASE);
@@ -1322,7 +1348,7 @@ test_run_listen_env(void **state)
 	free(output);
 
 	/* Both ways at once: --preload keeps the shim. */
-	REQUIRE_SHIM();
+	REQUIRE_SELF_SHIM();
 	rc = run_helper_as(uid_a, gid_a, run_pre, helper, NULL, &output);
 	assert_int_equal(rc, 0);
 	assert_true(holds(output, "fds=1\n"));
