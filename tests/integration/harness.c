@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1087,4 +1089,26 @@ harness_recv_reply(int sock, struct bindreq_reply *rep, int timeout_ms,
 		*nfds = count;
 	memcpy(rep, buf, (size_t)n < sizeof(*rep) ? (size_t)n : sizeof(*rep));
 	return n;
+}
+
+socklen_t
+harness_make_addr(int family, const char *addr, int port,
+    struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
+			return 0;
+		return sizeof(*sin);
+	}
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1)
+		return 0;
+	return sizeof(*sin6);
 }

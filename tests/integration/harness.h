@@ -44,6 +44,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "bindreq_proto.h"
@@ -210,6 +211,13 @@ void daemon_dump(struct harness_daemon *d);
 
 /* Open descriptors of a process (/proc/PID/fd entries), or -1. */
 int harness_count_fds(pid_t pid);
+
+/*
+ * An IPv4 or IPv6 address literal and a port as a sockaddr in *ss.
+ * Returns its length, or 0 when addr is not a literal of family.
+ */
+socklen_t harness_make_addr(int family, const char *addr, int port,
+    struct sockaddr_storage *ss);
 
 /* ---- acting as another user ------------------------------------------- */
 

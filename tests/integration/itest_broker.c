@@ -153,28 +153,6 @@ now_ms(void)
 	return harness_now_ms();
 }
 
-/* An address literal and port as a sockaddr. Returns its length or 0. */
-static socklen_t
-make_addr(int family, const char *addr, int port, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
-			return 0;
-		return sizeof(*sin);
-	}
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1)
-		return 0;
-	return sizeof(*sin6);
-}
-
 static int
 set_int_opt(int fd, int level, int opt, int val)
 {
@@ -354,7 +332,7 @@ prepare_socket(const struct req *rq, struct res *rs)
 	if (rq->reuseport && set_int_opt(fd, SOL_SOCKET, SO_REUSEPORT, 1) < 0)
 		return fail_stage(rs, 5), -1;
 	if (rq->prebind || rq->prelisten) {
-		len = make_addr(rq->family,
+		len = harness_make_addr(rq->family,
 		    rq->family == AF_INET ? "127.0.0.1" : "::1", 0, &any);
 		if (bind(fd, (struct sockaddr *)&any, len) < 0)
 			return fail_stage(rs, 6), -1;
@@ -379,7 +357,7 @@ client(void *arg, void *out)
 		setenv(BINDREQ_SOCKET_ENV, rq->sockpath, 1);
 	if (rq->timeout != NULL)
 		setenv("BINDREQ_TIMEOUT_MS", rq->timeout, 1);
-	len = make_addr(rq->family, rq->addr, rq->port, &ss);
+	len = harness_make_addr(rq->family, rq->addr, rq->port, &ss);
 	if (len == 0)
 		return fail_stage(rs, 1);
 	if (rq->sanity)
@@ -588,7 +566,7 @@ mkraw(enum bindreq_op op, int family, int type, int protocol,
 	socklen_t len;
 
 	memset(&rw, 0, sizeof(rw));
-	len = make_addr(family, addr, port, &ss);
+	len = harness_make_addr(family, addr, port, &ss);
 	assert_int_not_equal(len, 0);
 	assert_int_equal(wire_request_init(&rw.msg.req, op, 0, type, protocol,
 	    (struct sockaddr *)&ss, len), 0);
@@ -1082,7 +1060,7 @@ static int
 v4_reaches(int fd, int port)
 {
 	struct sockaddr_storage to;
-	socklen_t len = make_addr(AF_INET, "127.0.0.1", port, &to);
+	socklen_t len = harness_make_addr(AF_INET, "127.0.0.1", port, &to);
 
 	return verify_tcp(fd, &to, len) == 0;
 }
@@ -1150,7 +1128,7 @@ race_client(void *arg, void *out)
 	socklen_t len;
 
 	(void)arg;
-	len = make_addr(AF_INET6, "::", 84, &ss);
+	len = harness_make_addr(AF_INET6, "::", 84, &ss);
 	while (rr->attempts < RACE_ATTEMPTS && now_ms() < deadline &&
 	    rr->dual == 0)
 		if (race_once(&ss, len, rr) < 0)

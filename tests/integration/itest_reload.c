@@ -119,27 +119,6 @@ struct answer {
 	int stage;		/* a setup step that failed, 0 if none */
 };
 
-static socklen_t
-make_addr(int family, const char *addr, int port, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
-			return 0;
-		return sizeof(*sin);
-	}
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1)
-		return 0;
-	return sizeof(*sin6);
-}
-
 static int
 sockname_port(int fd)
 {
@@ -164,7 +143,7 @@ ask_child(void *arg, void *out)
 	int fd;
 
 	a->pid = getpid();
-	len = make_addr(q->family, q->addr, q->port, &ss);
+	len = harness_make_addr(q->family, q->addr, q->port, &ss);
 	if (len == 0) {
 		a->stage = 1;
 		return 0;
@@ -1098,7 +1077,7 @@ base_request(struct bindreq_request *r, enum bindreq_op op, int family,
     int type)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = make_addr(family, family == AF_INET ? "127.0.0.1" :
+	socklen_t len = harness_make_addr(family, family == AF_INET ? "127.0.0.1" :
 	    "::1", 82, &ss);
 
 	(void)wire_request_init(r, op, 0, type, 0, (struct sockaddr *)&ss,
