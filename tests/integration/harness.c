@@ -1112,3 +1112,17 @@ harness_make_addr(int family, const char *addr, int port,
 		return 0;
 	return sizeof(*sin6);
 }
+
+int
+harness_steady_fds(pid_t pid)
+{
+	struct timespec pause = { .tv_sec = 0, .tv_nsec = 100 * 1000000L };
+	int n = harness_count_fds(pid), again;
+
+	do {
+		again = n;
+		nanosleep(&pause, NULL);
+		n = harness_count_fds(pid);
+	} while (n != again);
+	return n;
+}

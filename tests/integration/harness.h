@@ -213,6 +213,12 @@ void daemon_dump(struct harness_daemon *d);
 int harness_count_fds(pid_t pid);
 
 /*
+ * pid's descriptor count once it has stopped changing (the same in two
+ * readings 100 ms apart): a daemon's baseline at rest.
+ */
+int harness_steady_fds(pid_t pid);
+
+/*
  * An IPv4 or IPv6 address literal and a port as a sockaddr in *ss.
  * Returns its length, or 0 when addr is not a literal of family.
  */

@@ -1549,8 +1549,6 @@ test_wrong_socket_types(void **state)
 static int
 group_setup(void **state)
 {
-	int again;
-
 	(void)state;
 	if (!harness_is_root())
 		return 0;
@@ -1564,12 +1562,7 @@ group_setup(void **state)
 		return -1;
 	/* One grant first: the daemon's steady state, then its count. */
 	legit_grants("warm-up", 1);
-	base_fds = settled_fds(-1);
-	do {
-		again = base_fds;
-		sleep_ms(100);
-		base_fds = harness_count_fds(dmn.pid);
-	} while (base_fds != again);
+	base_fds = harness_steady_fds(dmn.pid);
 	print_message("bindreqd pid %d holds %d descriptors at rest\n",
 	    (int)dmn.pid, base_fds);
 	return 0;

@@ -493,7 +493,7 @@ static int
 group_setup(void **state)
 {
 	char name[16];
-	int i, again;
+	int i;
 
 	(void)state;
 	if (!harness_is_root())
@@ -512,12 +512,7 @@ group_setup(void **state)
 		return -1;
 	if (daemon_start(&dmn, policy_text, DAEMON_USER, NULL) < 0)
 		return -1;
-	base_fds = harness_count_fds(dmn.pid);
-	do {
-		again = base_fds;
-		sleep_ms(100);
-		base_fds = harness_count_fds(dmn.pid);
-	} while (base_fds != again);
+	base_fds = harness_steady_fds(dmn.pid);
 	return 0;
 }
 
