@@ -79,7 +79,7 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/obj/client-lib/%.o: ALLCFLAGS += -fvisibility=hidden
 
 $(BUILD)/bindreqd: $(call obj,$(BROKER_SRC) $(POLICY_SRC) client-lib/wire.c)
-	$(CC) $(ALLCFLAGS) -pie $(ALLLDFLAGS) -o $@ $^ -lcap -lseccomp
+	$(CC) $(ALLCFLAGS) -pie $(ALLLDFLAGS) -o $@ $^ -lcap -lseccomp -lpthread
 
 $(BUILD)/bindreq-policy: $(call obj,$(TOOL_SRC) $(POLICY_SRC))
 	$(CC) $(ALLCFLAGS) -pie $(ALLLDFLAGS) -o $@ $^

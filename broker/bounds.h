@@ -1,10 +1,16 @@
 /*
- * Every bound bindreqd enforces, named in one place (STYLE.md 7).
+ * Every bound bindreqd enforces, named in one place (STYLE.md 7). The
+ * README's bounds table says what a client sees at each one.
  */
 #ifndef BINDREQD_BOUNDS_H
 #define BINDREQD_BOUNDS_H
 
-/* Connections open at once, over all users and per uid. */
+/*
+ * Connections being served at once, over all users and per uid. When all
+ * LIMIT_CONNS_TOTAL are taken, a newcomer whose uid holds fewer than the
+ * uid holding the most takes the oldest connection of such a uid (which
+ * is closed): no set of uids can keep another uid out.
+ */
 #define LIMIT_CONNS_TOTAL	2048
 #define LIMIT_CONNS_PER_UID	256
 
@@ -18,13 +24,62 @@
 #define LIMIT_UID_RATE		2000
 #define LIMIT_UID_BURST		4000
 
+/*
+ * A caller's supplementary groups cost its uid one more request token per
+ * this many groups: reading and matching 65 536 groups costs the daemon
+ * about as much as 16 ordinary requests.
+ */
+#define LIMIT_GROUPS_PER_TOKEN	4096
+
+/*
+ * Replies that carry a descriptor and that the client has not read yet.
+ * Descriptors in flight are charged to the daemon's user by the kernel
+ * (up to its RLIMIT_NOFILE, then every SCM_RIGHTS send fails): so a
+ * connection whose reply is unread is not read again until it is, and a
+ * uid may have this many such connections (16 threads of one server
+ * binding at once have 16); past it a grant is refused with EAGAIN
+ * before anything is bound. Connections whose reply is unread
+ * at their deadline are parked (kept open, off the served set) until the
+ * client reads or closes; parked ones count against the total.
+ */
+#define LIMIT_UNREAD_PER_UID	64
+#define LIMIT_UNREAD_TOTAL	14336
+/* Past the total, a uid with no unread reply still gets one, up to: */
+#define LIMIT_UNREAD_RESERVE	LIMIT_CONNS_TOTAL
+
+/*
+ * Audit lines for refusals (denials and errors), all uids together, and
+ * per uid: lines per second and burst. What is not written is counted
+ * and reported once a second in a decision=suppressed line. The per-uid
+ * burst lets a one-off burst of bad requests be logged line by line; a
+ * flood is not. A uid's over-rate lines (one a second, with counts) are
+ * held to the total only. Grants are never suppressed: a grant whose
+ * line cannot be queued is refused.
+ */
+#define LIMIT_REFUSAL_AUDIT_RATE	100
+#define LIMIT_REFUSAL_AUDIT_BURST	500
+#define LIMIT_UID_AUDIT_RATE		10
+#define LIMIT_UID_AUDIT_BURST		450
+
+/*
+ * Per-uid state is kept for uids seen in the last seconds; the table
+ * grows up to this many slots (power of two), after which uids idle the
+ * longest are forgotten first.
+ */
+#define LIMIT_UID_SLOTS		131072
+
 /* Listen backlog of the Unix socket. */
 #define LIMIT_BACKLOG		512
 
 /* Supplementary groups read with SO_PEERGROUPS (NGROUPS_MAX). */
 #define LIMIT_PEER_GROUPS	65536
 
-/* Open descriptors: every connection, one received descriptor, headroom. */
-#define LIMIT_NOFILE		(LIMIT_CONNS_TOTAL + 256)
+/*
+ * Open descriptors: every served and parked connection, the descriptors
+ * of one message being handled (SCM_MAX_FD), and headroom. The same limit
+ * bounds what the kernel lets the daemon have in flight.
+ */
+#define LIMIT_NOFILE	(LIMIT_CONNS_TOTAL + LIMIT_UNREAD_TOTAL + \
+			 LIMIT_UNREAD_RESERVE + 512)
 
 #endif /* BINDREQD_BOUNDS_H */

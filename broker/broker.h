@@ -27,6 +27,13 @@ struct peer {
 struct grant_ctx {
 	const struct policy *policy;	/* in force; swapped on reload */
 	uint64_t netns_cookie;		/* the broker's own network namespace */
+	/*
+	 * May a refusal of uid be audited now? The server's budget for
+	 * refusal lines (bounds.h); a refusal it says no to is counted by
+	 * it and reported in a decision=suppressed line. NULL: always.
+	 */
+	bool (*may_audit_refusal)(void *arg, uint32_t uid);
+	void *arg;
 };
 
 /*
@@ -39,9 +46,27 @@ int grant_request(const struct grant_ctx *g, const struct peer *p,
     const struct bindreq_request *req, int fd, struct bindreq_reply *rep,
     int *reply_fd, bool *created);
 
-/* Audit a request refused before it could be decided (bad bytes, limits). */
+/*
+ * Audit a request refused before it could be decided (bad bytes, limits),
+ * unless the refusal budget says no.
+ */
 void grant_audit_error(const struct grant_ctx *g, const struct peer *p,
     int status, const char *reason);
+/* The same line, whatever the budget says (the caller checked). */
+void grant_audit_error_line(const struct grant_ctx *g, const struct peer *p,
+    int status, const char *reason);
+
+/*
+ * A grant was made (its allow line written) but its reply, carrying the
+ * bound socket, could not be sent (err): say so, and that the socket
+ * stays bound. Written whole: grant_request() reserved its room.
+ */
+void grant_audit_undelivered(const struct grant_ctx *g, const struct peer *p,
+    const struct bindreq_request *req, int err);
+
+/* count refusals were not audited over the last seconds. */
+void grant_audit_suppressed(const struct grant_ctx *g, uint64_t count,
+    unsigned seconds);
 
 /* "EACCES" for EACCES; a number for errnos without a name here. */
 const char *errno_name(int err, char *buf, size_t len);
@@ -57,6 +82,7 @@ struct server_config {
 	uint64_t netns_cookie;
 	struct policy *policy;		/* initial policy; the server owns it */
 };
+struct server;
 
 /*
  * Serve until SIGTERM or SIGINT. SIGHUP reloads the policy. The signal

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -339,8 +340,23 @@ audit(const struct grant_ctx *g, const struct peer *p,
 	log_audit(line);
 }
 
+static bool
+may_audit_refusal(const struct grant_ctx *g, uint32_t uid)
+{
+	return g->may_audit_refusal == NULL ||
+	    g->may_audit_refusal(g->arg, uid);
+}
+
 void
 grant_audit_error(const struct grant_ctx *g, const struct peer *p,
+    int status, const char *reason)
+{
+	if (may_audit_refusal(g, p->uid))
+		grant_audit_error_line(g, p, status, reason);
+}
+
+void
+grant_audit_error_line(const struct grant_ctx *g, const struct peer *p,
     int status, const char *reason)
 {
 	char line[1024], user[256], why[256], eb[16];
@@ -354,7 +370,7 @@ grant_audit_error(const struct grant_ctx *g, const struct peer *p,
 }
 
 static void
-deny(const struct grant_ctx *g, const struct peer *p,
+deny_line(const struct grant_ctx *g, const struct peer *p,
     const struct bindreq_request *req, int status, const char *why)
 {
 	char tail[300], esc[256];
@@ -362,6 +378,57 @@ deny(const struct grant_ctx *g, const struct peer *p,
 	log_escape(why, esc, sizeof(esc));
 	snprintf(tail, sizeof(tail), "reason=%s", esc);
 	audit(g, p, req, status == EACCES ? "deny" : "error", status, tail);
+}
+
+/* A refusal before anything was bound: within the refusal budget. */
+static void
+deny(const struct grant_ctx *g, const struct peer *p,
+    const struct bindreq_request *req, int status, const char *why)
+{
+	if (may_audit_refusal(g, p->uid))
+		deny_line(g, p, req, status, why);
+}
+
+void
+grant_audit_undelivered(const struct grant_ctx *g, const struct peer *p,
+    const struct bindreq_request *req, int err)
+{
+	audit(g, p, req, "undelivered", err,
+	    "reason=\"the reply was not delivered; the socket stays bound\"");
+}
+
+void
+grant_audit_suppressed(const struct grant_ctx *g, uint64_t count,
+    unsigned seconds)
+{
+	char line[256];
+
+	snprintf(line, sizeof(line), "decision=suppressed count=%llu "
+	    "seconds=%u reason=\"refusals over the audit rate were not "
+	    "logged\" policy=%s", (unsigned long long)count, seconds,
+	    g->policy->sha256_hex);
+	log_audit(line);
+}
+
+/*
+ * Room for the grant's allow line and, should its reply not be delivered,
+ * the line saying so: with neither, nothing is bound (DESIGN.md 13).
+ */
+static bool
+audit_room(void)
+{
+	static int64_t warned;
+	struct timespec ts;
+
+	if (log_audit_room(2))
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (warned == 0 || ts.tv_sec - warned >= 10) {
+		warned = ts.tv_sec;
+		log_warnx("grants refused with EAGAIN: the audit log cannot "
+		    "take their lines (target full or not reading)");
+	}
+	return false;
 }
 
 int
@@ -397,6 +464,11 @@ grant_request(const struct grant_ctx *g, const struct peer *p,
 		why = d.reason;
 		goto denied;
 	}
+	if (!audit_room()) {
+		status = EAGAIN;
+		why = "the audit log cannot take the grant's line";
+		goto denied;
+	}
 	if (req->op == BINDREQ_OP_CREATE) {
 		status = create_socket(req, &sock);
 		*created = status == 0;
@@ -406,7 +478,8 @@ grant_request(const struct grant_ctx *g, const struct peer *p,
 		status = do_bind(sock, req, rep);
 	format_rule(g, &d, tail, sizeof(tail));
 	if (why != NULL) {
-		deny(g, p, req, status, why);
+		/* Bound, then caught changing an option: always said. */
+		deny_line(g, p, req, status, why);
 		wire_reply_init(rep, req->op, status);
 		return status;
 	}

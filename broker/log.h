@@ -29,7 +29,15 @@ noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  * An audit line: "time=... " followed by the already formatted key=value
  * text. Callers build values with log_escape().
  */
-void log_audit(const char *kv);
+int log_audit(const char *kv);
+
+/* The queue of lines (being replaced by a non-blocking one). */
+#include <stdbool.h>
+bool log_audit_room(unsigned nlines);
+bool log_pending(void);
+int log_poll_fd(void);
+int log_retry_ms(void);
+void log_flush(void);
 
 /*
  * Quote src for a key=value line into dst (at most len bytes, always

@@ -4,8 +4,9 @@
  *   load and check the policy (owner, mode, every line)
  *   → open the log → bind the Unix socket (or take systemd's)
  *   → resolve names once so NSS is loaded → drop to the service user with
- *   only CAP_NET_BIND_SERVICE (privdrop.c, which verifies it) → rlimits
- *   → no_new_privs and seccomp (sandbox.c) → listen → serve (server.c).
+ *   only CAP_NET_BIND_SERVICE (privdrop.c, which verifies it) → the
+ *   closer thread and watchdog timer (reaper.c) → rlimits → no_new_privs
+ *   and seccomp on every thread (sandbox.c) → listen → serve (server.c).
  *
  * Everything that needs more than CAP_NET_BIND_SERVICE happens above the
  * drop; nothing below it may.
@@ -28,6 +29,7 @@
 #include "broker.h"
 #include "log.h"
 #include "privdrop.h"
+#include "reaper.h"
 #include "sandbox.h"
 
 #ifndef SO_NETNS_COOKIE
@@ -234,6 +236,9 @@ main(int argc, char **argv)
 	warm_up_nss();
 
 	privdrop(o.user);
+	/* After the drop, so the closer thread has the dropped credentials
+	 * (they are per thread); before RLIMIT_NPROC 0 forbids threads. */
+	reaper_init();
 	privdrop_rlimits();
 	sandbox_enter(o.sandbox_debug, sf.dirfd);
 	listener_listen(cfg.listen_fd, activated);

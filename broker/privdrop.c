@@ -136,9 +136,21 @@ privdrop_preflight(const char *user)
 {
 	struct target t;
 
+	struct rlimit	 nofile;
+
 	require_power(user);
-	if (geteuid() == 0)
-		lookup_user(user, &t);
+	if (geteuid() != 0)
+		return;
+	lookup_user(user, &t);
+	/* Root may raise the hard limit; after the drop it can only be
+	 * lowered (privdrop_rlimits()). */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
+	    nofile.rlim_max != RLIM_INFINITY && nofile.rlim_max < LIMIT_NOFILE) {
+		nofile.rlim_max = LIMIT_NOFILE;
+		if (nofile.rlim_cur > nofile.rlim_max)
+			nofile.rlim_cur = nofile.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 }
 
 void

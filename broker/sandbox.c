@@ -23,11 +23,13 @@
  * Written for any architecture libseccomp knows; calls that an
  * architecture lacks (open, mmap2, ...) are skipped. Tested on x86_64.
  */
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <linux/futex.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -77,6 +79,7 @@ struct sb_rule {
 #define MASKED(i, m, v)		{ (i), SCMP_CMP_MASKED_EQ, \
 				  (scmp_datum_t)(m), (scmp_datum_t)(v) }
 #define NONE(i, m)		MASKED(i, m, 0)
+#define NE(i, v)		{ (i), SCMP_CMP_NE, (scmp_datum_t)(v), 0 }
 
 #define ALLOW(call) \
 	{ SCMP_SYS(call), SB_ALLOW, 0, { { 0, 0, 0, 0 } } }
@@ -144,8 +147,11 @@ static const struct sb_rule sb_rules[] = {
 	ALLOW1(fcntl64, EQ(1, F_SETFL)),
 	ALLOW1(fcntl64, EQ(1, F_GETFD)),
 	ALLOW1(fcntl64, EQ(1, F_SETFD)),
+	/* server.c unread_bytes(): SIOCOUTQ, how much of our reply a client
+	 * has not read yet */
+	ALLOW1(ioctl, EQ(1, SIOCOUTQ)),
 	/* isatty() from stdio: not a terminal */
-	FAIL(ioctl, SB_ENOTTY),
+	FAIL1(ioctl, SB_ENOTTY, NE(1, SIOCOUTQ)),
 
 	/* --- the event loop: server.c --- */
 	ALLOW(epoll_create1),
@@ -185,6 +191,10 @@ static const struct sb_rule sb_rules[] = {
 	ALLOW(listen),
 	/* check_passed() (bound yet?) and do_bind() (bound where?) */
 	ALLOW(getsockname),
+	/* reaper.c: is a refused socket connected (may its close wait)? */
+	ALLOW(getpeername),
+	/* reaper.c: a refused connected socket closes abortively */
+	ALLOW2(setsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_LINGER)),
 	/* peer_identify() in server.c */
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PEERCRED)),
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PEERGROUPS)),
@@ -220,6 +230,10 @@ static const struct sb_rule sb_rules[] = {
 	ALLOW1(futex, FUTEX_CMD(1, FUTEX_WAKE_BITSET)),
 	/* the kernel resuming an interrupted call that was itself allowed */
 	ALLOW(restart_syscall),
+	/* reaper.c: the watchdog timer, armed while events are handled, and
+	 * the return from its empty SIGALRM handler */
+	ALLOW(timer_settime),
+	ALLOW(rt_sigreturn),
 #ifdef SB_SANITIZER
 	/* the sanitizer runtime at exit, and its error reports, which
 	 * read /proc/self/exe (see SB_SANITIZER above) */
@@ -329,6 +343,9 @@ sandbox_install(bool debug, int rundir_fd)
 	 */
 	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SCMP_ACT_KILL_PROCESS)) < 0)
+		return sb_fail(ctx, rc);
+	/* Every thread: reaper.c's closer thread runs already. */
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0)
 		return sb_fail(ctx, rc);
 	if ((rc = sb_add_table(ctx)) < 0)
 		return sb_fail(ctx, rc);
