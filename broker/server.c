@@ -613,19 +613,29 @@ accept_ready(struct server *s)
 
 /* ---- requests ------------------------------------------------------------ */
 
-/* Close what came with a message; granted is the one we bound, or -1. */
+/*
+ * Close what came with c's message; granted is the one we bound, or -1.
+ * No client has a reason to send anything but a socket, and such a
+ * descriptor may be one whose close blocks the closer thread (reaper.c):
+ * its uid loses its request tokens, so it cannot queue many of them.
+ */
 static void
-close_received(struct wire_ancillary *anc, int granted)
+close_received(struct server *s, const struct conn *c,
+    struct wire_ancillary *anc, int granted)
 {
+	struct uid_slot *u;
+	bool foreign = false;
 	size_t i;
 
 	for (i = 0; i < anc->nfds; i++) {
 		if (anc->fds[i] == granted)
 			reaper_close_granted(anc->fds[i]);
-		else
-			(void)reaper_close_refused(anc->fds[i]);
+		else if (reaper_close_refused(anc->fds[i]))
+			foreign = true;
 	}
 	anc->nfds = 0;
+	if (foreign && (u = uids_find(&s->uids, c->peer.uid)) != NULL)
+		u->requests.milli = 0;
 }
 
 /*
@@ -684,7 +694,7 @@ serve_request(struct server *s, struct conn *c,
 	if (!unread_allowed(s, c)) {
 		refuse(s, c, req->op, EAGAIN, "too many replies not read yet "
 		    "for uid");
-		close_received(anc, -1);
+		close_received(s, c, anc, -1);
 		return false;
 	}
 	grant_request(&s->grant, &c->peer, req, passed, &rep, &reply_fd,
@@ -696,7 +706,7 @@ serve_request(struct server *s, struct conn *c,
 		unread_add(s, c);
 	if (created)
 		reaper_close_granted(reply_fd);
-	close_received(anc, rep.status == 0 ? passed : -1);
+	close_received(s, c, anc, rep.status == 0 ? passed : -1);
 	return err == 0;
 }
 
@@ -777,12 +787,12 @@ conn_readable(struct server *s, struct conn *c)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n <= 0) {
-			close_received(&anc, -1);
+			close_received(s, c, &anc, -1);
 			conn_close(s, c);
 			return;
 		}
 		keep = handle_message(s, c, buf, n, &anc);
-		close_received(&anc, -1);
+		close_received(s, c, &anc, -1);
 		if (!keep) {
 			conn_close(s, c);
 			return;
