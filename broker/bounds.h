@@ -32,6 +32,13 @@
 #define LIMIT_GROUPS_PER_TOKEN	4096
 
 /*
+ * What a descriptor that is not a socket costs its sender in request
+ * tokens (at most 20 a second per uid): its close may block (a FUSE file)
+ * and is left to a thread of its own.
+ */
+#define LIMIT_NONSOCKET_TOKENS	100
+
+/*
  * Replies that carry a descriptor and that the client has not read yet.
  * Descriptors in flight are charged to the daemon's user by the kernel
  * (up to its RLIMIT_NOFILE, then every SCM_RIGHTS send fails): so a

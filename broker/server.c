@@ -617,7 +617,7 @@ accept_ready(struct server *s)
  * Close what came with c's message; granted is the one we bound, or -1.
  * No client has a reason to send anything but a socket, and such a
  * descriptor may be one whose close blocks the closer thread (reaper.c):
- * its uid loses its request tokens, so it cannot queue many of them.
+ * it costs its uid LIMIT_NONSOCKET_TOKENS, so it cannot queue many.
  */
 static void
 close_received(struct server *s, const struct conn *c,
@@ -634,7 +634,9 @@ close_received(struct server *s, const struct conn *c,
 			foreign = true;
 	}
 	anc->nfds = 0;
-	if (foreign && (u = uids_find(&s->uids, c->peer.uid)) != NULL)
+	if (foreign && (u = uids_find(&s->uids, c->peer.uid)) != NULL &&
+	    !bucket_take(&u->requests, LIMIT_UID_RATE, LIMIT_UID_BURST,
+	    LIMIT_NONSOCKET_TOKENS, now_ms()))
 		u->requests.milli = 0;
 }
 
