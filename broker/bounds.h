@@ -33,10 +33,10 @@
 
 /*
  * What a descriptor that is not a socket costs its sender in request
- * tokens (at most 20 a second per uid): its close may block (a FUSE file)
+ * tokens (at most 200 a second per uid): its close may block (a FUSE file)
  * and is left to a thread of its own.
  */
-#define LIMIT_NONSOCKET_TOKENS	100
+#define LIMIT_NONSOCKET_TOKENS	10
 
 /*
  * Replies that carry a descriptor and that the client has not read yet.

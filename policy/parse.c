@@ -1,26 +1,14 @@
 /*
- * The policy engine: parse the rules file, index it, decide requests.
+ * The policy parser: the rules file's text into rules (policy.h).
  *
  * What it trusts: the policy text is written by root (bindreqd refuses a
  * file anyone else can write), but it is still parsed as hostile input:
  * every line and token is bounded, numbers are range-checked before use,
  * and messages echo at most a short, escaped piece of what they quote.
- * The queries come from bindreqd, which has already decoded and checked
- * the request and learnt the caller from the kernel; policy_decide()
- * still rejects values out of range rather than trusting them.
- *
- * It must run inside bindreqd's seccomp sandbox on SIGHUP: loading uses
- * only open (read-only), fstat, read, close and malloc/free, and the
- * default resolver only what getpwnam_r/getgrnam_r need. Nothing here
- * uses realloc, so that large tables never need mremap.
- *
- * Decisions are indexed: a hash table keyed by (uid or gid, port) holds
- * the rules for that caller and port, in file order; rules that cover
- * many ports sit under port 0 of the same key instead of once per port.
- * A decision probes two keys per identity of the caller and scans only
- * rules naming that identity, so its cost does not grow with the size of
- * the policy. The first matching rule by line wins, so an explanation is
- * the same every time.
+ * It runs inside bindreqd's seccomp sandbox on SIGHUP: it uses only
+ * malloc and free (tables grow by malloc, copy and free, never realloc,
+ * so the sandbox's mremap is for glibc's own large allocations) and the
+ * resolver it is given.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,14 +27,8 @@
 
 #include "policy.h"
 #include "sha256.h"
-
-#define POLICY_MAX_FILE	(64u * 1024 * 1024)
-
-/* A rule covering more ports than this is indexed once, not per port. */
-#define WIDE_PORTS	64
-
-/* Largest passwd/group entry buffer the default resolver will try. */
-#define RESOLVER_MAX_BUF	(1024 * 1024)
+#include "policy_int.h"
+#include "sha256.h"
 
 /* How much of a token an error message quotes. */
 #define QUOTE_MAX	48
@@ -54,14 +36,14 @@
 /* ------------------------------------------------------------------ */
 /* Error reporting */
 
-static void
+void
 errors_reset(struct policy_errors *errs)
 {
 	errs->count = 0;
 	errs->first[0] = '\0';
 }
 
-static void
+void
 errors_add(struct policy_errors *errs, const char *msg)
 {
 	errs->count++;
@@ -71,10 +53,10 @@ errors_add(struct policy_errors *errs, const char *msg)
 		errs->report(errs->arg, msg);
 }
 
-static void errorf(struct policy_errors *, const char *, ...)
+void errorf(struct policy_errors *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void
+void
 errorf(struct policy_errors *errs, const char *fmt, ...)
 {
 	char msg[1024];
@@ -419,7 +401,7 @@ parse_ports(struct parser *p, struct policy_rule *r, const struct token *t)
 	}
 }
 
-static int
+int
 is_v4_mapped(const uint8_t a[16])
 {
 	static const uint8_t prefix[12] = {
@@ -644,7 +626,7 @@ parse_rule(struct parser *p, struct policy_rule *r)
 	return 1;
 }
 
-static void
+void
 rule_clear(struct policy_rule *r)
 {
 	free(r->who);
@@ -737,266 +719,10 @@ parse_lines(struct parser *p, struct policy *pol, const char *text,
 }
 
 /* ------------------------------------------------------------------ */
-/* The index */
-
-enum { KIND_UID = 1, KIND_GID = 2 };
-
-/* Key 0 marks an empty slot; every real key has a kind bit set. */
-#define INDEX_KEY(kind, id, port) \
-	((uint64_t)(kind) << 48 | (uint64_t)(id) << 16 | (uint64_t)(port))
-
-struct slot {
-	uint64_t key;
-	uint32_t start;		/* into index->rules */
-	uint32_t count;
-	uint32_t last;		/* rule index + 1 last added, to skip repeats */
-	uint32_t fill;
-};
-
-struct policy_index {
-	struct slot *slots;
-	size_t mask;		/* slot count - 1, a power of two */
-	size_t used;
-	uint32_t *rules;	/* rule indices, grouped by key, file order */
-};
-
-static size_t
-key_hash(uint64_t k)
-{
-	/* The splitmix64 finaliser: cheap and mixes every input bit. */
-	k ^= k >> 30;
-	k *= 0xbf58476d1ce4e5b9ull;
-	k ^= k >> 27;
-	k *= 0x94d049bb133111ebull;
-	k ^= k >> 31;
-	return (size_t)k;
-}
-
-static struct slot *
-slot_find(const struct policy_index *ix, uint64_t key)
-{
-	size_t i;
-
-	for (i = key_hash(key) & ix->mask;; i = (i + 1) & ix->mask) {
-		if (ix->slots[i].key == key)
-			return &ix->slots[i];
-		if (ix->slots[i].key == 0)
-			return NULL;
-	}
-}
-
-static struct slot *
-slot_place(struct slot *slots, size_t mask, uint64_t key)
-{
-	size_t i;
-
-	for (i = key_hash(key) & mask;; i = (i + 1) & mask)
-		if (slots[i].key == key || slots[i].key == 0)
-			return &slots[i];
-}
-
-static int
-index_grow(struct policy_index *ix)
-{
-	size_t n = (ix->mask + 1) * 2, i;
-	struct slot *slots, *s;
-
-	slots = calloc(n, sizeof(*slots));
-	if (slots == NULL)
-		return -1;
-	for (i = 0; i <= ix->mask; i++) {
-		if (ix->slots[i].key == 0)
-			continue;
-		s = slot_place(slots, n - 1, ix->slots[i].key);
-		*s = ix->slots[i];
-	}
-	free(ix->slots);
-	ix->slots = slots;
-	ix->mask = n - 1;
-	return 0;
-}
-
-/* First pass: count the rules under each key. */
-static int
-index_count(struct policy_index *ix, uint64_t key, uint32_t ri)
-{
-	struct slot *s;
-
-	if ((ix->used + 1) * 2 > ix->mask + 1 && index_grow(ix) == -1)
-		return -1;
-	s = slot_place(ix->slots, ix->mask, key);
-	if (s->key == 0) {
-		s->key = key;
-		ix->used++;
-	}
-	if (s->last != ri + 1) {
-		s->count++;
-		s->last = ri + 1;
-	}
-	return 0;
-}
-
-/* Second pass: place each rule in its key's run, in file order. */
-static int
-index_fill(struct policy_index *ix, uint64_t key, uint32_t ri)
-{
-	struct slot *s = slot_find(ix, key);
-
-	if (s->last != ri + 1) {
-		ix->rules[s->start + s->fill++] = ri;
-		s->last = ri + 1;
-	}
-	return 0;
-}
-
-static size_t
-rule_port_count(const struct policy_rule *r)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < r->nports; i++)
-		n += (size_t)(r->ports[i].hi - r->ports[i].lo) + 1;
-	return n;
-}
-
-static int
-index_rule(struct policy_index *ix, const struct policy_rule *r,
-    uint32_t ri, int (*add)(struct policy_index *, uint64_t, uint32_t))
-{
-	unsigned kind, port;
-	size_t i;
-
-	kind = r->subject == POLICY_SUBJECT_USER ||
-	    r->subject == POLICY_SUBJECT_UID ? KIND_UID : KIND_GID;
-	if (rule_port_count(r) > WIDE_PORTS)
-		return add(ix, INDEX_KEY(kind, r->id, 0), ri);
-	for (i = 0; i < r->nports; i++)
-		for (port = r->ports[i].lo; port <= r->ports[i].hi; port++)
-			if (add(ix, INDEX_KEY(kind, r->id, port), ri) == -1)
-				return -1;
-	return 0;
-}
-
-static void
-index_free(struct policy_index *ix)
-{
-	if (ix == NULL)
-		return;
-	free(ix->slots);
-	free(ix->rules);
-	free(ix);
-}
-
-static struct policy_index *
-index_build(const struct policy *pol)
-{
-	struct policy_index *ix;
-	size_t i, total = 0;
-
-	ix = calloc(1, sizeof(*ix));
-	if (ix == NULL)
-		return NULL;
-	ix->mask = 15;
-	ix->slots = calloc(ix->mask + 1, sizeof(*ix->slots));
-	if (ix->slots == NULL)
-		goto fail;
-	for (i = 0; i < pol->nrules; i++)
-		if (index_rule(ix, &pol->rules[i], (uint32_t)i,
-		    index_count) == -1)
-			goto fail;
-	for (i = 0; i <= ix->mask; i++) {
-		ix->slots[i].start = (uint32_t)total;
-		ix->slots[i].last = 0;
-		total += ix->slots[i].count;
-	}
-	ix->rules = malloc((total > 0 ? total : 1) * sizeof(*ix->rules));
-	if (ix->rules == NULL)
-		goto fail;
-	for (i = 0; i < pol->nrules; i++)
-		index_rule(ix, &pol->rules[i], (uint32_t)i, index_fill);
-	return ix;
-fail:
-	index_free(ix);
-	return NULL;
-}
-
-/* ------------------------------------------------------------------ */
-/* Default name resolution */
-
-static char *
-resolver_buf(int which, size_t *len)
-{
-	long n = sysconf(which);
-
-	*len = n > 0 && n <= RESOLVER_MAX_BUF ? (size_t)n : 16384;
-	return malloc(*len);
-}
-
-static int
-default_user(void *arg, const char *name, uint32_t *id)
-{
-	struct passwd pw, *res = NULL;
-	size_t len;
-	char *buf;
-	int rc;
-
-	(void)arg;
-	for (buf = resolver_buf(_SC_GETPW_R_SIZE_MAX, &len);; len *= 2) {
-		if (buf == NULL)
-			return -1;	/* errno ENOMEM from malloc */
-		rc = getpwnam_r(name, &pw, buf, len, &res);
-		if (rc != ERANGE || len >= RESOLVER_MAX_BUF)
-			break;
-		free(buf);
-		buf = malloc(len * 2);
-	}
-	if (rc == 0 && res != NULL)
-		*id = (uint32_t)pw.pw_uid;
-	free(buf);
-	if (rc == 0 && res != NULL)
-		return 0;
-	errno = rc;	/* 0: no such user */
-	return -1;
-}
-
-static int
-default_group(void *arg, const char *name, uint32_t *id)
-{
-	struct group gr, *res = NULL;
-	size_t len;
-	char *buf;
-	int rc;
-
-	(void)arg;
-	for (buf = resolver_buf(_SC_GETGR_R_SIZE_MAX, &len);; len *= 2) {
-		if (buf == NULL)
-			return -1;
-		rc = getgrnam_r(name, &gr, buf, len, &res);
-		if (rc != ERANGE || len >= RESOLVER_MAX_BUF)
-			break;
-		free(buf);
-		buf = malloc(len * 2);
-	}
-	if (rc == 0 && res != NULL)
-		*id = (uint32_t)gr.gr_gid;
-	free(buf);
-	if (rc == 0 && res != NULL)
-		return 0;
-	errno = rc;
-	return -1;
-}
-
-static const struct policy_resolver default_resolver = {
-	.user = default_user,
-	.group = default_group,
-	.arg = NULL,
-};
-
-/* ------------------------------------------------------------------ */
 /* Loading */
 
-static int
-parse_text(const char *name, const char *text, size_t len,
+int
+policy_parse_text(const char *name, const char *text, size_t len,
     const struct policy_resolver *resolver, struct policy **out,
     struct policy_errors *errs)
 {
@@ -1006,7 +732,7 @@ parse_text(const char *name, const char *text, size_t len,
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
 	p.name = name;
-	p.resolver = resolver != NULL ? resolver : &default_resolver;
+	p.resolver = resolver != NULL ? resolver : &policy_default_resolver;
 	p.errs = errs;
 	pol = calloc(1, sizeof(*pol));
 	if (pol == NULL || (pol->path = strdup(name)) == NULL)
@@ -1044,122 +770,7 @@ policy_parse(const char *name, const char *text, size_t len,
 		errs = &local;
 	}
 	errors_reset(errs);
-	return parse_text(name, text, len, resolver, out, errs);
-}
-
-int
-policy_file_secure(int fd, const char *path, char *msg, size_t msglen)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) == -1) {
-		snprintf(msg, msglen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (st.st_uid != 0) {
-		snprintf(msg, msglen, "%s: owned by uid %u, not root", path,
-		    (unsigned)st.st_uid);
-		return -1;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(msg, msglen, "%s: writable by group/others (mode "
-		    "%04o)", path, (unsigned)(st.st_mode & 07777));
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Read exactly the size fstat reported. A file that grows meanwhile is an
- * error rather than a silently cut policy.
- */
-static ssize_t
-read_all(int fd, char *buf, size_t size)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got <= size) {
-		n = read(fd, buf + got, size + 1 - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			return (ssize_t)got;
-		got += (size_t)n;
-	}
-	errno = EAGAIN;
-	return -1;
-}
-
-int
-policy_load(const char *path, unsigned flags,
-    const struct policy_resolver *resolver, struct policy **out,
-    struct policy_errors *errs)
-{
-	struct policy_errors local;
-	char msg[POLICY_ERR_MAX];
-	struct stat st;
-	char *buf = NULL;
-	ssize_t len;
-	int fd, rc = -1, saved;
-
-	*out = NULL;
-	if (errs == NULL) {
-		memset(&local, 0, sizeof(local));
-		errs = &local;
-	}
-	errors_reset(errs);
-	/* O_NONBLOCK: opening a FIFO must not hang; it is refused below. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd == -1) {
-		saved = errno;
-		errorf(errs, "%s: %s", path, strerror(saved));
-		errno = saved;
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		saved = errno;
-		errorf(errs, "%s: %s", path, strerror(saved));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		saved = EINVAL;
-		errorf(errs, "%s: not a regular file", path);
-		goto out;
-	}
-	if (st.st_size < 0 || (uint64_t)st.st_size > POLICY_MAX_FILE) {
-		saved = EFBIG;
-		errorf(errs, "%s: larger than 64 MiB", path);
-		goto out;
-	}
-	if ((flags & POLICY_LOAD_REQUIRE_SECURE) &&
-	    policy_file_secure(fd, path, msg, sizeof(msg)) == -1) {
-		saved = EPERM;
-		errors_add(errs, msg);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		saved = ENOMEM;
-		errorf(errs, "%s: out of memory", path);
-		goto out;
-	}
-	len = read_all(fd, buf, (size_t)st.st_size);
-	if (len == -1) {
-		saved = errno;
-		errorf(errs, "%s: %s", path, saved == EAGAIN ?
-		    "changed while being read" : strerror(saved));
-		goto out;
-	}
-	rc = parse_text(path, buf, (size_t)len, resolver, out, errs);
-	saved = errno;
-out:
-	free(buf);
-	close(fd);
-	errno = saved;
-	return rc;
+	return policy_parse_text(name, text, len, resolver, out, errs);
 }
 
 void
@@ -1175,225 +786,4 @@ policy_free(struct policy *pol)
 	free(pol->path);
 	index_free(pol->index);
 	free(pol);
-}
-
-/* ------------------------------------------------------------------ */
-/* Deciding */
-
-static int
-addr_in(const struct policy_addr *pa, int family, const uint8_t addr[16])
-{
-	unsigned full = pa->prefixlen / 8, rest = pa->prefixlen % 8;
-	uint8_t mask;
-
-	if (pa->family != family)
-		return 0;
-	if (memcmp(pa->addr, addr, full) != 0)
-		return 0;
-	if (rest == 0)
-		return 1;
-	mask = (uint8_t)(0xff << (8 - rest));
-	return (addr[full] & mask) == pa->addr[full];
-}
-
-static int
-rule_grants(const struct policy_rule *r, unsigned proto, uint16_t port,
-    int family, const uint8_t addr[16])
-{
-	size_t i;
-
-	if (!(r->protos & proto))
-		return 0;
-	for (i = 0; i < r->nports; i++)
-		if (port >= r->ports[i].lo && port <= r->ports[i].hi)
-			break;
-	if (i == r->nports)
-		return 0;
-	if (r->naddrs == 0)
-		return 1;
-	for (i = 0; i < r->naddrs; i++)
-		if (addr_in(&r->addrs[i], family, addr))
-			return 1;
-	return 0;
-}
-
-static int
-rule_names(const struct policy_rule *r, const struct policy_query *q)
-{
-	size_t i;
-
-	if (r->subject == POLICY_SUBJECT_USER ||
-	    r->subject == POLICY_SUBJECT_UID)
-		return r->id == q->uid;
-	if (r->id == q->gid)
-		return 1;
-	for (i = 0; i < q->ngroups; i++)
-		if (q->groups[i] == r->id)
-			return 1;
-	return 0;
-}
-
-bool
-policy_rule_matches(const struct policy_rule *r, const struct policy_query *q)
-{
-	return rule_names(r, q) &&
-	    rule_grants(r, q->proto, q->port, q->family, q->addr);
-}
-
-struct want {
-	unsigned proto;
-	uint16_t port;
-	int family;
-	const uint8_t *addr;
-};
-
-/* The first rule under key that grants w, if it comes before best. */
-static size_t
-scan_key(const struct policy *pol, uint64_t key, const struct want *w,
-    size_t best)
-{
-	const struct slot *s = slot_find(pol->index, key);
-	const uint32_t *ri;
-	uint32_t i;
-
-	if (s == NULL)
-		return best;
-	ri = pol->index->rules + s->start;
-	for (i = 0; i < s->count && ri[i] < best; i++)
-		if (rule_grants(&pol->rules[ri[i]], w->proto, w->port,
-		    w->family, w->addr))
-			return ri[i];
-	return best;
-}
-
-static size_t
-scan_id(const struct policy *pol, unsigned kind, uint32_t id,
-    const struct want *w, size_t best)
-{
-	best = scan_key(pol, INDEX_KEY(kind, id, w->port), w, best);
-	return scan_key(pol, INDEX_KEY(kind, id, 0), w, best);
-}
-
-static const struct policy_rule *
-first_grant(const struct policy *pol, const struct policy_query *q,
-    int family, const uint8_t addr[16])
-{
-	struct want w = {
-		.proto = q->proto,
-		.port = q->port,
-		.family = family,
-		.addr = addr,
-	};
-	size_t best = pol->nrules, i;
-
-	best = scan_id(pol, KIND_UID, q->uid, &w, best);
-	best = scan_id(pol, KIND_GID, q->gid, &w, best);
-	for (i = 0; i < q->ngroups; i++)
-		best = scan_id(pol, KIND_GID, q->groups[i], &w, best);
-	return best < pol->nrules ? &pol->rules[best] : NULL;
-}
-
-static int
-is_zero(const uint8_t *a, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (a[i] != 0)
-			return 0;
-	return 1;
-}
-
-static const char *
-query_invalid(const struct policy *pol, const struct policy_query *q)
-{
-	if (pol == NULL || pol->index == NULL)
-		return "no policy loaded";
-	if (q->proto != POLICY_TCP && q->proto != POLICY_UDP)
-		return "unknown protocol";
-	if (q->family != AF_INET && q->family != AF_INET6)
-		return "unknown address family";
-	if (q->port == 0 || q->port >= 1024)
-		return "port not in 1..1023";
-	if (q->ngroups > 0 && q->groups == NULL)
-		return "bad group list";
-	return NULL;
-}
-
-bool
-policy_decide(const struct policy *pol, const struct policy_query *q,
-    struct policy_decision *d)
-{
-	static const uint8_t any4[16];
-	const uint8_t *addr = q->addr;
-	int family = q->family;
-
-	memset(d, 0, sizeof(*d));
-	d->reason = query_invalid(pol, q);
-	if (d->reason != NULL)
-		return false;
-	if (family == AF_INET6 && is_v4_mapped(addr)) {
-		/* ::ffff:a.b.c.d is the IPv4 address a.b.c.d. */
-		family = AF_INET;
-		addr += 12;
-	}
-	d->rule = first_grant(pol, q, family, addr);
-	if (d->rule == NULL) {
-		d->reason = "no rule grants it";
-		return false;
-	}
-	if (family == AF_INET6 && !q->v6only && is_zero(addr, 16)) {
-		/* [::] on a dual-stack socket also takes 0.0.0.0. */
-		d->rule4 = first_grant(pol, q, AF_INET, any4);
-		if (d->rule4 == NULL) {
-			d->rule = NULL;
-			d->reason = "[::] without IPV6_V6ONLY also binds "
-			    "0.0.0.0, which no rule grants";
-			return false;
-		}
-	}
-	d->allow = true;
-	return true;
-}
-
-/* ------------------------------------------------------------------ */
-/* Formatting */
-
-const char *
-policy_protos_name(unsigned protos)
-{
-	switch (protos & (POLICY_TCP | POLICY_UDP)) {
-	case POLICY_TCP:
-		return "tcp";
-	case POLICY_UDP:
-		return "udp";
-	case POLICY_TCP | POLICY_UDP:
-		return "tcp,udp";
-	}
-	return "none";
-}
-
-char *
-policy_addr_format(const struct policy_addr *a, char *buf, size_t len)
-{
-	char tmp[INET6_ADDRSTRLEN];
-	unsigned full;
-
-	if (len == 0)
-		return buf;
-	if (a == NULL) {
-		snprintf(buf, len, "*");
-		return buf;
-	}
-	if ((a->family != AF_INET && a->family != AF_INET6) ||
-	    inet_ntop(a->family, a->addr, tmp, sizeof(tmp)) == NULL) {
-		snprintf(buf, len, "?");
-		return buf;
-	}
-	full = a->family == AF_INET ? 32 : 128;
-	if (a->prefixlen == full)
-		snprintf(buf, len, "%s", tmp);
-	else
-		snprintf(buf, len, "%s/%u", tmp, a->prefixlen);
-	return buf;
 }

@@ -1,0 +1,40 @@
+/*
+ * What the policy engine's files share and nobody else sees: parse.c (the
+ * parser of hostile text), index.c (the index and the decision the daemon
+ * runs per request) and load.c (files, their trust, name resolution).
+ */
+#ifndef BINDREQ_POLICY_INT_H
+#define BINDREQ_POLICY_INT_H
+
+#include <stdint.h>
+
+#include "policy.h"
+
+/* Largest policy file policy_load() reads. */
+#define POLICY_MAX_FILE	(64u * 1024 * 1024)
+
+/* Error reporting (parse.c): reset, and add one "FILE:...: msg". */
+void errors_reset(struct policy_errors *errs);
+void errors_add(struct policy_errors *errs, const char *msg);
+void errorf(struct policy_errors *errs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parse text named name into *out (parse.c); errs already reset. */
+int policy_parse_text(const char *name, const char *text, size_t len,
+    const struct policy_resolver *resolver, struct policy **out,
+    struct policy_errors *errs);
+
+/* Free one rule's allocations (parse.c). */
+void rule_clear(struct policy_rule *r);
+
+/* ::ffff:a.b.c.d (parse.c). */
+int is_v4_mapped(const uint8_t a[16]);
+
+/* The decision index (index.c), built once a policy has parsed. */
+struct policy_index *index_build(const struct policy *pol);
+void index_free(struct policy_index *ix);
+
+/* getpwnam_r/getgrnam_r with a growing buffer (load.c). */
+extern const struct policy_resolver policy_default_resolver;
+
+#endif /* BINDREQ_POLICY_INT_H */
