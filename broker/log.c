@@ -309,8 +309,8 @@ is_journal(const struct stat *st)
  * How to write to fd 2 without blocking. A pipe, FIFO or terminal is
  * reopened through /proc (reopen): a new open file description of our
  * own, so O_NONBLOCK does not reach the one our parent shares. When that
- * fails (no /proc, or not allowed: log_open() is the only place that
- * reopens), each write is preceded by poll(0) and kept to PIPE_BUF.
+ * fails (no /proc, the FIFO has no reader) or is not done (reopen false),
+ * each write is preceded by poll(0) and kept to PIPE_BUF.
  */
 static void
 sink_stderr(struct sink *s, bool reopen)
@@ -335,13 +335,18 @@ sink_stderr(struct sink *s, bool reopen)
 		s->io = IO_WRITE;
 		return;
 	}
+	s->pollable = true;
+	s->io = IO_POLLWRITE;
+	/*
+	 * Only log_open(), before the sandbox, reopens; the lazy set-up
+	 * (lines before log_open(), or after log_close()) may run under it
+	 * and makes no call but fstat and getsockopt(SO_TYPE).
+	 */
+	if (!reopen)
+		return;
 	/* A reader that went away must give EPIPE, not kill us. */
 	if (S_ISFIFO(st.st_mode))
 		signal(SIGPIPE, SIG_IGN);
-	s->pollable = true;
-	s->io = IO_POLLWRITE;
-	if (!reopen)
-		return;
 	fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC |
 	    O_NOCTTY);
 	if (fd < 0)
