@@ -28,7 +28,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -197,11 +196,11 @@ prefix(enum fmt f, int prio, char *buf, size_t len)
 	}
 }
 
-/* A stream gets its newline; a datagram is its own line. */
+/* Lines end in a newline, as always; a syslog datagram is its own line. */
 static size_t
 terminate(const struct sink *s, char *buf, size_t n)
 {
-	if (!s->datagram)
+	if (s->fmt != FMT_SYSLOG)
 		buf[n++] = '\n';
 	buf[n] = '\0';
 	return n;
