@@ -13,10 +13,10 @@
  *
  * A few calls that glibc makes on its own get an errno instead, because
  * failing them is harmless and killing would turn a routine lookup into
- * an outage: socket(AF_UNIX) (NSS asking nscd or systemd-userdb, syslog(3)
- * reconnecting), ioctl (isatty() in stdio) and mmap with PROT_EXEC (NSS
- * loading a module late, e.g. nss_systemd for a uid missing from
- * /etc/passwd: the module then counts as unavailable).
+ * an outage: socket(AF_UNIX) (NSS asking nscd or systemd-userdb), ioctl
+ * (isatty() in stdio) and mmap with PROT_EXEC (NSS loading a module
+ * late, e.g. nss_systemd for a uid missing from /etc/passwd: the module
+ * then counts as unavailable).
  *
  * Integers compared here are the ones glibc passes as int: non-negative
  * values, so their upper 32 bits are zero and SCMP_CMP_EQ is exact.
@@ -117,19 +117,19 @@ static const struct sb_rule sb_rules[] = {
 	/* --- descriptors --- */
 	/* signalfd (server.c), policy file (policy.c), /etc/passwd (NSS) */
 	ALLOW(read),
-	/* log.c: stderr or the log file opened before the drop */
+	/* log.c: the log file, a pipe or terminal on stderr (reopened
+	 * non-blocking before the drop), and log_forked_child()'s lines */
 	ALLOW(write),
 	/* every part: connections, received and created sockets */
 	ALLOW(close),
 	/* stdio in NSS's files module */
 	ALLOW(lseek),
 	ALLOW(_llseek),
-	/* policy_load() on SIGHUP; NSS (/etc/passwd, nsswitch.conf);
-	 * syslog(3)'s localtime (/etc/localtime) */
+	/* policy_load() on SIGHUP; NSS (/etc/passwd, nsswitch.conf) */
 	ALLOW1(openat, READ_ONLY(2)),
 	ALLOW1(open, READ_ONLY(1)),
-	/* policy.c fstat()s the policy file; glibc stat()s nsswitch.conf and
-	 * /etc/localtime for changes; which call it uses varies by arch */
+	/* policy.c fstat()s the policy file; glibc stat()s nsswitch.conf
+	 * for changes; which call it uses varies by arch */
 	ALLOW(fstat),
 	ALLOW(newfstatat),
 	ALLOW(fstat64),
@@ -162,10 +162,16 @@ static const struct sb_rule sb_rules[] = {
 	/* wire.c: requests in, replies and descriptors out */
 	ALLOW(recvmsg),
 	ALLOW(sendmsg),
-	/* syslog(3) send()s on the socket openlog(LOG_NDELAY) connected
-	 * before the sandbox; no destination address, so no datagram can
-	 * be sent anywhere else */
+	/* log.c send()s, with MSG_DONTWAIT, on its syslog socket and on
+	 * the journal's stream socket (stderr), both connected before the
+	 * sandbox; no destination address, so nothing can be sent anywhere
+	 * else. (Its syslog socket may connect() again: sb_add_dynamic) */
 	ALLOW1(sendto, EQ(4, 0)),
+	/* log.c: a pipe or terminal on stderr that /proc could not reopen
+	 * is written only after poll(timeout 0) says it has room (and the
+	 * event loop may wait on it); ppoll where poll is missing */
+	ALLOW(poll),
+	ALLOW(ppoll),
 
 	/* --- sockets: grant.c --- */
 	/* create_socket(): TCP and UDP over IPv4 and IPv6, nothing else */
@@ -181,8 +187,8 @@ static const struct sb_rule sb_rules[] = {
 	ALLOW3(socket, EQ(0, AF_INET6), SOCKTYPE(1, SOCK_DGRAM),
 	    EQ(2, IPPROTO_UDP)),
 	ALLOW3(socket, EQ(0, AF_INET6), SOCKTYPE(1, SOCK_DGRAM), EQ(2, 0)),
-	/* NSS (nscd, systemd-userdb) and syslog(3) reconnecting try
-	 * AF_UNIX; they cope with a failure */
+	/* NSS (nscd, systemd-userdb) tries AF_UNIX; it copes with a
+	 * failure */
 	FAIL1(socket, SB_EACCES, EQ(0, AF_UNIX)),
 	/* do_bind(): the point of the daemon */
 	ALLOW(bind),
@@ -210,19 +216,20 @@ static const struct sb_rule sb_rules[] = {
 	/* hold_v4_wildcard() in grant.c: the placeholder's SO_REUSEPORT */
 	ALLOW2(setsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_REUSEPORT)),
 
-	/* --- time: log.c timestamps, server.c deadlines (vDSO first) --- */
+	/* --- time: log.c timestamps and retries, server.c deadlines (vDSO
+	 * first; log.c uses clock_gettime, never time()) --- */
 	ALLOW(clock_gettime),
 	ALLOW(clock_gettime64),
 
 	/* --- the process itself --- */
-	/* log.c puts the pid in every line; syslog(3)'s LOG_PID; abort() */
+	/* log.c puts the pid in every line; abort() */
 	ALLOW(getpid),
 	/* abort() (assert, _FORTIFY_SOURCE, stack protector) blocks
 	 * signals, asks its tid and raises SIGABRT; tgkill is added at run
 	 * time, for ourselves only */
 	ALLOW(rt_sigprocmask),
 	ALLOW(gettid),
-	/* glibc's locks (stdio, syslog, malloc) when contended; only the
+	/* glibc's locks (stdio, malloc) when contended; only the
 	 * plain wait and wake operations, none of the PI or requeue ones */
 	ALLOW1(futex, FUTEX_CMD(1, FUTEX_WAIT)),
 	ALLOW1(futex, FUTEX_CMD(1, FUTEX_WAKE)),
@@ -289,8 +296,9 @@ sb_add_table(scmp_filter_ctx ctx)
 }
 
 /*
- * The rules that depend on this process: abort() signalling itself, and
- * removing our socket file from the one directory we were given.
+ * The rules that depend on this process: abort() signalling itself,
+ * log.c reconnecting its syslog socket, and removing our socket file from
+ * the one directory we were given.
  */
 static int
 sb_add_dynamic(scmp_filter_ctx ctx, int rundir_fd)
@@ -301,11 +309,22 @@ sb_add_dynamic(scmp_filter_ctx ctx, int rundir_fd)
 	const struct scmp_arg_cmp	 own_dir[] = {
 		EQ(0, rundir_fd), EQ(2, 0)
 	};
+	const struct scmp_arg_cmp	 syslog_fd[] = {
+		EQ(0, log_reconnect_fd())
+	};
 	int				 rc;
 
 	/* abort(): tgkill(getpid(), gettid(), SIGABRT), to ourselves only */
 	rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
 	    self_abort);
+	/*
+	 * log.c: when syslogd made /dev/log anew, its AF_UNIX datagram
+	 * socket connects to the new one; that socket only. (It could reach
+	 * no more than sendmsg with an address on it already can.)
+	 */
+	if (rc == 0 && log_reconnect_fd() >= 0)
+		rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(connect), 1, syslog_fd);
 	if (rc < 0 || rundir_fd < 0)
 		return rc;
 	/* server shutdown: unlinkat(rundir_fd, "name", 0), never a
