@@ -68,7 +68,7 @@ void grant_audit_undelivered(const struct grant_ctx *g, const struct peer *p,
 void grant_audit_suppressed(const struct grant_ctx *g, uint64_t count,
     unsigned seconds);
 
-/* "EACCES" for EACCES; a number for errnos without a name here. */
+/* "EACCES" for EACCES (glibc's name); a number for one it has none for. */
 const char *errno_name(int err, char *buf, size_t len);
 
 /* The user name for uid, cached; "-" if there is none. */

@@ -17,35 +17,18 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "kernel.h"
 #include "log.h"
 #include "wire.h"
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
 
 const char *
 errno_name(int err, char *buf, size_t len)
 {
-	static const struct {
-		int err;
-		const char *name;
-	} names[] = {
-		{ 0, "0" }, { EACCES, "EACCES" }, { EPERM, "EPERM" },
-		{ EPROTO, "EPROTO" }, { EINVAL, "EINVAL" },
-		{ ENOTSOCK, "ENOTSOCK" }, { EBADF, "EBADF" },
-		{ EAFNOSUPPORT, "EAFNOSUPPORT" }, { EPROTOTYPE, "EPROTOTYPE" },
-		{ EPROTONOSUPPORT, "EPROTONOSUPPORT" },
-		{ EOPNOTSUPP, "EOPNOTSUPP" }, { EADDRINUSE, "EADDRINUSE" },
-		{ EADDRNOTAVAIL, "EADDRNOTAVAIL" }, { EAGAIN, "EAGAIN" },
-		{ ENOMEM, "ENOMEM" }, { ENOBUFS, "ENOBUFS" },
-		{ EMFILE, "EMFILE" }, { ENFILE, "ENFILE" },
-	};
-	size_t i;
+	const char *name = err == 0 ? "0" : strerrorname_np(err);
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].err == err)
-			return names[i].name;
+	if (name != NULL)
+		return name;
 	snprintf(buf, len, "%d", err);
 	return buf;
 }

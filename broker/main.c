@@ -27,14 +27,12 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "kernel.h"
 #include "log.h"
 #include "privdrop.h"
 #include "reaper.h"
 #include "sandbox.h"
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
 
 #define DEFAULT_POLICY	"/etc/bindreq/policy"
 #define DEFAULT_USER	"bindreq"

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "bounds.h"
+#include "kernel.h"
 #include "log.h"
 #include "privdrop.h"
 
@@ -61,14 +62,7 @@
  * that moment only; that also turns the check at exit off. Never in a
  * normal build.
  */
-#if defined(__SANITIZE_ADDRESS__)
-#define PRIVDROP_SANITIZER	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PRIVDROP_SANITIZER	1
-#endif
-#endif
-#ifdef PRIVDROP_SANITIZER
+#ifdef BROKER_SANITIZER
 void	__lsan_do_leak_check(void);
 
 static void
@@ -171,37 +165,51 @@ privdrop(const char *user)
 
 /*
  * The password database, read with the reentrant call so that a buffer
- * too small is an error we can grow out of rather than a silent truncation.
+ * too small is an error we can grow out of rather than a silent
+ * truncation. Returns 0 and fills *t, ENOENT for no such user, or an
+ * errno.
  */
-static void
-lookup_user(const char *user, struct target *t)
+static int
+find_user(const char *user, struct target *t)
 {
 	struct passwd	 pw, *res = NULL;
 	char		*buf = NULL, *nbuf;
 	size_t		 len = 1024;
 	int		 error;
 
-	if (user == NULL || *user == '\0')
-		fatalx("privdrop: no user to run as (--user)");
 	for (;;) {
-		if ((nbuf = realloc(buf, len)) == NULL)
-			fatal("privdrop: realloc");
+		if ((nbuf = realloc(buf, len)) == NULL) {
+			free(buf);
+			return ENOMEM;
+		}
 		buf = nbuf;
 		error = getpwnam_r(user, &pw, buf, len, &res);
 		if (error != ERANGE || len >= 1024 * 1024)
 			break;
 		len *= 2;
 	}
+	if (error == 0 && res != NULL) {
+		t->uid = pw.pw_uid;
+		t->gid = pw.pw_gid;
+	}
+	free(buf);
+	return error != 0 ? error : res == NULL ? ENOENT : 0;
+}
+
+static void
+lookup_user(const char *user, struct target *t)
+{
+	int	 error;
+
+	if (user == NULL || *user == '\0')
+		fatalx("privdrop: no user to run as (--user)");
+	if ((error = find_user(user, t)) == ENOENT)
+		fatalx("privdrop: no such user %s (create it, e.g. with "
+		    "systemd-sysusers, or pass --user)", user);
 	if (error != 0) {
 		errno = error;
 		fatal("privdrop: getpwnam_r %s", user);
 	}
-	if (res == NULL)
-		fatalx("privdrop: no such user %s (create it, e.g. with "
-		    "systemd-sysusers, or pass --user)", user);
-	t->uid = pw.pw_uid;
-	t->gid = pw.pw_gid;
-	free(buf);
 	/* Running as root, or in root's group, would be no drop at all. */
 	if (t->uid == 0)
 		fatalx("privdrop: user %s has uid 0; run as an unprivileged "
@@ -321,19 +329,19 @@ drop_from_caps(const char *user, struct expect *want)
 		CAP_NET_BIND_SERVICE, CAP_SETPCAP
 	};
 	static const cap_value_t	 bind_only[] = { CAP_NET_BIND_SERVICE };
-	struct passwd			*pw;
+	struct target			 named;
 	bool				 setpcap;
 
 	require_power(user);
 
 	want->uid = geteuid();
 	want->gid = getegid();
-	if (user != NULL && (pw = getpwnam(user)) != NULL &&
-	    pw->pw_uid != want->uid)
+	if (user != NULL && find_user(user, &named) == 0 &&
+	    named.uid != want->uid)
 		log_warnx("privdrop: not root, staying uid %lu rather than "
 		    "switching to --user %s (uid %lu)",
 		    (unsigned long)want->uid, user,
-		    (unsigned long)pw->pw_uid);
+		    (unsigned long)named.uid);
 
 	setpcap = has_cap(CAP_SETPCAP, CAP_PERMITTED);
 	if (setpcap) {
@@ -509,7 +517,7 @@ privdrop_rlimits(void)
 {
 	struct rlimit	 zero = { 0, 0 }, nofile;
 
-#ifdef PRIVDROP_SANITIZER
+#ifdef BROKER_SANITIZER
 	sanitizer_leak_check();
 #endif
 	if (setrlimit(RLIMIT_CORE, &zero) == -1)

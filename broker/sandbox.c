@@ -41,6 +41,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "kernel.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -48,15 +49,9 @@
  * make SANITIZE=1 builds: AddressSanitizer's runtime queries the signal
  * stack when the process exits and reads /proc/self/exe when it reports
  * an error. (Its leak check at exit, which no filter of ours could allow,
- * is done early instead: see privdrop_rlimits().) Never in a normal build.
+ * is done early instead: see privdrop_rlimits().) Never in a normal build
+ * (kernel.h says when BROKER_SANITIZER is set).
  */
-#if defined(__SANITIZE_ADDRESS__)
-#define SB_SANITIZER	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SB_SANITIZER	1
-#endif
-#endif
 
 /* What a table entry does when its arguments match. */
 enum sb_action {
@@ -241,7 +236,7 @@ static const struct sb_rule sb_rules[] = {
 	 * the return from its empty SIGALRM handler */
 	ALLOW(timer_settime),
 	ALLOW(rt_sigreturn),
-#ifdef SB_SANITIZER
+#ifdef BROKER_SANITIZER
 	/* the sanitizer runtime at exit, and its error reports, which
 	 * read /proc/self/exe (see SB_SANITIZER above) */
 	ALLOW(sigaltstack),
