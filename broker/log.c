@@ -619,8 +619,9 @@ drain(void)
 	}
 }
 
-void
-log_flush(void)
+/* Write what the target takes now, whether or not it failed lately. */
+static void
+flush_now(void)
 {
 	if (!lg.init || lg.child)
 		return;
@@ -630,12 +631,23 @@ log_flush(void)
 		drain();
 }
 
+/*
+ * A target that failed is tried again only once LOG_RETRY_MS passed, so
+ * that a loop calling this every time round makes no failing call more
+ * often than that (nor a connect()).
+ */
+void
+log_flush(void)
+{
+	if (lg.err_no == 0 || now_ms() >= lg.retry_at)
+		flush_now();
+}
+
 /* After queueing: write now if the target may take it. */
 static void
 kick(void)
 {
-	if (lg.err_no == 0 || now_ms() >= lg.retry_at)
-		log_flush();
+	log_flush();
 }
 
 /* ---- the target ---------------------------------------------------------- */
@@ -742,7 +754,7 @@ log_open(const char *where)
 	bool syslog_target;
 
 	if (lg.init) {
-		log_flush();
+		flush_now();
 		/* What the old target would not take now is lost: count it. */
 		q_dropped += q_lines;
 		q_reset();
@@ -777,7 +789,7 @@ log_close(void)
 	if (!lg.init)
 		return;
 	if (!lg.child) {
-		log_flush();
+		flush_now();
 		if (q_lines > 0 || q_dropped > 0) {
 			lg.report_at = 0;
 			report("log: %zu line%s not written to %s, %llu dropped, "
@@ -868,7 +880,7 @@ vlog(int prio, const char *level, const char *errstr, const char *fmt,
 	}
 	/* The last line: try hard (without blocking) to get it out. */
 	(void)enqueue(line, n, K_FATAL);
-	log_flush();
+	flush_now();
 	/* A fatal line the target did not take: stderr has it, too. */
 	if (q_lines > 0 && !lg.is_stderr) {
 		n = format_diag(&lg.err, prio, level, msg, errstr, line);

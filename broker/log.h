@@ -85,7 +85,11 @@ int log_poll_fd(void);
  * log_flush() should be called (a failed target, an unpollable one).
  */
 int log_retry_ms(void);
-/* Write what can be written without blocking. */
+/*
+ * Write what can be written without blocking. After the target failed,
+ * it is tried again only when log_retry_ms() has come to 0, so calling
+ * this every time round the loop is cheap.
+ */
 void log_flush(void);
 
 /*

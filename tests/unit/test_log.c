@@ -405,6 +405,26 @@ drain_fd(int fd, char *buf, size_t len, size_t cap)
 	return len;
 }
 
+/*
+ * After a failure the target is tried again only once log_retry_ms() has
+ * passed: check that log_flush() waits for that, wait, and flush.
+ */
+static void
+flush_after_retry(void)
+{
+	long long t0 = mono_ms();
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int left = log_retry_ms();
+
+	assert_true(left > 0 && left <= LOG_RETRY_MS);
+	log_flush();
+	assert_true(log_pending());
+	while (log_retry_ms() > 0 && mono_ms() - t0 < 2 * LOG_RETRY_MS)
+		nanosleep(&tick, NULL);
+	assert_int_equal(log_retry_ms(), 0);
+	log_flush();
+}
+
 static bool
 matches(const char *re, const char *s)
 {
@@ -754,7 +774,7 @@ test_enospc(void **state)
 	    "cannot write to .*/log: No space left on device", buf));
 
 	assert_int_equal(unlink(filler), 0);
-	log_flush();
+	flush_after_retry();
 	assert_false(log_pending());
 	assert_int_equal(log_retry_ms(), -1);
 	f = fopen(path, "r");
@@ -931,7 +951,7 @@ test_syslog(void **state)
 	assert_int_equal(log_poll_fd(), -1);
 	assert_true(log_retry_ms() >= 0);
 	srv = devlog_server(path);
-	log_flush();
+	flush_after_retry();
 	assert_false(log_pending());
 	assert_true(matches(SYSLOG_RE("29") "decision=allow after=restart$",
 	    dgram(srv, buf, sizeof(buf))));
@@ -976,7 +996,7 @@ test_fifo(void **state)
 
 	rd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	assert_true(rd >= 0);
-	log_flush();
+	flush_after_retry();
 	assert_false(log_pending());
 	(void)read_some(rd, buf, 0, sizeof(buf), (size_t)-1);
 	assert_true(matches("^" TS_RE " bindreqd\\[[0-9]+\\]: info: waits\n$",
