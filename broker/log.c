@@ -967,6 +967,11 @@ log_audit_room(unsigned nlines)
 		return false;
 	if (q_lines > 0)
 		kick();
+	/* A target that failed (ENOSPC, a reader gone, syslogd away) is not
+	 * taking lines: a grant's line would only wait in memory, and may
+	 * never be written. A stalled one (EAGAIN) is, slowly. */
+	if (lg.err_no != 0)
+		return false;
 	need = (size_t)nlines * AUDIT_REC;
 	/* The warning about a gap goes before the lines after it. */
 	if (!q_note_drops(need) || q_free() < need)

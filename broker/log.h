@@ -58,8 +58,9 @@ noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * True if nlines audit lines of LOG_AUDIT_MAX can be queued whole now.
- * When true, that room is kept for them: diagnostics cannot take it, and
+ * True if nlines audit lines of LOG_AUDIT_MAX can be queued whole now and
+ * the target is taking lines (it has not failed: ENOSPC, EPIPE, ...; a
+ * target that is only slow, EAGAIN, is taking them). When true, that room is kept for them: diagnostics cannot take it, and
  * the next nlines log_audit() calls are queued whole, whatever is logged
  * in between. Each call replaces the previous reservation (0 clears it).
  */

@@ -248,5 +248,6 @@ main(int argc, char **argv)
 	socket_file_remove(&sf);
 	policy_free(cfg.policy);
 	log_info("stopped");
+	log_close();	/* what is still queued goes out, if it can */
 	return 0;
 }

@@ -846,7 +846,11 @@ next_timeout(const struct server *s)
 	return t > INT32_MAX ? INT32_MAX : (int)t;
 }
 
-/* Watch the log target for room while lines wait for it. */
+/*
+ * Watch the log target for room while lines wait for it. Its descriptor
+ * may change, or be -1 while the target has failed: remove the one that
+ * was added (a pipe whose reader left would report EPOLLERR forever).
+ */
 static void
 log_watch(struct server *s)
 {
@@ -854,11 +858,15 @@ log_watch(struct server *s)
 	int fd = log_poll_fd();
 	bool want = fd >= 0 && log_pending();
 
-	if (want == s->log_watched)
-		return;
-	if (epoll_ctl(s->epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd,
-	    &ev) == 0)
-		s->log_watched = want;
+	if (s->log_watched && (!want || fd != s->log_fd)) {
+		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->log_fd, NULL);
+		s->log_watched = false;
+	}
+	if (want && !s->log_watched &&
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
+		s->log_fd = fd;
+		s->log_watched = true;
+	}
 }
 
 /* ---- signals and reload ------------------------------------------------ */

@@ -57,6 +57,7 @@ struct server {
 	int64_t suppressed_since;	/* ... since then */
 	int64_t listen_paused_until;
 	int64_t last_warn;
+	int log_fd;			/* what log_watch() added to epoll */
 	bool log_watched;
 	bool stop;
 };
