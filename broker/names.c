@@ -1,80 +1,142 @@
 /*
- * uid → user name for audit lines, cached so that the request path does
- * not read /etc/passwd each time. Names are only for people reading the
- * log: decisions use numeric ids. The cache is flushed on policy reload,
- * so a renamed user shows its new name after the next SIGHUP at the latest.
+ * uid → user name for audit lines, cached. Names are only for people
+ * reading the log: decisions use numeric ids. The names come from the
+ * resolver process (resolver.c); nothing here calls NSS, which must never
+ * run under the seccomp filter (DESIGN.md 12). The cache is flushed on
+ * policy reload, so a renamed user shows its new name after the next
+ * SIGHUP at the latest.
+ *
+ * Fully associative: NAMES_ENTRIES uids, found through an open-addressing
+ * index, evicted by CLOCK (a uid used since the hand last passed stays).
+ * A set-associative table lets uids that share a set evict each other
+ * however empty the rest is; here 3000 uids each connecting once never
+ * evict a regular user's name, and neither do "no such user" entries,
+ * which are cached like names.
  */
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "broker.h"
+#include "resolver.h"
+#include "resolver_proto.h"
 
-/*
- * 64 sets of 4: uids that share a set (1000 and 1256 did in a direct-mapped
- * table) no longer evict each other on every grant, which cost a
- * getpwuid_r() each time: 5 us for a user in /etc/passwd, 50 us for a uid
- * NSS does not know.
- */
-#define NAMES_SETS	64	/* power of two */
-#define NAMES_WAYS	4
+#define NAMES_ENTRIES	4096
+#define NAMES_SLOTS	8192	/* power of two, twice NAMES_ENTRIES */
 
-struct name_slot {
-	int valid;
+struct name_entry {
 	uint32_t uid;
-	char name[64];
+	bool referenced;	/* used since the CLOCK hand last passed */
+	char name[RSV_NAME_MAX];	/* "-" for a uid without one */
 };
 
-struct name_set {
-	struct name_slot way[NAMES_WAYS];
-	unsigned next;		/* the way to replace next: round robin */
-};
+static struct name_entry entries[NAMES_ENTRIES];
+static uint16_t slots[NAMES_SLOTS];	/* entry index + 1; 0: empty */
+static unsigned nentries, hand;
 
-static struct name_set sets[NAMES_SETS];
+_Static_assert(NAMES_ENTRIES < UINT16_MAX, "slot type");
+
+static unsigned
+slot_of(uint32_t uid)
+{
+	return (uid * 2654435761u) & (NAMES_SLOTS - 1);
+}
+
+/* The slot holding uid, or the empty slot where it would go. */
+static unsigned
+find(uint32_t uid)
+{
+	unsigned i = slot_of(uid);
+
+	while (slots[i] != 0 && entries[slots[i] - 1].uid != uid)
+		i = (i + 1) & (NAMES_SLOTS - 1);
+	return i;
+}
 
 /*
- * Fill name; false when the lookup itself failed (out of descriptors or
- * memory, say) rather than finding no such user, so that the "-" it
- * leaves is not cached.
+ * Empty slot i and move later entries of its probe run back, so that
+ * every entry stays reachable from its home slot (no tombstones).
  */
-static bool
-lookup(uint32_t uid, char *name, size_t len)
+static void
+unlink_slot(unsigned i)
 {
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	int err;
+	unsigned j = i, home;
 
-	err = getpwuid_r(uid, &pw, buf, sizeof(buf), &res);
-	if (err != 0 || res == NULL || strlen(res->pw_name) >= len) {
-		name[0] = '-';
-		name[1] = '\0';
-		return err == 0;
+	slots[i] = 0;
+	for (;;) {
+		j = (j + 1) & (NAMES_SLOTS - 1);
+		if (slots[j] == 0)
+			return;
+		home = slot_of(entries[slots[j] - 1].uid);
+		/* Stays if its home lies cyclically in (i, j]. */
+		if (i < j ? (home > i && home <= j) : (home > i || home <= j))
+			continue;
+		slots[i] = slots[j];
+		slots[j] = 0;
+		i = j;
 	}
-	memcpy(name, res->pw_name, strlen(res->pw_name) + 1);
-	return true;
+}
+
+/* An entry to fill: a free one, or CLOCK's victim. */
+static unsigned
+take_entry(void)
+{
+	unsigned e;
+
+	if (nentries < NAMES_ENTRIES)
+		return nentries++;
+	while (entries[hand].referenced) {
+		entries[hand].referenced = false;
+		hand = (hand + 1) % NAMES_ENTRIES;
+	}
+	e = hand;
+	hand = (hand + 1) % NAMES_ENTRIES;
+	unlink_slot(find(entries[e].uid));
+	return e;
+}
+
+const char *
+names_cached(uint32_t uid)
+{
+	unsigned i = find(uid);
+
+	if (slots[i] == 0)
+		return NULL;
+	entries[slots[i] - 1].referenced = true;
+	return entries[slots[i] - 1].name;
 }
 
 const char *
 names_user(uint32_t uid)
 {
-	struct name_set *set = &sets[(uid * 2654435761u) >> 26];
-	struct name_slot *s;
-	unsigned i;
+	const char *name = names_cached(uid);
 
-	for (i = 0; i < NAMES_WAYS; i++)
-		if (set->way[i].valid && set->way[i].uid == uid)
-			return set->way[i].name;
-	s = &set->way[set->next];
-	set->next = (set->next + 1) % NAMES_WAYS;
-	s->uid = uid;
-	s->valid = lookup(uid, s->name, sizeof(s->name));
-	return s->name;
+	return name != NULL ? name : "-";
+}
+
+void
+names_store(uint32_t uid, const char *name)
+{
+	unsigned i = find(uid), e;
+
+	if (slots[i] != 0)
+		e = slots[i] - 1U;
+	else {
+		e = take_entry();
+		i = find(uid);	/* eviction may have moved the run */
+		slots[i] = (uint16_t)(e + 1);
+	}
+	entries[e].uid = uid;
+	entries[e].referenced = true;
+	if (strlen(name) >= sizeof(entries[e].name))
+		name = "-";
+	memcpy(entries[e].name, name, strlen(name) + 1);
 }
 
 void
 names_flush(void)
 {
-	memset(sets, 0, sizeof(sets));
+	memset(slots, 0, sizeof(slots));
+	nentries = 0;
+	hand = 0;
 }

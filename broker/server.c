@@ -26,6 +26,7 @@
 #include "broker.h"
 #include "bounds.h"
 #include "log.h"
+#include "resolver.h"
 #include "wire.h"
 
 #define INLINE_GROUPS	32	/* most users have fewer: no allocation */
@@ -43,6 +44,7 @@ struct conn {
 	uint32_t inline_groups[INLINE_GROUPS];
 	int64_t deadline;		/* monotonic ms */
 	unsigned nrequests;
+	bool parked;			/* out of epoll until its name is known */
 	struct conn *prev, *next;	/* open connections, oldest first */
 };
 
@@ -74,11 +76,12 @@ struct server {
 	size_t uids_used;
 	int64_t listen_paused_until;
 	int64_t last_warn;
+	struct resolver_callbacks resolver;
 	bool stop;
 };
 
-/* epoll tags for the two descriptors that are not connections. */
-static char tag_listen, tag_signal;
+/* epoll tags for the descriptors that are not connections. */
+static char tag_listen, tag_signal, tag_resolver;
 
 static int64_t
 now_ms(void)
@@ -294,6 +297,7 @@ conn_alloc(struct server *s)
 	memset(c, 0, offsetof(struct conn, inline_groups));
 	c->prev = c->next = NULL;
 	c->nrequests = 0;
+	c->parked = false;
 	return c;
 }
 
@@ -351,6 +355,49 @@ conn_open(struct server *s, int fd)
 	return c;
 }
 
+/*
+ * Park c until its uid's name is known (resolver.c), so that its audit
+ * lines can carry it: out of the epoll set entirely, so that a peer that
+ * hangs up meanwhile (EPOLLHUP is reported even for events 0) cannot
+ * make the loop spin. Its deadline runs on.
+ */
+static void
+conn_park(struct server *s, struct conn *c)
+{
+	if (epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL) < 0) {
+		warn_limited(s, "epoll_ctl", errno);
+		conn_close(s, c);
+		return;
+	}
+	c->parked = true;
+}
+
+static void
+conn_unpark(struct server *s, struct conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+	c->parked = false;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+		warn_limited(s, "epoll_ctl", errno);
+		conn_close(s, c);
+	}
+}
+
+/* resolver.c: uid's name is known, or will not be: serve its waiters. */
+static void
+name_ready(void *arg, uint32_t uid)
+{
+	struct server *s = arg;
+	struct conn *c, *next;
+
+	for (c = s->oldest; c != NULL; c = next) {
+		next = c->next;
+		if (c->parked && c->peer.uid == uid)
+			conn_unpark(s, c);
+	}
+}
+
 static void
 listener_pause(struct server *s, bool pause)
 {
@@ -366,6 +413,7 @@ static void
 accept_ready(struct server *s)
 {
 	struct conn *c;
+	bool pending;
 	int fd, i;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
@@ -375,7 +423,12 @@ accept_ready(struct server *s)
 			/* The client sends its request right after connect():
 			 * it is usually here already, so read it now rather
 			 * than after another epoll_wait(). */
-			if ((c = conn_open(s, fd)) != NULL)
+			if ((c = conn_open(s, fd)) == NULL)
+				continue;
+			if (names_lookup(c->peer.uid, &pending) == NULL &&
+			    pending)
+				conn_park(s, c);
+			else
 				conn_readable(s, c);
 			continue;
 		}
@@ -521,17 +574,30 @@ report_error(void *arg, const char *msg)
 	log_warnx("%s", msg);
 }
 
+/*
+ * SIGHUP: the resolver process loads the file (NSS may not run here,
+ * DESIGN.md 12); policy_ready() takes the verdict.
+ */
 static void
 reload(struct server *s)
 {
-	struct policy_errors errs = { .report = report_error };
-	struct policy *np;
+	if (resolver_reload(s->policy_path) == 0)
+		return;
+	log_warnx("reload: %s refused: %s; policy sha256 %s with %zu "
+	    "rule(s) stays in force", s->policy_path, errno == EPIPE ?
+	    "the name resolver process is gone (restart bindreqd)" :
+	    strerror(errno), s->policy->sha256_hex, s->policy->nrules);
+}
 
-	if (policy_load(s->policy_path, POLICY_LOAD_REQUIRE_SECURE, NULL, &np,
-	    &errs) < 0) {
+static void
+policy_ready(void *arg, struct policy *np, const struct policy_errors *errs)
+{
+	struct server *s = arg;
+
+	if (np == NULL) {
 		log_warnx("reload: %s refused (%zu errors); policy sha256 %s "
 		    "with %zu rule(s) stays in force", s->policy_path,
-		    errs.count, s->policy->sha256_hex, s->policy->nrules);
+		    errs->count, s->policy->sha256_hex, s->policy->nrules);
 		return;
 	}
 	policy_free(s->policy);
@@ -612,7 +678,7 @@ server_run(struct server_config *cfg, int signal_fd)
 	struct epoll_event evs[MAX_EVENTS];
 	struct server *s;
 	struct policy *pol;
-	int i, n;
+	int i, n, t, rt;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		fatal("server state");
@@ -626,9 +692,16 @@ server_run(struct server_config *cfg, int signal_fd)
 		fatal("epoll_create1");
 	epoll_add(s, s->listen_fd, &tag_listen);
 	epoll_add(s, s->signal_fd, &tag_signal);
+	s->resolver = (struct resolver_callbacks){ .name_ready = name_ready,
+	    .policy_ready = policy_ready, .reload_error = report_error,
+	    .arg = s };
+	resolver_attach(s->epfd, &tag_resolver);
 
 	while (!s->stop) {
-		n = epoll_wait(s->epfd, evs, MAX_EVENTS, next_timeout(s));
+		t = next_timeout(s);
+		rt = resolver_next_timeout_ms();
+		n = epoll_wait(s->epfd, evs, MAX_EVENTS,
+		    rt >= 0 && (t < 0 || rt < t) ? rt : t);
 		if (n < 0 && errno != EINTR)
 			fatal("epoll_wait");
 		for (i = 0; i < n; i++) {
@@ -636,9 +709,12 @@ server_run(struct server_config *cfg, int signal_fd)
 				accept_ready(s);
 			else if (evs[i].data.ptr == &tag_signal)
 				signal_ready(s);
-			else
+			else if (evs[i].data.ptr == &tag_resolver)
+				resolver_io(&s->resolver);
+			else if (!((struct conn *)evs[i].data.ptr)->parked)
 				conn_readable(s, evs[i].data.ptr);
 		}
+		resolver_expire(&s->resolver);
 		expire(s);
 	}
 	server_free(s);
