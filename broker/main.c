@@ -233,6 +233,7 @@ main(int argc, char **argv)
 	    activated ? " (socket activation)" : "", o.policy,
 	    cfg.policy->nrules, cfg.policy->sha256_hex);
 	cfg.policy = server_run(&cfg, sigfd);
+	resolver_stop();
 	socket_file_remove(&sf);
 	policy_free(cfg.policy);
 	log_info("stopped");

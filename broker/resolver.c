@@ -107,6 +107,9 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void hdr_init(struct rsv_hdr *, enum rsv_type, uint32_t, size_t);
+static void rx_reset(void);
+
 static struct rq *
 at(unsigned i)
 {
@@ -157,6 +160,48 @@ resolver_start(const char *user)
 	log_debug("resolver: pid %ld as uid %lu", (long)pid,
 	    (unsigned long)uid);
 	return R.fd;
+}
+
+#define RESOLVER_STOP_MS	500
+
+void
+resolver_stop(void)
+{
+	struct rsv_hdr bye;
+	struct iovec iov = { .iov_base = &bye, .iov_len = sizeof(bye) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int64_t end = now_ms() + RESOLVER_STOP_MS, left;
+	char sink[sizeof(struct rsv_reload_data)];
+	int epfd = -1;
+	ssize_t n;
+
+	if (R.fd < 0)
+		return;
+	hdr_init(&bye, RSV_BYE, R.next_seq++, sizeof(bye));
+	if (sendmsg(R.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(bye) ||
+	    (epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, R.fd, &ev) < 0)
+		goto out;
+	/* Answers still on their way are dropped; EOF is its exit. */
+	iov.iov_base = sink;
+	iov.iov_len = sizeof(sink);
+	while ((left = end - now_ms()) > 0) {
+		if (epoll_wait(epfd, &ev, 1, (int)left) <= 0)
+			continue;
+		n = recvmsg(R.fd, &mh, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			break;
+	}
+	/* Its descriptors close before the kernel reaps it: a moment. */
+	(void)epoll_wait(epfd, &ev, 1, 5);
+out:
+	if (epfd >= 0)
+		close(epfd);
+	close(R.fd);
+	R.fd = -1;
+	rx_reset();
 }
 
 /* ---- descriptor and epoll ------------------------------------------------- */

@@ -42,6 +42,13 @@ struct resolver_callbacks {
 	void *arg;
 };
 
+/*
+ * At shutdown: ask the resolver to exit and wait for it, at most
+ * RESOLVER_STOP_MS, so that it exits while we can still reap it (our
+ * SIGCHLD is ignored) rather than as an orphan. Then close our end.
+ */
+void resolver_stop(void);
+
 /* The daemon's end, or -1 once the resolver is gone. */
 int resolver_fd(void);
 

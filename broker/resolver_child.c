@@ -575,6 +575,8 @@ serve(void)
 		    in.h.version != RSV_VERSION || in.h.len != (size_t)n ||
 		    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
 			child_fatal("malformed request");
+		if (in.h.type == RSV_BYE && n == sizeof(in.h))
+			_exit(0);
 		if (in.h.type == RSV_NAME_REQ && n == sizeof(in.name))
 			answer_name(in.h.seq, in.name.uid);
 		else if (in.h.type == RSV_RELOAD_REQ &&

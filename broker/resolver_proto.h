@@ -12,6 +12,7 @@
  *
  * Requests (daemon → resolver), answered strictly in order, each answer
  * carrying the request's seq:
+ *   RSV_BYE         (at shutdown) the resolver exits without answering
  *   RSV_NAME_REQ    uid → RSV_NAME_ANS
  *   RSV_RELOAD_REQ  path → a reload answer, several datagrams:
  *       accepted:  for each file (today exactly one: the policy; drop-ins
@@ -62,6 +63,7 @@ enum rsv_type {
 	RSV_RELOAD_NAME = 6,
 	RSV_RELOAD_ERROR = 7,
 	RSV_RELOAD_END = 8,
+	RSV_BYE = 9,		/* daemon → resolver: exit now, no answer */
 };
 
 struct rsv_hdr {
@@ -142,6 +144,8 @@ struct rsv_reload_end {
 	uint32_t nsent;		/* refused: RSV_RELOAD_ERRORs sent */
 	uint32_t reserved;	/* 0 */
 };
+
+/* RSV_BYE is the header alone. */
 
 _Static_assert(sizeof(struct rsv_hdr) == 16, "rsv_hdr");
 _Static_assert(sizeof(struct rsv_name_req) == 24, "rsv_name_req");
