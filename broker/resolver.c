@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -118,6 +119,29 @@ at(unsigned i)
 
 /* ---- start ---------------------------------------------------------------- */
 
+#define RESOLVER_READY_MS	5000
+
+/*
+ * Block (start-up is not serving yet) until the resolver says its drop is
+ * done and verified: one that failed must stop the daemon here, not leave
+ * it to find out on the first lookup.
+ */
+static void
+wait_ready(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct rsv_hdr h;
+	ssize_t n;
+
+	if (poll(&pfd, 1, RESOLVER_READY_MS) != 1)
+		fatalx("resolver: not ready within %d ms", RESOLVER_READY_MS);
+	n = recv(fd, &h, sizeof(h), MSG_DONTWAIT);
+	if (n != (ssize_t)sizeof(h) || h.magic != RSV_MAGIC ||
+	    h.version != RSV_VERSION || h.type != RSV_READY ||
+	    h.len != sizeof(h) || h.seq != 0)
+		fatalx("resolver: did not start (its reason is on stderr)");
+}
+
 int
 resolver_start(const char *user)
 {
@@ -151,6 +175,7 @@ resolver_start(const char *user)
 		resolver_child(sv[1], parent, uid, gid, as_root);
 	}
 	close(sv[1]);
+	wait_ready(sv[0]);
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0)
 		fatal("resolver: O_NONBLOCK");
 	/* Already so once the uid changes; say it for the non-root start. */

@@ -593,6 +593,7 @@ serve(void)
 noreturn void
 resolver_child(int fd, pid_t parent, uid_t uid, gid_t gid, bool as_root)
 {
+	struct rsv_hdr ready;
 	bool bounding;
 
 	log_close();		/* the child writes only fatal lines, to stderr */
@@ -608,6 +609,8 @@ resolver_child(int fd, pid_t parent, uid_t uid, gid_t gid, bool as_root)
 	if (getppid() != parent)
 		_exit(0);
 	(void)prctl(PR_SET_NAME, "bindreqd-names", 0, 0, 0);
+	hdr_init(&ready, RSV_READY, 0, sizeof(ready));
+	send_msg(&ready, sizeof(ready));
 	serve();
 	_exit(0);
 }

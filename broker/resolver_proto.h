@@ -10,6 +10,9 @@
  * No descriptors travel: the daemon receives without a control buffer,
  * so anything passed is dropped by the kernel and shows as MSG_CTRUNC.
  *
+ * The resolver's first datagram is RSV_READY (seq 0), once its privileges
+ * are dropped and verified; resolver_start() waits for it.
+ *
  * Requests (daemon → resolver), answered strictly in order, each answer
  * carrying the request's seq:
  *   RSV_BYE         (at shutdown) the resolver exits without answering
@@ -64,6 +67,7 @@ enum rsv_type {
 	RSV_RELOAD_ERROR = 7,
 	RSV_RELOAD_END = 8,
 	RSV_BYE = 9,		/* daemon → resolver: exit now, no answer */
+	RSV_READY = 10,		/* resolver → daemon, once: dropped, verified */
 };
 
 struct rsv_hdr {
@@ -145,7 +149,7 @@ struct rsv_reload_end {
 	uint32_t reserved;	/* 0 */
 };
 
-/* RSV_BYE is the header alone. */
+/* RSV_BYE and RSV_READY are the header alone. */
 
 _Static_assert(sizeof(struct rsv_hdr) == 16, "rsv_hdr");
 _Static_assert(sizeof(struct rsv_name_req) == 24, "rsv_name_req");
