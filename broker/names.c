@@ -7,11 +7,11 @@
  * SIGHUP at the latest.
  *
  * Fully associative: NAMES_ENTRIES uids, found through an open-addressing
- * index, evicted by CLOCK (a uid used since the hand last passed stays).
- * A set-associative table lets uids that share a set evict each other
- * however empty the rest is; here 3000 uids each connecting once never
- * evict a regular user's name, and neither do "no such user" entries,
- * which are cached like names.
+ * index, the least recently used evicted. A set-associative table lets
+ * uids that share a set evict each other however empty the rest is; here
+ * 3000 uids each connecting once never evict a regular user's name, and
+ * past 4096 a name stays as long as fewer than 4096 other uids come
+ * between two of its uses. "No such user" entries are cached like names.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,17 +24,20 @@
 #define NAMES_ENTRIES	4096
 #define NAMES_SLOTS	8192	/* power of two, twice NAMES_ENTRIES */
 
+#define NIL		UINT16_MAX
+
 struct name_entry {
 	uint32_t uid;
-	bool referenced;	/* used since the CLOCK hand last passed */
+	uint16_t newer, older;	/* the LRU list; NIL at its ends */
 	char name[RSV_NAME_MAX];	/* "-" for a uid without one */
 };
 
 static struct name_entry entries[NAMES_ENTRIES];
 static uint16_t slots[NAMES_SLOTS];	/* entry index + 1; 0: empty */
-static unsigned nentries, hand;
+static unsigned nentries;
+static uint16_t newest = NIL, oldest = NIL;
 
-_Static_assert(NAMES_ENTRIES < UINT16_MAX, "slot type");
+_Static_assert(NAMES_ENTRIES < NIL, "index type");
 
 static unsigned
 slot_of(uint32_t uid)
@@ -77,21 +80,56 @@ unlink_slot(unsigned i)
 	}
 }
 
-/* An entry to fill: a free one, or CLOCK's victim. */
+static void
+lru_remove(unsigned e)
+{
+	struct name_entry *n = &entries[e];
+
+	if (n->newer != NIL)
+		entries[n->newer].older = n->older;
+	else
+		newest = n->older;
+	if (n->older != NIL)
+		entries[n->older].newer = n->newer;
+	else
+		oldest = n->newer;
+}
+
+static void
+lru_push(unsigned e)
+{
+	entries[e].newer = NIL;
+	entries[e].older = newest;
+	if (newest != NIL)
+		entries[newest].newer = (uint16_t)e;
+	else
+		oldest = (uint16_t)e;
+	newest = (uint16_t)e;
+}
+
+static void
+touch(unsigned e)
+{
+	if (newest == e)
+		return;
+	lru_remove(e);
+	lru_push(e);
+}
+
+/* An entry to fill: a free one, or the least recently used. */
 static unsigned
 take_entry(void)
 {
 	unsigned e;
 
-	if (nentries < NAMES_ENTRIES)
-		return nentries++;
-	while (entries[hand].referenced) {
-		entries[hand].referenced = false;
-		hand = (hand + 1) % NAMES_ENTRIES;
+	if (nentries < NAMES_ENTRIES) {
+		e = nentries++;
+		lru_push(e);
+		return e;
 	}
-	e = hand;
-	hand = (hand + 1) % NAMES_ENTRIES;
+	e = oldest;
 	unlink_slot(find(entries[e].uid));
+	touch(e);
 	return e;
 }
 
@@ -102,7 +140,7 @@ names_cached(uint32_t uid)
 
 	if (slots[i] == 0)
 		return NULL;
-	entries[slots[i] - 1].referenced = true;
+	touch(slots[i] - 1U);
 	return entries[slots[i] - 1].name;
 }
 
@@ -119,15 +157,15 @@ names_store(uint32_t uid, const char *name)
 {
 	unsigned i = find(uid), e;
 
-	if (slots[i] != 0)
+	if (slots[i] != 0) {
 		e = slots[i] - 1U;
-	else {
+		touch(e);
+	} else {
 		e = take_entry();
 		i = find(uid);	/* eviction may have moved the run */
 		slots[i] = (uint16_t)(e + 1);
 	}
 	entries[e].uid = uid;
-	entries[e].referenced = true;
 	if (strlen(name) >= sizeof(entries[e].name))
 		name = "-";
 	memcpy(entries[e].name, name, strlen(name) + 1);
@@ -138,5 +176,5 @@ names_flush(void)
 {
 	memset(slots, 0, sizeof(slots));
 	nentries = 0;
-	hand = 0;
+	newest = oldest = NIL;
 }
