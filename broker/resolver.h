@@ -4,8 +4,8 @@
  * no privilege and no seccomp filter, because NSS modules (nss_systemd,
  * sss, ldap) run code whose system calls no allowlist can know.
  *
- * resolver_child.c is that process; resolver.c the daemon's side of the
- * conversation, non-blocking, for the event loop: answers come back
+ * resolver_child.c is that process and its start; resolver.c the daemon's
+ * side of the conversation, non-blocking, for the event loop: answers come back
  * through callbacks from resolver_io() and resolver_expire(). names.c
  * caches the names.
  */
@@ -27,6 +27,13 @@
  * end (non-blocking, close-on-exec); fatal on failure.
  */
 int resolver_start(const char *user);
+
+/*
+ * Talk to the resolver over fd (non-blocking from now on), forgetting any
+ * earlier conversation: resolver_start() ends with it; unit tests use it
+ * to play the resolver over a socketpair of their own.
+ */
+void resolver_adopt(int fd);
 
 struct resolver_callbacks {
 	/* uid's name is known now (names_user() has it), or is "-" for good

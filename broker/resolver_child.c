@@ -1,7 +1,7 @@
 /*
  * bindreqd's name resolver process (DESIGN.md 12), forked by
- * resolver_start() before the daemon drops its privileges, in the way
- * OpenBSD's ntpd resolves names in ntp_dns.c.
+ * resolver_start() (at the end of this file) before the daemon drops its
+ * privileges, in the way OpenBSD's ntpd resolves names in ntp_dns.c.
  *
  * Why it exists: NSS modules are foreign code. Debian's nsswitch.conf
  * says "passwd: files systemd"; nss_systemd calls readlinkat, talks
@@ -44,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -55,6 +56,7 @@
 
 #include "log.h"
 #include "policy.h"
+#include "resolver.h"
 #include "resolver_proto.h"
 #include "sha256.h"
 
@@ -590,7 +592,7 @@ serve(void)
 	}
 }
 
-noreturn void
+static noreturn void
 resolver_child(int fd, pid_t parent, uid_t uid, gid_t gid, bool as_root)
 {
 	struct rsv_hdr ready;
@@ -614,3 +616,72 @@ resolver_child(int fd, pid_t parent, uid_t uid, gid_t gid, bool as_root)
 	serve();
 	_exit(0);
 }
+
+/* ---- the daemon's side of the start ------------------------------------- */
+
+#define RESOLVER_READY_MS	5000
+
+/*
+ * Block (start-up is not serving yet) until the resolver says its drop is
+ * done and verified: one that failed must stop the daemon here, not leave
+ * it to find out on the first lookup.
+ */
+static void
+wait_ready(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct rsv_hdr h;
+	ssize_t n;
+
+	if (poll(&pfd, 1, RESOLVER_READY_MS) != 1)
+		fatalx("resolver: not ready within %d ms", RESOLVER_READY_MS);
+	n = recv(fd, &h, sizeof(h), MSG_DONTWAIT);
+	if (n != (ssize_t)sizeof(h) || h.magic != RSV_MAGIC ||
+	    h.version != RSV_VERSION || h.type != RSV_READY ||
+	    h.len != sizeof(h) || h.seq != 0)
+		fatalx("resolver: did not start (its reason is on stderr)");
+}
+
+int
+resolver_start(const char *user)
+{
+	struct passwd pw, *res = NULL;
+	char buf[16384];
+	bool as_root = geteuid() == 0;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	pid_t parent = getpid(), pid;
+	int sv[2], err;
+
+	if (as_root) {
+		err = getpwnam_r(user, &pw, buf, sizeof(buf), &res);
+		if (err != 0 || res == NULL)
+			fatalx("resolver: user %s: %s", user,
+			    err != 0 ? strerror(err) : "no such user");
+		uid = pw.pw_uid;
+		gid = pw.pw_gid;
+		if (uid == 0 || gid == 0)
+			fatalx("resolver: user %s has uid or gid 0", user);
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		fatal("resolver: socketpair");
+	/* Children reap themselves: the sandbox has no wait4. */
+	if (signal(SIGCHLD, SIG_IGN) == SIG_ERR)
+		fatal("resolver: SIGCHLD");
+	if ((pid = fork()) < 0)
+		fatal("resolver: fork");
+	if (pid == 0) {
+		close(sv[0]);
+		resolver_child(sv[1], parent, uid, gid, as_root);
+	}
+	close(sv[1]);
+	wait_ready(sv[0]);
+	/* Already so once the uid changes; say it for the non-root start. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fatal("resolver: PR_SET_DUMPABLE");
+	resolver_adopt(sv[0]);
+	log_debug("resolver: pid %ld as uid %lu", (long)pid,
+	    (unsigned long)uid);
+	return sv[0];
+}
+

@@ -37,11 +37,8 @@
 #ifndef BINDREQD_RESOLVER_PROTO_H
 #define BINDREQD_RESOLVER_PROTO_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdnoreturn.h>
-#include <sys/types.h>
 
 #include "policy.h"
 
@@ -163,13 +160,5 @@ _Static_assert(sizeof(struct rsv_reload_name) == 280, "rsv_reload_name");
 _Static_assert(sizeof(struct rsv_reload_error) == 16 + POLICY_ERR_MAX,
     "rsv_reload_error");
 _Static_assert(sizeof(struct rsv_reload_end) == 40, "rsv_reload_end");
-
-/*
- * The resolver process (resolver_child.c), entered by resolver_start() in
- * the child of its fork: fd is its end of the socketpair, parent the
- * daemon's pid; as_root says whether to switch to uid and gid.
- */
-noreturn void resolver_child(int fd, pid_t parent, uid_t uid, gid_t gid,
-    bool as_root);
 
 #endif /* BINDREQD_RESOLVER_PROTO_H */
