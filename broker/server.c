@@ -586,6 +586,7 @@ reload(struct server *s)
 	log_warnx("reload: %s refused: %s; policy sha256 %s with %zu "
 	    "rule(s) stays in force", s->policy_path, errno == EPIPE ?
 	    "the name resolver process is gone (restart bindreqd)" :
+	    errno == EAGAIN ? "the name resolver is not answering" :
 	    strerror(errno), s->policy->sha256_hex, s->policy->nrules);
 }
 
