@@ -3,10 +3,11 @@
  *
  *   load and check the policy (owner, mode, every line)
  *   → open the log → bind the Unix socket (or take systemd's)
- *   → fork the name resolver (resolver.c: no NSS code runs in this
- *   process once it is sandboxed, DESIGN.md 12) → drop to the service
- *   user with only CAP_NET_BIND_SERVICE (privdrop.c, which verifies it) → rlimits
- *   → no_new_privs and seccomp (sandbox.c) → listen → serve (server.c).
+ *   → fork the name resolver (resolver_child.c: no NSS code runs in
+ *   this process once it is sandboxed, DESIGN.md 12) → drop to the
+ *   service user with only CAP_NET_BIND_SERVICE (privdrop.c, which
+ *   verifies it) → rlimits → no_new_privs and seccomp (sandbox.c)
+ *   → listen → serve (server.c) → stop the resolver.
  *
  * Everything that needs more than CAP_NET_BIND_SERVICE happens above the
  * drop; nothing below it may.
