@@ -113,7 +113,7 @@ at(unsigned i)
 	return &R.q[(R.head + i) % LIMIT_RESOLVER_QUEUE];
 }
 
-/* ---- start and stop ------------------------------------------------------- */
+/* ---- start and stop ------------------------------------------------------ */
 
 void
 resolver_adopt(int fd)
@@ -174,7 +174,7 @@ out:
 	rx_reset();
 }
 
-/* ---- descriptor and epoll ------------------------------------------------- */
+/* ---- descriptor and epoll ------------------------------------------------ */
 
 int
 resolver_fd(void)
@@ -238,7 +238,7 @@ resolver_attach(int epfd, void *tag)
 	update_events();
 }
 
-/* ---- losing the resolver -------------------------------------------------- */
+/* ---- losing the resolver ------------------------------------------------- */
 
 static void
 rx_reset(void)
@@ -349,7 +349,7 @@ drain_gone(const struct resolver_callbacks *cb)
 	}
 }
 
-/* ---- sending -------------------------------------------------------------- */
+/* ---- sending ------------------------------------------------------------- */
 
 static void
 hdr_init(struct rsv_hdr *h, enum rsv_type type, uint32_t seq, size_t len)
@@ -417,7 +417,7 @@ push(enum rq_kind kind, int64_t timeout_ms)
 	return e;
 }
 
-/* ---- the API for the loop ------------------------------------------------- */
+/* ---- the API for the loop ------------------------------------------------ */
 
 const char *
 names_lookup(uint32_t uid, bool *pending)
@@ -559,7 +559,7 @@ resolver_expire(const struct resolver_callbacks *cb)
 	}
 }
 
-/* ---- receiving ------------------------------------------------------------ */
+/* ---- receiving ----------------------------------------------------------- */
 
 static bool
 terminated(const char *s, size_t len)

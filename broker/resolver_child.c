@@ -617,7 +617,7 @@ resolver_child(int fd, pid_t parent, uid_t uid, gid_t gid, bool as_root)
 	_exit(0);
 }
 
-/* ---- the daemon's side of the start ------------------------------------- */
+/* ---- the daemon's side of the start -------------------------------------- */
 
 #define RESOLVER_READY_MS	5000
 

@@ -9,7 +9,8 @@
  * INET/INET6 sockets, talk on the sockets it has (clients, the name
  * resolver), write its log. It opens no file: the policy on SIGHUP and
  * the password database are read by the resolver process (resolver.c),
- * because NSS modules run code no allowlist can know (DESIGN.md 12). Everything else kills the whole process:
+ * because NSS modules run code no allowlist can know (DESIGN.md 12).
+ * Everything else kills the whole process:
  * a bindreqd that tries to exec, write a file, ptrace or open a netlink
  * socket has been taken over, and dying is the best it can do.
  *
@@ -45,8 +46,9 @@
 /*
  * make SANITIZE=1 builds: AddressSanitizer's runtime queries the signal
  * stack when the process exits and reads /proc/self/exe and
- * /proc/self/maps when it reports an error. (Its leak check at exit, which no filter of ours could allow,
- * is done early instead: see privdrop_rlimits().) Never in a normal build.
+ * /proc/self/maps when it reports an error. (Its leak check at exit,
+ * which no filter of ours could allow, is done early instead: see
+ * privdrop_rlimits().) Never in a normal build.
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define SB_SANITIZER	1

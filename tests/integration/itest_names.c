@@ -67,7 +67,7 @@ static bool made_userdb_dir;
 static char dyn_file[128], dyn_link[128];
 static struct harness_daemon D;
 
-/* ---- the userdb drop-in --------------------------------------------------- */
+/* ---- the userdb drop-in -------------------------------------------------- */
 
 static bool
 uid_free(uid_t uid)
@@ -166,7 +166,7 @@ dropin_add(void)
 	}								\
 } while (0)
 
-/* ---- asking for a port ---------------------------------------------------- */
+/* ---- asking for a port --------------------------------------------------- */
 
 struct answer {
 	pid_t pid;
@@ -287,7 +287,7 @@ expect_denied(uid_t uid, gid_t gid, int port, const char *user)
 	assert_true(daemon_alive(&D));
 }
 
-/* ---- the policy and reloads ----------------------------------------------- */
+/* ---- the policy and reloads ---------------------------------------------- */
 
 static void
 file_sha256(const char *path, char hex[65])
@@ -397,7 +397,7 @@ start(const char *policy)
 	assert_int_equal(daemon_start(&D, policy, DAEMON_USER, NULL), 0);
 }
 
-/* ---- the resolver process ------------------------------------------------- */
+/* ---- the resolver process ------------------------------------------------ */
 
 /* The daemon's child named bindreqd-names, or -1. */
 static pid_t
@@ -494,7 +494,7 @@ ptrace_child(void *arg, void *out)
 	return 0;
 }
 
-/* ---- the tests ------------------------------------------------------------ */
+/* ---- the tests ----------------------------------------------------------- */
 
 /* A user only nss_systemd knows is granted by name and logged by name. */
 static void
@@ -745,7 +745,7 @@ test_resolver_credentials(void **state)
 	assert_true(exited(r, 2000));
 }
 
-/* ---- fixtures ------------------------------------------------------------- */
+/* ---- fixtures ------------------------------------------------------------ */
 
 static int
 group_setup(void **state)

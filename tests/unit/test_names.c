@@ -5,9 +5,9 @@
  * What must hold: a stored name comes back for its uid and no other; a
  * regular user's name survives 3000 other uids each seen once (the cache
  * holds 4096, fully associative); past that, the least recently used
- * goes, so a uid used again stays, and the index stays consistent through any number of
- * evictions (every hit is the right name, every just-stored uid is
- * found); "-" for uids never stored; flush forgets everything.
+ * goes, so a uid used again stays; the index stays consistent through
+ * any number of evictions (every hit is the right name, every uid just
+ * stored is found); "-" for uids never stored; flush forgets everything.
  */
 #include <setjmp.h>
 #include <stdarg.h>

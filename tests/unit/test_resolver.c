@@ -128,7 +128,7 @@ teardown(void **state)
 	return 0;
 }
 
-/* ---- playing the resolver -------------------------------------------------- */
+/* ---- playing the resolver ------------------------------------------------ */
 
 static void
 hdr(struct rsv_hdr *h, uint16_t type, uint32_t seq, size_t len)
@@ -225,7 +225,7 @@ expect_gone(void)
 	assert_int_equal(errno, EPIPE);
 }
 
-/* ---- names ----------------------------------------------------------------- */
+/* ---- names --------------------------------------------------------------- */
 
 static void
 test_name_found_cached(void **state)
@@ -300,7 +300,7 @@ test_name_timeout(void **state)
 	lookup_sent(3002);
 }
 
-/* ---- hostile answers --------------------------------------------------------- */
+/* ---- hostile answers ----------------------------------------------------- */
 
 enum bad {
 	BAD_SHORT, BAD_MAGIC, BAD_VERSION, BAD_LEN, BAD_SEQ, BAD_UID,
@@ -421,7 +421,7 @@ test_resolver_exits(void **state)
 	expect_gone();
 }
 
-/* ---- reloads ----------------------------------------------------------------- */
+/* ---- reloads ------------------------------------------------------------- */
 
 struct name_entry {
 	uint32_t kind, id;
