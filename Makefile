@@ -123,8 +123,12 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -pie $(ALLLDFLAGS) -o $@ $^ -lcmocka
 
-# test_log checks the daemon's log_escape().
+# test_log checks the daemon's log_escape(), test_names its name cache,
+# test_resolver its side of the name resolver's protocol.
 $(BUILD)/tests/test_log: $(call obj,broker/log.c)
+$(BUILD)/tests/test_names: $(call obj,broker/names.c)
+$(BUILD)/tests/test_resolver: $(call obj,broker/resolver.c broker/names.c \
+    broker/log.c)
 
 # Integration tests talk to the real daemon through the real library.
 $(BUILD)/tests/itest_%: $(BUILD)/obj/tests/integration/itest_%.o \

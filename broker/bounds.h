@@ -89,4 +89,14 @@
 #define LIMIT_NOFILE	(LIMIT_CONNS_TOTAL + LIMIT_UNREAD_TOTAL + \
 			 LIMIT_UNREAD_RESERVE + 512)
 
+/*
+ * The name resolver process (resolver.c): requests outstanding at once,
+ * how long a user name may take before the audit line says user=- (a
+ * hung NSS source, sssd or LDAP, must not park a client), and how long a
+ * reload may take before it is refused.
+ */
+#define LIMIT_RESOLVER_QUEUE	1024
+#define LIMIT_RESOLVER_NAME_MS	1000
+#define LIMIT_RESOLVER_RELOAD_MS	30000
+
 #endif /* BINDREQD_BOUNDS_H */

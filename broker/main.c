@@ -3,10 +3,12 @@
  *
  *   load and check the policy (owner, mode, every line)
  *   → open the log → bind the Unix socket (or take systemd's)
- *   → resolve names once so NSS is loaded → drop to the service user with
- *   only CAP_NET_BIND_SERVICE (privdrop.c, which verifies it) → the
- *   closer thread and watchdog timer (reaper.c) → rlimits → no_new_privs
- *   and seccomp on every thread (sandbox.c) → listen → serve (server.c).
+ *   → fork the name resolver (resolver_child.c: no NSS code runs in
+ *   this process once it is sandboxed, DESIGN.md 12) → drop to the
+ *   service user with only CAP_NET_BIND_SERVICE (privdrop.c, which
+ *   verifies it) → the closer thread and watchdog timer (reaper.c)
+ *   → rlimits → no_new_privs and seccomp on every thread (sandbox.c)
+ *   → listen → serve (server.c) → stop the resolver.
  *
  * Everything that needs more than CAP_NET_BIND_SERVICE happens above the
  * drop; nothing below it may.
@@ -14,9 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <libgen.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -31,6 +32,7 @@
 #include "log.h"
 #include "privdrop.h"
 #include "reaper.h"
+#include "resolver.h"
 #include "sandbox.h"
 
 
@@ -141,19 +143,6 @@ netns_cookie(int fd)
 	return cookie;
 }
 
-/*
- * glibc loads NSS modules on first use; do it now, while dlopen() is still
- * allowed, so that user-name lookups work inside the sandbox.
- */
-static void
-warm_up_nss(void)
-{
-	(void)getpwuid(0);
-	(void)getgrgid(0);
-	endpwent();
-	endgrent();
-}
-
 /* What shutdown needs to remove our socket file, and only ours. */
 struct socket_file {
 	int dirfd;		/* O_PATH of its directory, or -1 */
@@ -231,13 +220,16 @@ main(int argc, char **argv)
 		socket_file_remember(o.socket, &sf);
 	cfg.netns_cookie = netns_cookie(cfg.listen_fd);
 	sigfd = server_signals();
-	warm_up_nss();
+	resolver_start(o.user);
 
 	privdrop(o.user);
 	/* After the drop, so the closer thread has the dropped credentials
 	 * (they are per thread); before RLIMIT_NPROC 0 forbids threads. */
 	reaper_init();
 	privdrop_rlimits();
+	/* syslog(3) stamps lines with localtime: read the zone now, so that
+	 * no file is opened once the sandbox forbids it. */
+	tzset();
 	sandbox_enter(o.sandbox_debug, sf.dirfd);
 	listener_listen(cfg.listen_fd, activated);
 
@@ -245,6 +237,7 @@ main(int argc, char **argv)
 	    activated ? " (socket activation)" : "", o.policy,
 	    cfg.policy->nrules, cfg.policy->sha256_hex);
 	cfg.policy = server_run(&cfg, sigfd);
+	resolver_stop();
 	socket_file_remove(&sf);
 	policy_free(cfg.policy);
 	log_info("stopped");

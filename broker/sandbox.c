@@ -5,18 +5,21 @@
  * the native architecture, and the kernel to enforce it. What it does not
  * trust: the rest of bindreqd. The filter is loaded once start-up is over
  * (policy read, Unix socket bound, privileges dropped); from then on the
- * daemon can only do what serving requests needs: read its policy and the
- * password database, make and bind INET/INET6 sockets, talk on the
- * sockets it has, write its log. Everything else kills the whole process:
+ * daemon can only do what serving requests needs: make and bind
+ * INET/INET6 sockets, talk on the sockets it has (clients, the name
+ * resolver), write its log. It opens no file: the policy on SIGHUP and
+ * the password database are read by the resolver process (resolver.c),
+ * because NSS modules run code no allowlist can know (DESIGN.md 12).
+ * Everything else kills the whole process:
  * a bindreqd that tries to exec, write a file, ptrace or open a netlink
  * socket has been taken over, and dying is the best it can do.
  *
- * A few calls that glibc makes on its own get an errno instead, because
- * failing them is harmless and killing would turn a routine lookup into
- * an outage: socket(AF_UNIX) (NSS asking nscd or systemd-userdb), ioctl
- * (isatty() in stdio) and mmap with PROT_EXEC (NSS loading a module
- * late, e.g. nss_systemd for a uid missing from /etc/passwd: the module
- * then counts as unavailable).
+ * A few calls get an errno instead, because failing them is harmless and
+ * killing would turn a routine event into an outage: socket(AF_UNIX)
+ * (the daemon makes none: NSS runs in the resolver process, and log.c
+ * connects its syslog socket before the sandbox; should a libc path try,
+ * it copes with a failure) and ioctl other than SIOCOUTQ (isatty() in
+ * stdio).
  *
  * Integers compared here are the ones glibc passes as int: non-negative
  * values, so their upper 32 bits are zero and SCMP_CMP_EQ is exact.
@@ -47,10 +50,11 @@
 
 /*
  * make SANITIZE=1 builds: AddressSanitizer's runtime queries the signal
- * stack when the process exits and reads /proc/self/exe when it reports
- * an error. (Its leak check at exit, which no filter of ours could allow,
- * is done early instead: see privdrop_rlimits().) Never in a normal build
- * (kernel.h says when BROKER_SANITIZER is set).
+ * stack when the process exits and reads /proc/self/exe and
+ * /proc/self/maps when it reports an error. (Its leak check at exit,
+ * which no filter of ours could allow, is done early instead: see
+ * privdrop_rlimits().) Never in a normal build (kernel.h says when
+ * BROKER_SANITIZER is set).
  */
 
 /* What a table entry does when its arguments match. */
@@ -101,35 +105,26 @@ static const struct sb_rule sb_rules[] = {
 	ALLOW(brk),
 	ALLOW1(mmap, NONE(2, PROT_EXEC)),
 	ALLOW1(mmap2, NONE(2, PROT_EXEC)),
-	/* dlopen() of an NSS module after start-up: fail it, NSS goes on */
-	FAIL1(mmap, SB_EACCES, MASKED(2, PROT_EXEC, PROT_EXEC)),
-	FAIL1(mmap2, SB_EACCES, MASKED(2, PROT_EXEC, PROT_EXEC)),
 	ALLOW1(mprotect, NONE(2, PROT_EXEC)),
 	ALLOW(munmap),
 	ALLOW(mremap),
 	ALLOW(madvise),
 
 	/* --- descriptors --- */
-	/* signalfd (server.c), policy file (policy.c), /etc/passwd (NSS) */
+	/* signalfd (server.c) */
 	ALLOW(read),
 	/* log.c: the log file, a pipe or terminal on stderr (reopened
 	 * non-blocking before the drop), and log_forked_child()'s lines */
 	ALLOW(write),
 	/* every part: connections, received and created sockets */
 	ALLOW(close),
-	/* stdio in NSS's files module */
-	ALLOW(lseek),
-	ALLOW(_llseek),
-	/* policy_load() on SIGHUP; NSS (/etc/passwd, nsswitch.conf) */
-	ALLOW1(openat, READ_ONLY(2)),
-	ALLOW1(open, READ_ONLY(1)),
-	/* policy.c fstat()s the policy file; glibc stat()s nsswitch.conf
-	 * for changes; which call it uses varies by arch */
+	/* log.c looks at stderr (fstat) should it set up its target late;
+	 * glibc's fstat() is newfstatat(fd, "", .., AT_EMPTY_PATH). No
+	 * file is opened after start-up: the resolver process reads the
+	 * policy on SIGHUP (resolver_child.c) */
 	ALLOW(fstat),
-	ALLOW(newfstatat),
-	ALLOW(fstat64),
-	ALLOW(fstatat64),
-	ALLOW(statx),
+	ALLOW1(newfstatat, EQ(3, AT_EMPTY_PATH)),
+	ALLOW1(fstatat64, EQ(3, AT_EMPTY_PATH)),
 	/* descriptor flags only: F_GETFL/F_SETFL (O_NONBLOCK), F_GETFD/F_SETFD
 	 * (FD_CLOEXEC); not F_DUPFD, locks, leases or F_SETOWN. Nothing calls
 	 * it after start-up today (listener.c does, before); kept so that
@@ -154,7 +149,8 @@ static const struct sb_rule sb_rules[] = {
 	ALLOW(epoll_wait),
 	ALLOW(epoll_pwait),
 	ALLOW(accept4),
-	/* wire.c: requests in, replies and descriptors out */
+	/* wire.c: requests in, replies and descriptors out; resolver.c:
+	 * names and policies in, requests out */
 	ALLOW(recvmsg),
 	ALLOW(sendmsg),
 	/* log.c send()s, with MSG_DONTWAIT, on its syslog socket and on
@@ -182,8 +178,7 @@ static const struct sb_rule sb_rules[] = {
 	ALLOW3(socket, EQ(0, AF_INET6), SOCKTYPE(1, SOCK_DGRAM),
 	    EQ(2, IPPROTO_UDP)),
 	ALLOW3(socket, EQ(0, AF_INET6), SOCKTYPE(1, SOCK_DGRAM), EQ(2, 0)),
-	/* NSS (nscd, systemd-userdb) tries AF_UNIX; it copes with a
-	 * failure */
+	/* see the top of this file: nothing here makes one */
 	FAIL1(socket, SB_EACCES, EQ(0, AF_UNIX)),
 	/* do_bind(): the point of the daemon */
 	ALLOW(bind),
@@ -238,10 +233,13 @@ static const struct sb_rule sb_rules[] = {
 	ALLOW(rt_sigreturn),
 #ifdef BROKER_SANITIZER
 	/* the sanitizer runtime at exit, and its error reports, which
-	 * read /proc/self/exe (see SB_SANITIZER above) */
+	 * read /proc/self/exe and /proc/self/maps (see SB_SANITIZER above) */
 	ALLOW(sigaltstack),
 	ALLOW(readlink),
 	ALLOW(readlinkat),
+	ALLOW1(openat, READ_ONLY(2)),
+	ALLOW1(open, READ_ONLY(1)),
+	ALLOW(fstat),
 #endif
 	/* main() returning after SIGTERM, fatal(); _exit() is exit_group */
 	ALLOW(exit_group),
@@ -307,6 +305,13 @@ sb_add_dynamic(scmp_filter_ctx ctx, int rundir_fd)
 	const struct scmp_arg_cmp	 syslog_fd[] = {
 		EQ(0, log_reconnect_fd())
 	};
+	const struct scmp_arg_cmp	 own_stat[] = {
+		EQ(0, rundir_fd), EQ(3, AT_SYMLINK_NOFOLLOW)
+	};
+	static const int		 stat_calls[] = {
+		SCMP_SYS(newfstatat), SCMP_SYS(fstatat64)
+	};
+	size_t				 i;
 	int				 rc;
 
 	/* abort(): tgkill(getpid(), gettid(), SIGABRT), to ourselves only */
@@ -322,6 +327,17 @@ sb_add_dynamic(scmp_filter_ctx ctx, int rundir_fd)
 		    SCMP_SYS(connect), 1, syslog_fd);
 	if (rc < 0 || rundir_fd < 0)
 		return rc;
+	/* server shutdown: main.c's socket_file_remove() checks that the
+	 * socket file is still ours, fstatat(rundir_fd, "name", ..,
+	 * AT_SYMLINK_NOFOLLOW); which call that is varies by arch */
+	for (i = 0; i < sizeof(stat_calls) / sizeof(stat_calls[0]); i++) {
+		if (stat_calls[i] < 0)
+			continue;
+		rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
+		    stat_calls[i], 2, own_stat);
+		if (rc < 0)
+			return rc;
+	}
 	/* server shutdown: unlinkat(rundir_fd, "name", 0), never a
 	 * directory (AT_REMOVEDIR) and never relative to anything else */
 	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(unlinkat),

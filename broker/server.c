@@ -36,6 +36,7 @@
 #include "bounds.h"
 #include "log.h"
 #include "reaper.h"
+#include "resolver.h"
 #include "server.h"
 #include "uids.h"
 #include "wire.h"
@@ -50,7 +51,7 @@
 #define GID_BLOOM_BITS	4096	/* policy gids, for matching callers' groups */
 
 /* epoll tags for the descriptors that are not connections. */
-static char tag_listen, tag_signal, tag_log;
+static char tag_listen, tag_signal, tag_log, tag_resolver;
 
 static int64_t
 now_ms(void)
@@ -354,10 +355,17 @@ conn_alloc(struct server *s)
 	return c;
 }
 
+/*
+ * Back to the free list. Its events may still be in the batch server_step
+ * is handling (an eviction closes another connection): fd -1 marks them
+ * stale, so that a descriptor number reused by a newer connection is
+ * never read under this one's identity.
+ */
 static void
 conn_free(struct server *s, struct conn *c)
 {
 	groups_clear(c);
+	c->fd = -1;
 	c->next = s->free_conns;
 	s->free_conns = c;
 }
@@ -499,6 +507,49 @@ evict_for(struct server *s, uint32_t held)
 
 static void conn_readable(struct server *, struct conn *);
 
+/*
+ * Hold c until its uid's name is known (resolver.c), so that its audit
+ * lines can carry it: out of the epoll set entirely, so that a peer that
+ * hangs up meanwhile (EPOLLHUP is reported even for events 0) cannot
+ * make the loop spin. Its deadline runs on.
+ */
+static void
+conn_await_name(struct server *s, struct conn *c)
+{
+	if (epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL) < 0) {
+		warn_limited(s, "epoll_ctl", errno);
+		conn_close(s, c);
+		return;
+	}
+	c->naming = true;
+}
+
+static void
+conn_name_known(struct server *s, struct conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+	c->naming = false;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+		warn_limited(s, "epoll_ctl", errno);
+		conn_close(s, c);
+	}
+}
+
+/* resolver.c: uid's name is known, or will not be: serve its waiters. */
+static void
+name_ready(void *arg, uint32_t uid)
+{
+	struct server *s = arg;
+	struct conn *c, *next;
+
+	for (c = s->served.oldest; c != NULL; c = next) {
+		next = c->next;
+		if (c->naming && c->peer.uid == uid)
+			conn_name_known(s, c);
+	}
+}
+
 /* Take an accepted (or, for tests, handed-over) connection. */
 static struct conn *
 conn_open(struct server *s, int fd)
@@ -558,8 +609,13 @@ void
 server_adopt(struct server *s, int fd)
 {
 	struct conn *c = conn_open(s, fd);
+	bool pending;
 
-	if (c != NULL)
+	if (c == NULL)
+		return;
+	if (names_lookup(c->peer.uid, &pending) == NULL && pending)
+		conn_await_name(s, c);
+	else
 		conn_readable(s, c);
 }
 
@@ -878,17 +934,32 @@ report_error(void *arg, const char *msg)
 	log_warnx("%s", msg);
 }
 
+/*
+ * SIGHUP: the resolver process loads the file (NSS may not run here,
+ * DESIGN.md 12); policy_ready() takes the verdict.
+ */
 static void
 reload(struct server *s)
 {
-	struct policy_errors errs = { .report = report_error };
-	struct policy *np, *old = s->policy;
+	if (resolver_reload(s->policy_path) == 0)
+		return;
+	log_warnx("reload: %s refused: %s; policy sha256 %s with %zu "
+	    "rule(s) stays in force", s->policy_path, errno == EPIPE ?
+	    "the name resolver process is gone (restart bindreqd)" :
+	    errno == EAGAIN ? "the name resolver is not answering" :
+	    strerror(errno), s->policy->sha256_hex, s->policy->nrules);
+}
 
-	if (policy_load(s->policy_path, POLICY_LOAD_REQUIRE_SECURE, NULL, &np,
-	    &errs) < 0) {
+static void
+policy_ready(void *arg, struct policy *np, const struct policy_errors *errs)
+{
+	struct server *s = arg;
+	struct policy *old = s->policy;
+
+	if (np == NULL) {
 		log_warnx("reload: %s refused (%zu errors); policy sha256 %s "
 		    "with %zu rule(s) stays in force", s->policy_path,
-		    errs.count, s->policy->sha256_hex, s->policy->nrules);
+		    errs->count, s->policy->sha256_hex, s->policy->nrules);
 		return;
 	}
 	server_install_policy(s, np);
@@ -972,6 +1043,10 @@ server_new(const struct server_config *cfg, int signal_fd)
 		fatal("epoll_create1");
 	epoll_add(s, s->listen_fd, &tag_listen);
 	epoll_add(s, s->signal_fd, &tag_signal);
+	s->resolver = (struct resolver_callbacks){ .name_ready = name_ready,
+	    .policy_ready = policy_ready, .reload_error = report_error,
+	    .arg = s };
+	resolver_attach(s->epfd, &tag_resolver);
 	return s;
 }
 
@@ -979,8 +1054,10 @@ void
 server_step(struct server *s, int max_wait_ms)
 {
 	struct epoll_event evs[MAX_EVENTS];
-	int i, n, wait = next_timeout(s);
+	int i, n, wait = next_timeout(s), rt = resolver_next_timeout_ms();
 
+	if (rt >= 0 && (wait < 0 || rt < wait))
+		wait = rt;
 	if (max_wait_ms >= 0 && (wait < 0 || wait > max_wait_ms))
 		wait = max_wait_ms;
 	log_watch(s);
@@ -996,11 +1073,16 @@ server_step(struct server *s, int max_wait_ms)
 			signal_ready(s);
 		else if (evs[i].data.ptr == &tag_log)
 			log_flush();
+		else if (evs[i].data.ptr == &tag_resolver)
+			resolver_io(&s->resolver);
+		else if (c->fd < 0 || c->naming)
+			continue;	/* closed, or taken out, since */
 		else if (c->parked)
 			conn_parked_event(s, c, evs[i].events);
 		else
 			conn_readable(s, c);
 	}
+	resolver_expire(&s->resolver);
 	expire(s);
 	log_flush();
 	reaper_disarm();

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "broker.h"
+#include "resolver.h"
 #include "uids.h"
 
 /* Named groups kept without allocating; more are allocated (rare). */
@@ -26,6 +27,8 @@ struct conn {
 	bool unread;			/* our last reply (with a descriptor)
 					   is not read yet */
 	bool parked;			/* on the parked list, not served */
+	bool naming;			/* out of epoll until its uid's name
+					   is known (resolver.c) */
 	struct conn *prev, *next;
 	struct conn *unread_prev, *unread_next;	/* the uid's unread list */
 };
@@ -59,6 +62,7 @@ struct server {
 	int64_t last_warn;
 	int log_fd;			/* what log_watch() added to epoll */
 	bool log_watched;
+	struct resolver_callbacks resolver;
 	bool stop;
 };
 

@@ -1,0 +1,920 @@
+/*
+ * bindreqd's side of the name resolver (DESIGN.md 12): start the process
+ * (resolver_child.c), ask it for user names and policy loads, and take
+ * its answers, never blocking the event loop.
+ *
+ * What it trusts: nothing the resolver says beyond what a process of the
+ * daemon's uid without capabilities could say anyway. Every answer must
+ * be the expected type for the oldest request outstanding, of its exact
+ * size, with NUL-terminated strings, counts and offsets in bounds; the
+ * first violation, like the resolver's exit, ends the conversation for
+ * good (the sandbox forbids starting another): from then on names are
+ * "-" and reloads are refused, with the reason logged once. A name is
+ * only ever text for an audit line. A policy is rebuilt here with
+ * policy_parse() from the file's bytes as the resolver read them and a
+ * resolver that answers only from the table of names it sent, so the
+ * rules, their lines and the sha256 are exactly the file's.
+ *
+ * Bounds: LIMIT_RESOLVER_QUEUE requests outstanding (names beyond that
+ * are "-"); a name that takes longer than LIMIT_RESOLVER_NAME_MS is "-"
+ * for that request (a warning at most every WARN_EVERY_MS), and while the
+ * resolver is that far behind new connections are not parked at all; a
+ * reload that takes longer than LIMIT_RESOLVER_RELOAD_MS is refused. One
+ * reload at a time is with the resolver; another asked for meanwhile
+ * waits, and asking again joins it.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bounds.h"
+#include "log.h"
+#include "resolver.h"
+#include "resolver_proto.h"
+
+#define RX_BATCH	64	/* answers read per wake-up */
+#define WARN_EVERY_MS	10000	/* at most one timeout warning per period */
+
+enum rq_kind { RQ_NAME, RQ_RELOAD };
+
+struct rq {
+	uint32_t seq;
+	enum rq_kind kind;
+	bool sent;
+	bool expired;		/* timed out: its answer serves no one */
+	uint32_t uid;		/* RQ_NAME */
+	int64_t deadline;	/* monotonic ms */
+	char *path;		/* RQ_RELOAD */
+};
+
+/* A reload answer being received, for the request at the queue's head. */
+struct rx_file {
+	char *path;
+	uint64_t size, got;
+	uint8_t sha256[32];
+	char *bytes;
+};
+
+struct rx_name {
+	uint32_t kind, id;
+	char *name;
+};
+
+struct rx {
+	bool active;
+	uint32_t nfiles;
+	struct rx_file files[RSV_MAX_FILES];
+	struct rx_name *names;
+	size_t nnames, cap;
+	char *errors[RSV_MAX_ERRORS];
+	uint32_t nerrors;
+};
+
+static struct {
+	int fd;			/* -1 once gone */
+	int epfd;		/* resolver_attach(), else -1 */
+	void *tag;
+	uint32_t events;	/* registered with epfd */
+	struct rq q[LIMIT_RESOLVER_QUEUE];	/* ring, oldest at head */
+	unsigned head, count;
+	unsigned nsent;		/* the first nsent are with the resolver */
+	unsigned cursor;	/* from head: names before it expired */
+	uint32_t next_seq;
+	bool stalled;		/* a name timed out; nothing timely since */
+	char gone[160];		/* why it is gone, "" while it serves */
+	int64_t last_warn;
+	unsigned long long unwarned;
+	struct rx rx;
+} R = { .fd = -1, .epfd = -1 };
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void hdr_init(struct rsv_hdr *, enum rsv_type, uint32_t, size_t);
+static void rx_reset(void);
+
+static struct rq *
+at(unsigned i)
+{
+	return &R.q[(R.head + i) % LIMIT_RESOLVER_QUEUE];
+}
+
+/* ---- start and stop ------------------------------------------------------ */
+
+void
+resolver_adopt(int fd)
+{
+	unsigned i;
+
+	if (R.fd >= 0)
+		close(R.fd);
+	for (i = 0; i < R.count; i++)
+		free(at(i)->path);
+	rx_reset();
+	memset(&R, 0, sizeof(R));
+	R.fd = fd;
+	R.epfd = -1;
+	if (fd >= 0 && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		fatal("resolver: O_NONBLOCK");
+}
+
+#define RESOLVER_STOP_MS	500
+
+void
+resolver_stop(void)
+{
+	struct rsv_hdr bye;
+	struct iovec iov = { .iov_base = &bye, .iov_len = sizeof(bye) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int64_t end = now_ms() + RESOLVER_STOP_MS, left;
+	char sink[sizeof(struct rsv_reload_data)];
+	int epfd = -1;
+	ssize_t n;
+
+	if (R.fd < 0)
+		return;
+	hdr_init(&bye, RSV_BYE, R.next_seq++, sizeof(bye));
+	if (sendmsg(R.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(bye) ||
+	    (epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, R.fd, &ev) < 0)
+		goto out;
+	/* Answers still on their way are dropped; EOF is its exit. */
+	iov.iov_base = sink;
+	iov.iov_len = sizeof(sink);
+	while ((left = end - now_ms()) > 0) {
+		if (epoll_wait(epfd, &ev, 1, (int)left) <= 0)
+			continue;
+		n = recvmsg(R.fd, &mh, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			break;
+	}
+	/* Its descriptors close before the kernel reaps it: a moment. */
+	(void)epoll_wait(epfd, &ev, 1, 5);
+out:
+	if (epfd >= 0)
+		close(epfd);
+	close(R.fd);
+	R.fd = -1;
+	rx_reset();
+}
+
+/* ---- descriptor and epoll ------------------------------------------------ */
+
+int
+resolver_fd(void)
+{
+	return R.fd;
+}
+
+/* Is a reload with the resolver now? Then the next one waits. */
+static bool
+reload_in_flight(void)
+{
+	unsigned i;
+
+	for (i = 0; i < R.nsent; i++)
+		if (at(i)->kind == RQ_RELOAD)
+			return true;
+	return false;
+}
+
+/* The next request may be sent (a reload waits for the one before). */
+static bool
+sendable(void)
+{
+	return R.fd >= 0 && R.nsent < R.count &&
+	    (at(R.nsent)->kind == RQ_NAME || !reload_in_flight());
+}
+
+bool
+resolver_want_write(void)
+{
+	return sendable();
+}
+
+static void
+update_events(void)
+{
+	struct epoll_event ev = { .data.ptr = R.tag };
+
+	if (R.epfd < 0 || R.fd < 0)
+		return;
+	ev.events = EPOLLIN | (resolver_want_write() ? EPOLLOUT : 0);
+	if (ev.events == R.events)
+		return;
+	if (epoll_ctl(R.epfd, EPOLL_CTL_MOD, R.fd, &ev) < 0)
+		fatal("resolver: epoll_ctl");
+	R.events = ev.events;
+}
+
+void
+resolver_attach(int epfd, void *tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
+
+	R.epfd = epfd;
+	R.tag = tag;
+	if (R.fd < 0)
+		return;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, R.fd, &ev) < 0)
+		fatal("resolver: epoll_ctl");
+	R.events = EPOLLIN;
+	update_events();
+}
+
+/* ---- losing the resolver ------------------------------------------------- */
+
+static void
+rx_reset(void)
+{
+	size_t i;
+
+	for (i = 0; i < RSV_MAX_FILES; i++) {
+		free(R.rx.files[i].path);
+		free(R.rx.files[i].bytes);
+	}
+	for (i = 0; i < R.rx.nnames; i++)
+		free(R.rx.names[i].name);
+	free(R.rx.names);
+	for (i = 0; i < R.rx.nerrors; i++)
+		free(R.rx.errors[i]);
+	memset(&R.rx, 0, sizeof(R.rx));
+}
+
+static void rsv_printf(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+rsv_printf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Stop talking to the resolver. Callbacks are told from resolver_expire(),
+ * which the loop calls next (resolver_next_timeout_ms() is 0 meanwhile),
+ * so that this can be called where no callbacks are at hand.
+ */
+static void gone(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+gone(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (R.fd < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(R.gone, sizeof(R.gone), fmt, ap);
+	va_end(ap);
+	log_warnx("name resolver: %s; from now on audit lines say user=- "
+	    "for uids not yet known and reloads are refused: restart "
+	    "bindreqd", R.gone);
+	close(R.fd);	/* also leaves the epoll set */
+	R.fd = -1;
+	rx_reset();
+}
+
+static void
+refuse_reload(const struct resolver_callbacks *cb, const char *msg)
+{
+	struct policy_errors errs = { .count = 1 };
+
+	snprintf(errs.first, sizeof(errs.first), "%s", msg);
+	if (cb->reload_error != NULL)
+		cb->reload_error(cb->arg, msg);
+	cb->policy_ready(cb->arg, NULL, &errs);
+}
+
+static void
+pop(void)
+{
+	struct rq *e = at(0);
+
+	free(e->path);
+	e->path = NULL;
+	R.head = (R.head + 1) % LIMIT_RESOLVER_QUEUE;
+	R.count--;
+	if (R.nsent > 0)
+		R.nsent--;
+	if (R.cursor > 0)
+		R.cursor--;
+	if (R.count == 0)
+		R.stalled = false;
+}
+
+/* Tell every waiter that nothing will come. */
+static void
+drain_gone(const struct resolver_callbacks *cb)
+{
+	char msg[POLICY_ERR_MAX];
+	struct rq e;
+
+	while (R.count > 0) {
+		e = *at(0);
+		at(0)->path = NULL;
+		pop();
+		if (e.expired) {
+			free(e.path);
+			continue;
+		}
+		if (e.kind == RQ_NAME)
+			cb->name_ready(cb->arg, e.uid);
+		else {
+			rsv_printf(msg, sizeof(msg), "%s: not loaded: the "
+			    "name resolver is gone (%s)", e.path, R.gone);
+			refuse_reload(cb, msg);
+		}
+		free(e.path);
+	}
+}
+
+/* ---- sending ------------------------------------------------------------- */
+
+static void
+hdr_init(struct rsv_hdr *h, enum rsv_type type, uint32_t seq, size_t len)
+{
+	h->magic = RSV_MAGIC;
+	h->version = RSV_VERSION;
+	h->type = (uint16_t)type;
+	h->seq = seq;
+	h->len = (uint32_t)len;
+}
+
+/* Send what waits, until the socket is full. */
+static void
+flush(void)
+{
+	static struct rsv_reload_req rr;
+	struct rsv_name_req nr;
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct rq *e;
+	ssize_t n;
+
+	while (sendable()) {
+		e = at(R.nsent);
+		if (e->kind == RQ_NAME) {
+			memset(&nr, 0, sizeof(nr));
+			hdr_init(&nr.h, RSV_NAME_REQ, e->seq, sizeof(nr));
+			nr.uid = e->uid;
+			iov.iov_base = &nr;
+			iov.iov_len = sizeof(nr);
+		} else {
+			memset(&rr, 0, sizeof(rr));
+			hdr_init(&rr.h, RSV_RELOAD_REQ, e->seq, sizeof(rr));
+			snprintf(rr.path, sizeof(rr.path), "%s", e->path);
+			iov.iov_base = &rr;
+			iov.iov_len = sizeof(rr);
+		}
+		n = sendmsg(R.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n != (ssize_t)iov.iov_len) {
+			gone("send: %s", n < 0 ? strerror(errno) : "short");
+			return;
+		}
+		e->sent = true;
+		R.nsent++;
+	}
+	update_events();
+}
+
+static struct rq *
+push(enum rq_kind kind, int64_t timeout_ms)
+{
+	struct rq *e;
+
+	if (R.count >= LIMIT_RESOLVER_QUEUE)
+		return NULL;
+	e = at(R.count++);
+	memset(e, 0, sizeof(*e));
+	e->seq = R.next_seq++;
+	e->kind = kind;
+	e->deadline = now_ms() + timeout_ms;
+	return e;
+}
+
+/* ---- the API for the loop ------------------------------------------------ */
+
+const char *
+names_lookup(uint32_t uid, bool *pending)
+{
+	const char *name = names_cached(uid);
+	struct rq *e;
+	unsigned i;
+
+	*pending = false;
+	if (name != NULL)
+		return name;
+	if (R.fd < 0 || R.stalled)
+		return "-";
+	/* Names from the cursor on have not timed out. */
+	for (i = R.cursor; i < R.count; i++) {
+		e = at(i);
+		if (e->kind == RQ_NAME && !e->expired && e->uid == uid) {
+			*pending = true;
+			return NULL;
+		}
+	}
+	if ((e = push(RQ_NAME, LIMIT_RESOLVER_NAME_MS)) == NULL)
+		return "-";
+	e->uid = uid;
+	flush();
+	*pending = true;
+	return NULL;
+}
+
+int
+resolver_reload(const char *path)
+{
+	struct rq *e;
+	unsigned i;
+
+	if (R.fd < 0) {
+		errno = EPIPE;
+		return -1;
+	}
+	if (strlen(path) >= RSV_PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (i = R.nsent; i < R.count; i++)
+		if (at(i)->kind == RQ_RELOAD && !at(i)->expired &&
+		    strcmp(at(i)->path, path) == 0)
+			return 0;
+	if ((e = push(RQ_RELOAD, LIMIT_RESOLVER_RELOAD_MS)) == NULL) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if ((e->path = strdup(path)) == NULL) {
+		R.count--;
+		R.next_seq--;
+		errno = ENOMEM;
+		return -1;
+	}
+	flush();
+	return 0;
+}
+
+int
+resolver_next_timeout_ms(void)
+{
+	int64_t t = -1, now;
+	unsigned i;
+
+	if (R.fd < 0)
+		return R.count > 0 ? 0 : -1;	/* drain_gone() is due */
+	now = now_ms();
+	while (R.cursor < R.count && (at(R.cursor)->kind != RQ_NAME ||
+	    at(R.cursor)->expired))
+		R.cursor++;
+	if (R.cursor < R.count)
+		t = at(R.cursor)->deadline;
+	for (i = 0; i < R.count; i++) {
+		if (at(i)->kind != RQ_RELOAD || at(i)->expired)
+			continue;
+		if (t < 0 || at(i)->deadline < t)
+			t = at(i)->deadline;
+	}
+	if (t < 0)
+		return -1;
+	t -= now;
+	return t < 0 ? 0 : t > INT32_MAX ? INT32_MAX : (int)t;
+}
+
+static void
+warn_timeout(uint32_t uid)
+{
+	int64_t now = now_ms();
+
+	if (R.last_warn != 0 && now - R.last_warn < WARN_EVERY_MS) {
+		R.unwarned++;
+		return;
+	}
+	log_warnx("name resolver: no name for uid %u within %d ms (a slow or "
+	    "hung NSS source?): its audit lines say user=-; %llu more such "
+	    "timeouts since the last warning", uid, LIMIT_RESOLVER_NAME_MS,
+	    R.unwarned);
+	R.last_warn = now;
+	R.unwarned = 0;
+}
+
+void
+resolver_expire(const struct resolver_callbacks *cb)
+{
+	char msg[POLICY_ERR_MAX];
+	int64_t now;
+	struct rq *e;
+	unsigned i;
+
+	if (R.fd < 0) {
+		if (R.count > 0)
+			drain_gone(cb);
+		return;
+	}
+	now = now_ms();
+	for (; R.cursor < R.count; R.cursor++) {
+		e = at(R.cursor);
+		if (e->kind != RQ_NAME || e->expired)
+			continue;
+		if (e->deadline > now)
+			break;
+		e->expired = true;
+		R.stalled = true;
+		warn_timeout(e->uid);
+		cb->name_ready(cb->arg, e->uid);
+	}
+	for (i = 0; i < R.count; i++) {
+		e = at(i);
+		if (e->kind != RQ_RELOAD || e->expired || e->deadline > now)
+			continue;
+		e->expired = true;
+		rsv_printf(msg, sizeof(msg), "%s: not loaded: the name "
+		    "resolver took more than %d ms", e->path,
+		    LIMIT_RESOLVER_RELOAD_MS);
+		refuse_reload(cb, msg);
+	}
+}
+
+/* ---- receiving ----------------------------------------------------------- */
+
+static bool
+terminated(const char *s, size_t len)
+{
+	return memchr(s, '\0', len) != NULL;
+}
+
+static void
+take_name(const struct resolver_callbacks *cb, const struct rsv_name_ans *a,
+    struct rq *e)
+{
+	if ((a->status != RSV_NAME_FOUND && a->status != RSV_NAME_NONE &&
+	    a->status != RSV_NAME_FAILED) || a->uid != e->uid ||
+	    a->reserved != 0 ||
+	    !terminated(a->name, sizeof(a->name)) ||
+	    (a->status == RSV_NAME_FOUND && a->name[0] == '\0') ||
+	    (a->status != RSV_NAME_FOUND && a->name[0] != '\0') ||
+	    (a->status == RSV_NAME_FAILED) != (a->err != 0)) {
+		gone("malformed name answer for uid %u", e->uid);
+		return;
+	}
+	if (a->status == RSV_NAME_FOUND)
+		names_store(e->uid, a->name);
+	else if (a->status == RSV_NAME_NONE)
+		names_store(e->uid, "-");
+	else
+		log_debug("name resolver: uid %u: %s", e->uid,
+		    strerror((int)a->err));
+	if (!e->expired) {
+		R.stalled = false;
+		cb->name_ready(cb->arg, e->uid);
+	}
+	pop();
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	const struct rx_name *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static int
+table_find(void *arg, uint32_t kind, const char *name, uint32_t *id)
+{
+	struct rx_name key = { .kind = kind, .name = (char *)name }, *hit;
+
+	(void)arg;
+	hit = bsearch(&key, R.rx.names, R.rx.nnames, sizeof(key), name_cmp);
+	if (hit == NULL) {
+		errno = 0;	/* "unknown user", as NSS says it */
+		return -1;
+	}
+	*id = hit->id;
+	return 0;
+}
+
+static int
+table_user(void *arg, const char *name, uint32_t *id)
+{
+	return table_find(arg, RSV_KIND_USER, name, id);
+}
+
+static int
+table_group(void *arg, const char *name, uint32_t *id)
+{
+	return table_find(arg, RSV_KIND_GROUP, name, id);
+}
+
+struct report_ctx {
+	const struct resolver_callbacks *cb;
+};
+
+static void
+report_error(void *arg, const char *msg)
+{
+	const struct report_ctx *r = arg;
+
+	if (r->cb->reload_error != NULL)
+		r->cb->reload_error(r->cb->arg, msg);
+}
+
+/* An accepted answer, complete: the policy from its bytes and names. */
+static void
+rebuild(const struct resolver_callbacks *cb, const struct rq *e)
+{
+	static const struct policy_resolver table = {
+		.user = table_user, .group = table_group,
+	};
+	struct report_ctx rc = { cb };
+	struct policy_errors errs = { .report = report_error, .arg = &rc };
+	struct rx_file *f = &R.rx.files[0];
+	struct policy *pol;
+	size_t i;
+
+	if (R.rx.nfiles != 1 || strcmp(f->path, e->path) != 0) {
+		gone("reload answer for another file");
+		return;
+	}
+	qsort(R.rx.names, R.rx.nnames, sizeof(*R.rx.names), name_cmp);
+	for (i = 1; i < R.rx.nnames; i++)
+		if (name_cmp(&R.rx.names[i - 1], &R.rx.names[i]) == 0) {
+			gone("reload answer names %s twice",
+			    R.rx.names[i].name);
+			return;
+		}
+	if (policy_parse(f->path, f->bytes, f->size, &table, &pol,
+	    &errs) < 0) {
+		cb->policy_ready(cb->arg, NULL, &errs);
+		return;
+	}
+	if (memcmp(pol->sha256, f->sha256, sizeof(f->sha256)) != 0) {
+		policy_free(pol);
+		gone("reload answer whose bytes do not match its sha256");
+		return;
+	}
+	cb->policy_ready(cb->arg, pol, &errs);
+}
+
+/* RSV_RELOAD_END: check the counts, then deliver (unless it expired). */
+static void
+take_end(const struct resolver_callbacks *cb, const struct rsv_reload_end *m,
+    struct rq *e)
+{
+	struct policy_errors errs = { 0 };
+	uint32_t i;
+	bool ok;
+
+	if (m->reserved != 0) {
+		gone("malformed reload end");
+		return;
+	}
+	if (m->status == 0)
+		ok = m->nfiles == R.rx.nfiles && m->nfiles >= 1 &&
+		    R.rx.files[m->nfiles - 1].got ==
+		    R.rx.files[m->nfiles - 1].size &&
+		    m->nnames == R.rx.nnames && m->nerrors == 0 &&
+		    m->nsent == 0 && R.rx.nerrors == 0;
+	else
+		ok = m->status < 4096 && R.rx.nfiles == 0 &&
+		    R.rx.nnames == 0 && m->nfiles == 0 && m->nnames == 0 &&
+		    m->nsent == R.rx.nerrors && m->nerrors >= m->nsent &&
+		    m->nsent >= 1;
+	if (!ok) {
+		gone("reload answer whose end does not match it");
+		return;
+	}
+	if (!e->expired && m->status == 0)
+		rebuild(cb, e);
+	else if (!e->expired) {
+		for (i = 0; i < R.rx.nerrors; i++)
+			if (cb->reload_error != NULL)
+				cb->reload_error(cb->arg, R.rx.errors[i]);
+		errs.count = m->nerrors;
+		snprintf(errs.first, sizeof(errs.first), "%s",
+		    R.rx.errors[0]);
+		cb->policy_ready(cb->arg, NULL, &errs);
+	}
+	if (R.fd < 0)
+		return;
+	rx_reset();
+	pop();
+}
+
+static void
+take_file(const struct rsv_reload_file *m)
+{
+	struct rx_file *f;
+
+	if (R.rx.nfiles >= RSV_MAX_FILES || m->index != R.rx.nfiles ||
+	    m->reserved != 0 || m->size > RSV_MAX_FILE ||
+	    R.rx.nnames > 0 || R.rx.nerrors > 0 ||
+	    (R.rx.nfiles > 0 && R.rx.files[R.rx.nfiles - 1].got !=
+	    R.rx.files[R.rx.nfiles - 1].size) ||
+	    !terminated(m->path, sizeof(m->path))) {
+		gone("malformed reload file");
+		return;
+	}
+	f = &R.rx.files[R.rx.nfiles];
+	f->size = m->size;
+	f->got = 0;
+	memcpy(f->sha256, m->sha256, sizeof(f->sha256));
+	/* +1: an empty policy still gets a buffer. */
+	if ((f->path = strdup(m->path)) == NULL ||
+	    (f->bytes = malloc((size_t)m->size + 1)) == NULL) {
+		gone("out of memory for a reload of %llu bytes",
+		    (unsigned long long)m->size);
+		return;
+	}
+	R.rx.nfiles++;
+}
+
+static void
+take_data(const struct rsv_reload_data *m, size_t n)
+{
+	struct rx_file *f = R.rx.nfiles > 0 ?
+	    &R.rx.files[R.rx.nfiles - 1] : NULL;
+
+	if (f == NULL || m->index != R.rx.nfiles - 1 || m->len == 0 ||
+	    m->len > RSV_CHUNK || n != RSV_DATA_HDR + m->len ||
+	    m->offset != f->got || m->len > f->size - f->got) {
+		gone("malformed reload data");
+		return;
+	}
+	memcpy(f->bytes + f->got, m->data, m->len);
+	f->got += m->len;
+}
+
+static void
+take_reload_name(const struct rsv_reload_name *m)
+{
+	struct rx_name *nv;
+	size_t ncap;
+
+	if ((m->kind != RSV_KIND_USER && m->kind != RSV_KIND_GROUP) ||
+	    !terminated(m->name, sizeof(m->name)) || m->name[0] == '\0' ||
+	    R.rx.nfiles == 0 || R.rx.nerrors > 0 ||
+	    R.rx.files[R.rx.nfiles - 1].got !=
+	    R.rx.files[R.rx.nfiles - 1].size ||
+	    R.rx.nnames >= RSV_MAX_NAMES) {
+		gone("malformed reload name");
+		return;
+	}
+	if (R.rx.nnames == R.rx.cap) {
+		ncap = R.rx.cap == 0 ? 64 : R.rx.cap * 2;
+		if ((nv = realloc(R.rx.names, ncap * sizeof(*nv))) == NULL) {
+			gone("out of memory for reload names");
+			return;
+		}
+		R.rx.names = nv;
+		R.rx.cap = ncap;
+	}
+	nv = &R.rx.names[R.rx.nnames];
+	nv->kind = m->kind;
+	nv->id = m->id;
+	if ((nv->name = strdup(m->name)) == NULL) {
+		gone("out of memory for reload names");
+		return;
+	}
+	R.rx.nnames++;
+}
+
+static void
+take_error(const struct rsv_reload_error *m)
+{
+	if (R.rx.nfiles > 0 || R.rx.nnames > 0 ||
+	    R.rx.nerrors >= RSV_MAX_ERRORS ||
+	    !terminated(m->msg, sizeof(m->msg))) {
+		gone("malformed reload error");
+		return;
+	}
+	if ((R.rx.errors[R.rx.nerrors] = strdup(m->msg)) == NULL) {
+		gone("out of memory for reload errors");
+		return;
+	}
+	R.rx.nerrors++;
+}
+
+/* Exact sizes of the answer types; 0 for a variable or unknown one. */
+static size_t
+answer_size(uint16_t type)
+{
+	switch (type) {
+	case RSV_NAME_ANS: return sizeof(struct rsv_name_ans);
+	case RSV_RELOAD_FILE: return sizeof(struct rsv_reload_file);
+	case RSV_RELOAD_NAME: return sizeof(struct rsv_reload_name);
+	case RSV_RELOAD_ERROR: return sizeof(struct rsv_reload_error);
+	case RSV_RELOAD_END: return sizeof(struct rsv_reload_end);
+	default: return 0;
+	}
+}
+
+static void
+take(const struct resolver_callbacks *cb, const void *buf, size_t n)
+{
+	const struct rsv_hdr *h = buf;
+	struct rq *e = R.nsent > 0 ? at(0) : NULL;
+	size_t want;
+
+	if (n < sizeof(*h) || h->magic != RSV_MAGIC ||
+	    h->version != RSV_VERSION || h->len != n) {
+		gone("malformed answer");
+		return;
+	}
+	want = answer_size(h->type);
+	if (h->type == RSV_RELOAD_DATA ? n <= RSV_DATA_HDR : want != n) {
+		gone("answer of type %u and the wrong size %zu",
+		    (unsigned)h->type, n);
+		return;
+	}
+	if (e == NULL || h->seq != e->seq ||
+	    (e->kind == RQ_NAME) != (h->type == RSV_NAME_ANS)) {
+		gone("answer of type %u for no request of its kind",
+		    (unsigned)h->type);
+		return;
+	}
+	switch (h->type) {
+	case RSV_NAME_ANS: take_name(cb, buf, e); break;
+	case RSV_RELOAD_FILE: take_file(buf); break;
+	case RSV_RELOAD_DATA: take_data(buf, n); break;
+	case RSV_RELOAD_NAME: take_reload_name(buf); break;
+	case RSV_RELOAD_ERROR: take_error(buf); break;
+	case RSV_RELOAD_END: take_end(cb, buf, e); break;
+	default: gone("answer of unknown type %u", (unsigned)h->type); break;
+	}
+}
+
+void
+resolver_io(const struct resolver_callbacks *cb)
+{
+	static union {
+		struct rsv_hdr h;
+		struct rsv_name_ans name;
+		struct rsv_reload_file file;
+		struct rsv_reload_data data;
+		struct rsv_reload_name rname;
+		struct rsv_reload_error error;
+		struct rsv_reload_end end;
+		char over[sizeof(struct rsv_reload_data) + 1];
+	} in;
+	struct iovec iov = { .iov_base = &in, .iov_len = sizeof(in) };
+	struct msghdr mh;
+	ssize_t n;
+	int i;
+
+	flush();
+	for (i = 0; i < RX_BATCH && R.fd >= 0; i++) {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		n = recvmsg(R.fd, &mh, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n == 0) {
+			gone("the resolver process exited");
+			break;
+		}
+		if (n < 0) {
+			gone("recvmsg: %s", strerror(errno));
+			break;
+		}
+		if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+			gone("answer truncated or with control data");
+			break;
+		}
+		take(cb, &in, (size_t)n);
+	}
+	if (R.fd < 0) {
+		drain_gone(cb);
+		return;
+	}
+	flush();
+}
