@@ -37,14 +37,53 @@ struct grant_ctx {
 };
 
 /*
- * Decide and carry out one decoded request. fd is the descriptor that came
- * with it (BINDREQ_OP_BIND) or -1. Fills *rep; on success sets *reply_fd to
- * the descriptor to send back (fd itself, or a socket grant.c created, which
- * *created is then set to). Writes the audit line. Returns rep->status.
+ * What handling one request came to: the reply's status (0 or an errno),
+ * why it was refused, the rule that granted, the bound address, and the
+ * descriptor the reply carries (the caller's socket, or one grant.c made:
+ * created, the server closes it once the reply is sent).
  */
-int grant_request(const struct grant_ctx *g, const struct peer *p,
-    const struct bindreq_request *req, int fd, struct bindreq_reply *rep,
-    int *reply_fd, bool *created);
+struct grant_outcome {
+	int status;
+	const char *why;		/* refused, or bound then refused */
+	bool decided;			/* a rule granted it: a bind was tried */
+	struct policy_decision d;	/* when decided */
+	struct bindreq_reply rep;	/* the bound address, on success */
+	int reply_fd;			/* -1: none */
+	bool created;
+};
+
+/*
+ * The request path's dispatch table (STYLE.md 6): each op, how many
+ * descriptors it must carry, and its handler. A handler decides and, if
+ * granted, binds; it writes no line and sends nothing: the server makes
+ * one grant_audit() call and one reply per request.
+ */
+typedef void grant_handler(const struct grant_ctx *g, const struct peer *p,
+    const struct bindreq_request *req, int fd, struct grant_outcome *o);
+struct grant_op {
+	uint16_t op;
+	size_t nfds;
+	grant_handler *handle;
+};
+
+/* The entry for op, or NULL (wire_request_decode() knows the same ops). */
+const struct grant_op *grant_op_find(uint16_t op);
+
+/* An outcome before handling: status 0, no descriptor. */
+void grant_outcome_init(struct grant_outcome *o,
+    const struct bindreq_request *req);
+
+/*
+ * The one audit line for a handled request: allow (with the kernel's
+ * answer), deny or error. A refusal before anything was bound is held to
+ * the refusal budget; a grant, or a bind refused after the fact, never is
+ * (the handler reserved its room).
+ */
+void grant_audit(const struct grant_ctx *g, const struct peer *p,
+    const struct bindreq_request *req, const struct grant_outcome *o);
+
+/* The reply for o. */
+void grant_reply(const struct grant_outcome *o, struct bindreq_reply *rep);
 
 /*
  * Audit a request refused before it could be decided (bad bytes, limits),
@@ -59,7 +98,7 @@ void grant_audit_error_line(const struct grant_ctx *g, const struct peer *p,
 /*
  * A grant was made (its allow line written) but its reply, carrying the
  * bound socket, could not be sent (err): say so, and that the socket
- * stays bound. Written whole: grant_request() reserved its room.
+ * stays bound. Written whole: the handler reserved its room.
  */
 void grant_audit_undelivered(const struct grant_ctx *g, const struct peer *p,
     const struct bindreq_request *req, int err);

@@ -414,70 +414,141 @@ audit_room(void)
 	return false;
 }
 
-int
-grant_request(const struct grant_ctx *g, const struct peer *p,
-    const struct bindreq_request *req, int fd, struct bindreq_reply *rep,
-    int *reply_fd, bool *created)
+/* The query the policy judges for req, from p. */
+static void
+query_init(struct policy_query *q, const struct peer *p,
+    const struct bindreq_request *req)
 {
-	struct policy_query q = {
-		.uid = p->uid, .gid = p->gid,
-		.groups = p->groups, .ngroups = p->ngroups,
-		.proto = request_proto(req), .family = req->family,
-		.port = req->port,
-	};
-	struct policy_decision d;
-	const char *why = NULL;
-	char tail[1200];
-	int status, sock = fd;
+	memset(q, 0, sizeof(*q));
+	q->uid = p->uid;
+	q->gid = p->gid;
+	q->groups = p->groups;
+	q->ngroups = p->ngroups;
+	q->proto = request_proto(req);
+	q->family = req->family;
+	q->port = req->port;
+	memcpy(q->addr, req->addr, sizeof(q->addr));
+}
 
-	wire_reply_init(rep, req->op, 0);
-	*reply_fd = -1;
-	*created = false;
-	memcpy(q.addr, req->addr, sizeof(q.addr));
-	if (req->op == BINDREQ_OP_BIND)
-		status = check_passed(g, req, fd, &q.v6only, &why);
-	else {
-		q.v6only = (req->flags & BINDREQ_F_V6ONLY) != 0;
-		status = 0;
-	}
-	if (status != 0)
-		goto denied;
-	if (!policy_decide(g->policy, &q, &d)) {
-		status = EACCES;
-		why = d.reason;
-		goto denied;
+static void
+outcome_refuse(struct grant_outcome *o, int status, const char *why)
+{
+	o->status = status;
+	o->why = why;
+}
+
+/* Judge q: true if a rule grants it and its line can be written. */
+static bool
+decide(const struct grant_ctx *g, const struct policy_query *q,
+    struct grant_outcome *o)
+{
+	if (!policy_decide(g->policy, q, &o->d)) {
+		outcome_refuse(o, EACCES, o->d.reason);
+		return false;
 	}
 	if (!audit_room()) {
-		status = EAGAIN;
-		why = "the audit log cannot take the grant's line";
-		goto denied;
+		outcome_refuse(o, EAGAIN,
+		    "the audit log cannot take the grant's line");
+		return false;
 	}
-	if (req->op == BINDREQ_OP_CREATE) {
-		status = create_socket(req, &sock);
-		*created = status == 0;
-	} else
-		status = bind_passed(g, &q, req, sock, rep, &why);
-	if (status == 0 && *created)
-		status = do_bind(sock, req, rep);
-	format_rule(g, &d, tail, sizeof(tail));
-	if (why != NULL) {
+	o->decided = true;
+	return true;
+}
+
+/* BINDREQ_OP_BIND: check the caller's socket, judge, bind it in place. */
+static void
+handle_bind(const struct grant_ctx *g, const struct peer *p,
+    const struct bindreq_request *req, int fd, struct grant_outcome *o)
+{
+	struct policy_query q;
+	const char *why = NULL;
+	int status;
+
+	query_init(&q, p, req);
+	if ((status = check_passed(g, req, fd, &q.v6only, &why)) != 0) {
+		outcome_refuse(o, status, why);
+		return;
+	}
+	if (!decide(g, &q, o))
+		return;
+	o->status = bind_passed(g, &q, req, fd, &o->rep, &why);
+	o->why = why;	/* set: bound, then caught changing an option */
+	if (o->status == 0)
+		o->reply_fd = fd;
+}
+
+/* BINDREQ_OP_CREATE: judge, then make and bind a socket of our own. */
+static void
+handle_create(const struct grant_ctx *g, const struct peer *p,
+    const struct bindreq_request *req, int fd, struct grant_outcome *o)
+{
+	struct policy_query q;
+	int sock = -1;
+
+	(void)fd;
+	query_init(&q, p, req);
+	q.v6only = (req->flags & BINDREQ_F_V6ONLY) != 0;
+	if (!decide(g, &q, o))
+		return;
+	if ((o->status = create_socket(req, &sock)) != 0)
+		return;
+	if ((o->status = do_bind(sock, req, &o->rep)) != 0) {
+		close(sock);
+		return;
+	}
+	o->reply_fd = sock;
+	o->created = true;
+}
+
+/* Every request the protocol has, and the descriptors each one carries. */
+static const struct grant_op grant_ops[] = {
+	{ BINDREQ_OP_BIND, 1, handle_bind },
+	{ BINDREQ_OP_CREATE, 0, handle_create },
+};
+
+const struct grant_op *
+grant_op_find(uint16_t op)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(grant_ops) / sizeof(grant_ops[0]); i++)
+		if (grant_ops[i].op == op)
+			return &grant_ops[i];
+	return NULL;
+}
+
+void
+grant_outcome_init(struct grant_outcome *o, const struct bindreq_request *req)
+{
+	memset(o, 0, sizeof(*o));
+	o->reply_fd = -1;
+	wire_reply_init(&o->rep, req->op, 0);
+}
+
+void
+grant_audit(const struct grant_ctx *g, const struct peer *p,
+    const struct bindreq_request *req, const struct grant_outcome *o)
+{
+	char tail[1200];
+
+	if (!o->decided) {
+		deny(g, p, req, o->status, o->why);	/* nothing was bound */
+		return;
+	}
+	if (o->why != NULL) {
 		/* Bound, then caught changing an option: always said. */
-		deny_line(g, p, req, status, why);
-		wire_reply_init(rep, req->op, status);
-		return status;
+		deny_line(g, p, req, o->status, o->why);
+		return;
 	}
-	audit(g, p, req, "allow", status, tail);
-	if (status != 0) {
-		if (*created)
-			close(sock);
-		*created = false;
-		wire_reply_init(rep, req->op, status);
-		return status;
-	}
-	*reply_fd = sock;
-	return 0;
-denied:
-	deny(g, p, req, status, why);
-	wire_reply_init(rep, req->op, status);
-	return status;
+	/* Allowed: the line says so, and what the kernel answered. */
+	format_rule(g, &o->d, tail, sizeof(tail));
+	audit(g, p, req, "allow", o->status, tail);
+}
+
+void
+grant_reply(const struct grant_outcome *o, struct bindreq_reply *rep)
+{
+	*rep = o->rep;
+	if (o->status != 0)
+		wire_reply_init(rep, rep->op, o->status);
 }

@@ -737,17 +737,16 @@ unread_add(struct server *s, struct conn *c)
 }
 
 /*
- * Decide and answer one decoded request. Returns false when the
- * connection must close.
+ * Decide and answer one decoded request: its handler, one audit line, one
+ * reply. Returns false when the connection must close.
  */
 static bool
-serve_request(struct server *s, struct conn *c,
+serve_request(struct server *s, struct conn *c, const struct grant_op *op,
     const struct bindreq_request *req, struct wire_ancillary *anc)
 {
+	struct grant_outcome out;
 	struct bindreq_reply rep;
-	int reply_fd, err, passed = req->op == BINDREQ_OP_BIND ?
-	    anc->fds[0] : -1;
-	bool created;
+	int err, passed = op->nfds > 0 ? anc->fds[0] : -1;
 
 	if (!unread_allowed(s, c)) {
 		refuse(s, c, req->op, EAGAIN, "too many replies not read yet "
@@ -755,16 +754,18 @@ serve_request(struct server *s, struct conn *c,
 		close_received(s, c, anc, -1);
 		return false;
 	}
-	grant_request(&s->grant, &c->peer, req, passed, &rep, &reply_fd,
-	    &created);
-	send_reply(c->fd, &rep, reply_fd, &err);
-	if (reply_fd >= 0 && err != 0)
+	grant_outcome_init(&out, req);
+	op->handle(&s->grant, &c->peer, req, passed, &out);
+	grant_audit(&s->grant, &c->peer, req, &out);
+	grant_reply(&out, &rep);
+	send_reply(c->fd, &rep, out.reply_fd, &err);
+	if (out.reply_fd >= 0 && err != 0)
 		grant_audit_undelivered(&s->grant, &c->peer, req, err);
-	else if (reply_fd >= 0)
+	else if (out.reply_fd >= 0)
 		unread_add(s, c);
-	if (created)
-		reaper_close_granted(reply_fd);
-	close_received(s, c, anc, rep.status == 0 ? passed : -1);
+	if (out.created)
+		reaper_close_granted(out.reply_fd);
+	close_received(s, c, anc, out.status == 0 ? passed : -1);
 	return err == 0;
 }
 
@@ -776,8 +777,9 @@ static bool
 handle_message(struct server *s, struct conn *c, const void *buf, ssize_t n,
     struct wire_ancillary *anc)
 {
+	const struct grant_op *op;
 	struct bindreq_request req;
-	size_t want_fds, ngroups;
+	size_t ngroups;
 	int err;
 
 	/* Every message counts against its uid's rate, well-formed or not:
@@ -801,10 +803,10 @@ handle_message(struct server *s, struct conn *c, const void *buf, ssize_t n,
 		    "invalid request field");
 		return false;
 	}
-	want_fds = req.op == BINDREQ_OP_BIND ? 1 : 0;
-	if (anc->nfds != want_fds) {
-		refuse(s, c, req.op, EPROTO, want_fds ?
-		    "bind request without exactly one descriptor" :
+	op = grant_op_find(req.op);
+	if (op == NULL || anc->nfds != op->nfds) {
+		refuse(s, c, req.op, EPROTO, op == NULL ? "unknown request" :
+		    op->nfds > 0 ? "bind request without exactly one descriptor" :
 		    "create request carrying descriptors");
 		return false;
 	}
@@ -818,7 +820,7 @@ handle_message(struct server *s, struct conn *c, const void *buf, ssize_t n,
 		refuse(s, c, req.op, EAGAIN, "cannot read peer groups");
 		return false;
 	}
-	return serve_request(s, c, &req, anc);
+	return serve_request(s, c, op, &req, anc);
 }
 
 static void
