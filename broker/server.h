@@ -1,7 +1,9 @@
 /*
- * The event loop's state, visible to server.c and to the in-process fuzz
- * target that drives it (tests/fuzz/fuzz_server.c). Everything else goes
- * through server_run() in broker.h.
+ * The event loop's state, shared by its three files (server.c: the loop,
+ * signals, reload, timers; conn.c: connections; request.c: messages) and
+ * visible to the in-process fuzz target that drives it
+ * (tests/fuzz/fuzz_server.c). Everything else goes through server_run()
+ * in broker.h.
  */
 #ifndef BINDREQD_SERVER_H
 #define BINDREQD_SERVER_H
@@ -65,6 +67,39 @@ struct server {
 	struct resolver_callbacks resolver;
 	bool stop;
 };
+
+/* ---- between server.c, conn.c and request.c only ---------------------- */
+
+/* How often suppressed refusals are told (request.c, server.c's timer). */
+#define SUPPRESSED_EVERY_MS	1000
+
+int64_t server_now_ms(void);
+/* Resource trouble, logged at most once per period, never per event. */
+void server_warn(struct server *s, const char *what, int err);
+
+/* conn.c */
+bool policy_names_gid(const struct server *s, uint32_t g);
+int groups_read(struct server *s, struct conn *c, size_t *seen);
+int unread_bytes(const struct conn *c);
+void unread_clear(struct server *s, struct conn *c);
+bool unread_allowed(struct server *s, const struct conn *c);
+void unread_add(struct server *s, struct conn *c);
+void conn_close(struct server *s, struct conn *c);
+void conn_park(struct server *s, struct conn *c);
+void conn_parked_event(struct server *s, struct conn *c, uint32_t events);
+void conn_retire(struct server *s, struct conn *c);
+void name_ready(void *arg, uint32_t uid);
+
+/* request.c */
+bool may_audit_refusal(void *arg, uint32_t uid);
+void report_suppressed(struct server *s, int64_t now);
+void refuse(struct server *s, struct conn *c, uint16_t op, int status,
+    const char *why);
+void refuse_over_rate(struct server *s, struct conn *c);
+bool take_tokens(struct server *s, uint32_t uid, int64_t cost);
+void conn_readable(struct server *s, struct conn *c);
+
+/* ---- the loop's interface ---------------------------------------------- */
 
 /* A server for cfg (listen_fd may be -1: connections come from adopt). */
 struct server *server_new(const struct server_config *cfg, int signal_fd);
