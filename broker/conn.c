@@ -152,6 +152,8 @@ groups_read(struct server *s, struct conn *c, size_t *seen)
 	*seen = 0;
 	groups_clear(c);
 	c->groups_gen = s->policy_gen;
+	if (s->ngids == 0)
+		return 0;	/* no rule names a group: none can matter */
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0)
 		return errno == ERANGE ? E2BIG : errno;
 	n = *seen = len / sizeof(uint32_t);
@@ -265,7 +267,12 @@ conn_close(struct server *s, struct conn *c)
 		if (u != NULL)
 			uids_conn_del(&s->uids, u);
 	}
-	reaper_close_conn(c->fd);	/* also leaves the epoll set */
+	if (c->eof)
+		close(c->fd);	/* nothing queued: no client descriptor */
+	else {
+		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		reaper_close_conn(c->fd);
+	}
 	conn_free(s, c);
 }
 

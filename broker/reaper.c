@@ -9,27 +9,34 @@
  *   sk_stream_wait_close() for up to the linger time (INT_MAX seconds if
  *   the client likes). The same happens when such a socket is only queued
  *   in a message the daemon never received and the connection carrying it
- *   is closed: the purge drops the last reference in this thread. That
- *   sleep is interruptible: it ends as soon as a signal is pending. So
- *   while the loop handles events, a timer of this thread's own
- *   (SIGEV_THREAD_ID, SIGALRM with an empty handler) fires every
- *   REAPER_TICK_US, and no such close lasts longer. A refused socket is
- *   also switched to an abortive close first (SO_LINGER {1, 0}), so that
- *   it does not sleep at all unless its owner, still holding it, races
- *   to set the linger again and then lets go of it.
+ *   is closed: the purge drops the last reference in the closing thread.
+ *   That sleep is interruptible: it ends as soon as a signal is pending.
  * - close() of a file whose filesystem flushes on close (FUSE, which an
  *   unprivileged user can mount in a user namespace, NFS) waits for the
- *   server, uninterruptibly once the request was read. No signal helps:
- *   such descriptors (anything that is not a socket; no client has a
- *   reason to send one) are closed by a closer thread, which may block
- *   without holding the loop. The loop never even fstat()s them (that
- *   would ask the FUSE server too): getsockopt() tells a socket apart
- *   without touching the file.
+ *   server, uninterruptibly once the request was read. No signal helps.
+ *
+ * So the event loop closes none of them itself, but for two that cannot
+ * sleep: a connection read to its end (nothing queued), and its copy of
+ * a socket it bound, without SO_LINGER, once the reply is sent (it must
+ * free the port at once). Any other socket (a refused one, a connection
+ * whose queue may still hold messages, a granted one with SO_LINGER)
+ * goes to the socket closer, a thread whose own
+ * watchdog timer (SIGEV_THREAD_ID, SIGALRM with an empty handler) is
+ * armed around each close and cuts any such sleep to REAPER_TICK_US; a
+ * refused socket that is connected is switched to an abortive close
+ * (SO_LINGER {1, 0}) first, so that it does not sleep at all. Anything
+ * that is not a socket (no client has a reason to send one) goes to the
+ * file closer, a thread that may block for good without holding anyone
+ * but the senders of such files. The loop never even fstat()s them (that
+ * would ask the FUSE server too): getsockopt() tells a socket apart
+ * without touching the file. The queues are pipes, a megabyte deep; the
+ * loop never waits on them.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -40,11 +47,24 @@
 #include "log.h"
 #include "reaper.h"
 
-/* The longest an interruptible close may hold the loop. */
+/* The longest an interruptible close may hold the socket closer. */
 #define REAPER_TICK_US	200
 
-static timer_t watchdog;
-static int closer_wr = -1;	/* the loop's end of the closer's pipe */
+struct item {
+	int fd;
+	int abortive;		/* a refused socket: abortive if connected */
+};
+
+struct closer {
+	const char *name;
+	bool watchdog;		/* arm a timer around each close */
+	int rd, wr;		/* the queue: a pipe of struct item */
+	int ready;		/* written once the thread runs */
+	atomic_long pending;	/* queued, not closed yet */
+};
+
+static struct closer sockets = { .name = "socket closer", .watchdog = true };
+static struct closer files = { .name = "file closer", .watchdog = false };
 
 static void
 on_tick(int sig)
@@ -52,118 +72,15 @@ on_tick(int sig)
 	(void)sig;	/* its only job is to be pending */
 }
 
-struct closer_start {
-	int rd;			/* the closer's end of the queue */
-	int ready;		/* written once the thread runs */
-};
-
-static void *
-closer_main(void *arg)
-{
-	struct closer_start *cs = arg;
-	int rd = cs->rd, fd;
-	char one = 1;
-	ssize_t n;
-
-	/* glibc's thread start-up (rseq, robust list) is over: the sandbox,
-	 * which allows none of it, may come now. */
-	(void)!write(cs->ready, &one, 1);
-	for (;;) {
-		n = read(rd, &fd, sizeof(fd));
-		if (n == (ssize_t)sizeof(fd))
-			close(fd);
-		else if (n == 0 || (n < 0 && errno != EINTR))
-			return NULL;
-	}
-}
-
 static void
-closer_start(void)
-{
-	static struct closer_start cs;
-	pthread_t tid;
-	sigset_t all, old;
-	int p[2], ready[2];
-	char one;
-
-	if (pipe2(p, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0)
-		fatal("reaper: pipe");
-	/* A deep queue: the loop never waits for the closer. */
-	(void)fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
-	if (fcntl(p[1], F_SETFL, O_NONBLOCK) < 0)
-		fatal("reaper: O_NONBLOCK");
-	cs.rd = p[0];
-	cs.ready = ready[1];
-	closer_wr = p[1];
-	/* The closer takes no signals: the watchdog is for the loop. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if ((errno = pthread_create(&tid, NULL, closer_main, &cs)) != 0)
-		fatal("reaper: closer thread");
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_detach(tid);
-	if (read(ready[0], &one, 1) != 1)
-		fatal("reaper: closer thread did not start");
-	close(ready[0]);
-	close(ready[1]);
-}
-
-void
-reaper_init(void)
-{
-	struct sigaction sa;
-	struct sigevent sev;
-	sigset_t set;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_tick;	/* no SA_RESTART: the point is EINTR */
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, NULL) < 0)
-		fatal("reaper: sigaction");
-	sigemptyset(&set);
-	sigaddset(&set, SIGALRM);
-	if (sigprocmask(SIG_UNBLOCK, &set, NULL) < 0)
-		fatal("reaper: sigprocmask");
-	memset(&sev, 0, sizeof(sev));
-	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = SIGALRM;
-	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-	if (timer_create(CLOCK_MONOTONIC, &sev, &watchdog) < 0)
-		fatal("reaper: timer_create");
-	closer_start();
-}
-
-static void
-watchdog_set(long us)
+watchdog_set(timer_t t, long us)
 {
 	struct itimerspec its = {
 		.it_interval = { 0, us * 1000 },
 		.it_value = { 0, us * 1000 },
 	};
 
-	(void)timer_settime(watchdog, 0, &its, NULL);
-}
-
-void
-reaper_arm(void)
-{
-	watchdog_set(REAPER_TICK_US);
-}
-
-void
-reaper_disarm(void)
-{
-	watchdog_set(0);
-}
-
-static bool
-is_socket(int fd)
-{
-	int type;
-	socklen_t len = sizeof(type);
-
-	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ||
-	    errno != ENOTSOCK;
+	(void)timer_settime(t, 0, &its, NULL);
 }
 
 /* Connected: its close may wait for a peer (no client passes one). */
@@ -176,44 +93,181 @@ is_connected(int fd)
 	return getpeername(fd, (struct sockaddr *)&ss, &len) == 0;
 }
 
-bool
-reaper_close_refused(int fd)
+static void
+close_item(const struct item *it)
 {
 	struct linger abort_close = { .l_onoff = 1, .l_linger = 0 };
 
-	if (fd < 0)
-		return false;
-	if (is_socket(fd)) {
-		/* Only a connected socket: a fresh one the client keeps
-		 * (after EACCES, say) must not pass an abortive close on to
-		 * every connection it will accept. */
-		if (is_connected(fd))
-			(void)setsockopt(fd, SOL_SOCKET, SO_LINGER,
-			    &abort_close, sizeof(abort_close));
-		close(fd);
-		return false;
+	/* Only a connected socket: a fresh one the client keeps (after
+	 * EACCES, say) must not pass an abortive close on to every
+	 * connection it will accept. */
+	if (it->abortive && is_connected(it->fd))
+		(void)setsockopt(it->fd, SOL_SOCKET, SO_LINGER, &abort_close,
+		    sizeof(abort_close));
+	close(it->fd);
+}
+
+static void *
+closer_main(void *arg)
+{
+	struct closer *c = arg;
+	struct sigevent sev;
+	struct item it;
+	timer_t timer;
+	sigset_t set;
+	char one = 1;
+	ssize_t n;
+
+	if (c->watchdog) {
+		memset(&sev, 0, sizeof(sev));
+		sev.sigev_notify = SIGEV_THREAD_ID;
+		sev.sigev_signo = SIGALRM;
+		sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+		if (timer_create(CLOCK_MONOTONIC, &sev, &timer) < 0)
+			return NULL;	/* reaper_init() sees no ready byte */
+		sigemptyset(&set);
+		sigaddset(&set, SIGALRM);
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	}
-	if (write(closer_wr, &fd, sizeof(fd)) != (ssize_t)sizeof(fd)) {
-		/* A megabyte of descriptors queued behind a close that does
-		 * not end: the descriptor table is full long before; close
-		 * here rather than keep it. */
-		log_warnx("reaper: closer thread is stuck; closing in the "
-		    "loop");
-		close(fd);
+	/* glibc's thread start-up (rseq, robust list) is over: the sandbox,
+	 * which allows none of it, may come now. */
+	(void)!write(c->ready, &one, 1);
+	for (;;) {
+		n = read(c->rd, &it, sizeof(it));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(it))
+			return NULL;
+		if (c->watchdog)
+			watchdog_set(timer, REAPER_TICK_US);
+		close_item(&it);
+		if (c->watchdog)
+			watchdog_set(timer, 0);
+		atomic_fetch_sub(&c->pending, 1);
 	}
-	return true;
+}
+
+static void
+closer_start(struct closer *c)
+{
+	pthread_t tid;
+	sigset_t all, old;
+	int p[2], ready[2];
+	char one;
+
+	if (pipe2(p, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0)
+		fatal("reaper: pipe");
+	/* A deep queue: the loop never waits for a closer. */
+	(void)fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+	if (fcntl(p[1], F_SETFL, O_NONBLOCK) < 0)
+		fatal("reaper: O_NONBLOCK");
+	c->rd = p[0];
+	c->wr = p[1];
+	c->ready = ready[1];
+	/* Closers start with every signal blocked; the socket closer then
+	 * takes its own watchdog's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if ((errno = pthread_create(&tid, NULL, closer_main, c)) != 0)
+		fatal("reaper: %s thread", c->name);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_detach(tid);
+	if (read(ready[0], &one, 1) != 1)
+		fatalx("reaper: the %s did not start", c->name);
+	close(ready[0]);
+	close(ready[1]);
 }
 
 void
+reaper_init(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_tick;	/* no SA_RESTART: the point is EINTR */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) < 0)
+		fatal("reaper: sigaction");
+	/* The loop takes no SIGALRM: the watchdog is the socket closer's. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		fatal("reaper: sigprocmask");
+	closer_start(&sockets);
+	closer_start(&files);
+}
+
+static void
+enqueue(struct closer *c, int fd, bool abortive)
+{
+	struct item it = { .fd = fd, .abortive = abortive };
+
+	atomic_fetch_add(&c->pending, 1);
+	if (write(c->wr, &it, sizeof(it)) == (ssize_t)sizeof(it))
+		return;
+	/* A megabyte of descriptors queued behind a close that does not
+	 * end: the descriptor table is full long before; close here rather
+	 * than keep it. */
+	atomic_fetch_sub(&c->pending, 1);
+	log_warnx("reaper: the %s is stuck; closing in the loop", c->name);
+	close(fd);
+}
+
+static bool
+is_socket(int fd)
+{
+	int type;
+	socklen_t len = sizeof(type);
+
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ||
+	    errno != ENOTSOCK;
+}
+
+bool
+reaper_close_refused(int fd)
+{
+	if (fd < 0)
+		return false;
+	if (is_socket(fd)) {
+		enqueue(&sockets, fd, true);
+		return false;
+	}
+	enqueue(&files, fd, false);
+	return true;
+}
+
+/*
+ * The daemon's copy of a socket it just bound: closed here and now, for
+ * the port must be free again the moment the client closes its own copy
+ * (a server restarting binds it again at once). Its close can only sleep
+ * with SO_LINGER on (and the client gone, and the socket connected with
+ * data unsent in the meantime): such a socket goes to the socket closer.
+ */
+void
 reaper_close_granted(int fd)
 {
-	if (fd >= 0)
+	struct linger l = { 0, 0 };
+	socklen_t len = sizeof(l);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &len) == 0 &&
+	    l.l_onoff == 0)
 		close(fd);
+	else
+		enqueue(&sockets, fd, false);
 }
 
 void
 reaper_close_conn(int fd)
 {
 	if (fd >= 0)
-		close(fd);
+		enqueue(&sockets, fd, false);
+}
+
+long
+reaper_pending(void)
+{
+	return atomic_load(&sockets.pending) + atomic_load(&files.pending);
 }

@@ -8,36 +8,38 @@
 #include <stdbool.h>
 
 /*
- * Before the sandbox: the watchdog signal and timer of this thread, and
- * the closer thread. Fatal on failure.
+ * After the privilege drop and before the sandbox: the closer threads
+ * (so that they have the dropped credentials, which are per thread, and
+ * are running when the filter is loaded on every thread). Fatal on
+ * failure.
  */
 void reaper_init(void);
 
 /*
- * Around one round of event handling: while armed, a timer interrupts any
- * interruptible sleep of this thread within REAPER_TICK_US.
- */
-void reaper_arm(void);
-void reaper_disarm(void);
-
-/*
- * Close a descriptor a client passed and the daemon refused. A connected
- * socket is made to close abortively first (SO_LINGER {1, 0}), so that
- * even as the last reference its close cannot wait for unsent data;
- * anything that is not a socket goes to the closer thread. Returns true if fd was not a socket (the
- * caller may want to hold that against its uid).
+ * Close a descriptor a client passed and the daemon refused: a socket
+ * goes to the socket closer (abortively if it is connected, so that even
+ * as the last reference its close cannot wait for unsent data), anything
+ * else to the file closer. Returns true if fd was not a socket (the
+ * caller may hold that against its uid).
  */
 bool reaper_close_refused(int fd);
 
 /*
- * Close the daemon's copy of a socket it bound for a client: the client
- * holds its own copy, so its options are left alone; should the client
- * have dropped every other reference in the meantime, the watchdog bounds
- * the wait.
+ * Close the daemon's copy of a socket it bound for a client, once the
+ * reply is sent: at once, so that the port is free when the client closes
+ * its own, unless SO_LINGER could make the close wait (then the socket
+ * closer does it). Its options are left alone.
  */
 void reaper_close_granted(int fd);
 
-/* Close a connection (its queue may hold clients' descriptors). */
+/*
+ * Close a connection whose queue may still hold messages (and with them
+ * clients' descriptors). The caller has taken it out of the epoll set. A
+ * connection seen at EOF has nothing queued: close() it directly.
+ */
 void reaper_close_conn(int fd);
+
+/* Descriptors queued to the closers and not closed yet. */
+long reaper_pending(void);
 
 #endif /* BINDREQD_REAPER_H */

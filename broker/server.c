@@ -325,7 +325,6 @@ server_step(struct server *s, int max_wait_ms)
 	n = epoll_wait(s->epfd, evs, MAX_EVENTS, wait);
 	if (n < 0 && errno != EINTR)
 		fatal("epoll_wait");
-	reaper_arm();
 	for (i = 0; i < n; i++) {
 		struct conn *c = evs[i].data.ptr;
 		if (evs[i].data.ptr == &tag_listen)
@@ -346,7 +345,6 @@ server_step(struct server *s, int max_wait_ms)
 	resolver_expire(&s->resolver);
 	expire(s);
 	log_flush();
-	reaper_disarm();
 }
 
 bool
@@ -361,7 +359,6 @@ server_free(struct server *s)
 	struct policy *pol = s->policy;
 	struct conn *c;
 
-	reaper_arm();
 	while (s->served.oldest != NULL)
 		conn_close(s, s->served.oldest);
 	while (s->parked.oldest != NULL)
@@ -370,7 +367,6 @@ server_free(struct server *s)
 		s->free_conns = c->next;
 		free(c);
 	}
-	reaper_disarm();
 	close(s->epfd);
 	uids_free(&s->uids);
 	free(s->groups_buf);

@@ -31,6 +31,7 @@ struct conn {
 	bool parked;			/* on the parked list, not served */
 	bool naming;			/* out of epoll until its uid's name
 					   is known (resolver.c) */
+	bool eof;			/* read to the end: nothing queued */
 	struct conn *prev, *next;
 	struct conn *unread_prev, *unread_next;	/* the uid's unread list */
 };
