@@ -630,14 +630,6 @@ group_setup(void **state)
 }
 
 static int
-group_teardown(void **state)
-{
-	(void)state;
-	harness_cleanup();
-	return 0;
-}
-
-static int
 start_main(void **state)
 {
 	(void)state;
@@ -651,20 +643,12 @@ start_main(void **state)
 static int
 stop_daemons(void **state)
 {
-	int rc = 0, st;
+	int rc;
 
 	(void)state;
 	if (D2.pid > 0)
 		daemon_kill(&D2);
-	if (D.pid > 0) {
-		st = daemon_stop(&D);
-		if (st != 0) {
-			fprintf(stderr, "bindreqd exited with %d on SIGTERM\n",
-			    st);
-			daemon_dump(&D);
-			rc = -1;
-		}
-	}
+	rc = daemon_stop_clean(&D);
 	memset(&D, 0, sizeof(D));
 	memset(&D2, 0, sizeof(D2));
 	return rc;
@@ -1767,5 +1751,5 @@ main(void)
 		t->teardown_func = stop_daemons;
 	}
 	return cmocka_run_group_tests_name("itest_broker", tests,
-	    group_setup, group_teardown);
+	    group_setup, harness_group_teardown);
 }

@@ -906,14 +906,6 @@ group_setup(void **state)
 	return 0;
 }
 
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	harness_cleanup();
-	return 0;
-}
-
 int
 main(void)
 {
@@ -929,5 +921,5 @@ main(void)
 	};
 
 	return cmocka_run_group_tests_name("itest_confine", tests,
-	    group_setup, group_teardown);
+	    group_setup, harness_group_teardown);
 }

@@ -67,15 +67,6 @@ struct client_user {
 static struct client_user users[NUSERS];
 static struct harness_daemon dmn;
 
-static long long
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void
 sleep_us(long long us)
 {
@@ -119,10 +110,10 @@ record_grant(struct thread_log *log, const struct sockaddr_in *addr)
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	c->t0 = now_us();
+	c->t0 = harness_now_us();
 	c->err = bindreq_bind(fd, (const struct sockaddr *)addr,
 	    sizeof(*addr)) == 0 ? 0 : errno;
-	c->t1 = now_us();
+	c->t1 = harness_now_us();
 	close(fd);
 	log->n++;
 	return 0;
@@ -242,18 +233,11 @@ start_daemon(void **state)
 static int
 stop_daemon(void **state)
 {
-	int rc = 0;
-
 	(void)state;
-	if (dmn.pid > 0) {
+	/* A test may leave it stopped (SIGSTOP): SIGTERM must reach it. */
+	if (dmn.pid > 0)
 		kill(dmn.pid, SIGCONT);
-		rc = daemon_stop(&dmn);
-		if (rc != 0) {
-			fprintf(stderr, "bindreqd exited with status %d\n", rc);
-			daemon_dump(&dmn);
-		}
-	}
-	return rc == 0 ? 0 : -1;
+	return daemon_stop_clean(&dmn);
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -288,12 +272,12 @@ test_kill9_during_load(void **state)
 		pids[u] = spawn_client(sh, u, u * THREADS, THREADS, MAX_CALLS,
 		    NULL);
 	sleep_us(700000);
-	killed = now_us();
+	killed = harness_now_us();
 	daemon_kill(&dmn);
 	sleep_us(300000);
 	/* Same socket path: the dead daemon's file is still there. */
 	assert_int_equal(daemon_start(&dmn, NULL, DAEMON_USER, NULL), 0);
-	ready = now_us();
+	ready = harness_now_us();
 	sleep_us(700000);
 	sh->stop = 1;
 	for (u = 0; u < NUSERS; u++)
@@ -358,7 +342,7 @@ test_client_of_killed_daemon(void **state)
 	pid = spawn_client(sh, 0, 0, 1, 1, NULL);
 	sleep_us(300000);
 	assert_int_equal(sh->threads[0].n, 0);	/* still waiting */
-	killed = now_us();
+	killed = harness_now_us();
 	daemon_kill(&dmn);
 	wait_client(pid, 5000);
 	assert_int_equal(sh->threads[0].n, 1);
@@ -579,14 +563,6 @@ group_setup(void **state)
 	return 0;
 }
 
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	harness_cleanup();
-	return 0;
-}
-
 int
 main(void)
 {
@@ -602,5 +578,5 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, harness_group_teardown);
 }

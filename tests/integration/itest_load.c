@@ -89,24 +89,6 @@ struct thread_arg {
 	struct sockaddr_in addr;
 };
 
-static long long
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* Is fd bound to exactly want? */
 static bool
 bound_to(int fd, const struct sockaddr_in *want)
@@ -133,10 +115,10 @@ one_grant(struct thread_arg *a, int i)
 		r->first_other = r->first_other ? r->first_other : errno;
 		return;
 	}
-	t = now_us();
+	t = harness_now_us();
 	rc = bindreq_bind(fd, (struct sockaddr *)&a->addr, sizeof(a->addr));
 	err = errno;
-	t = now_us() - t;
+	t = harness_now_us() - t;
 	r->lat_us[i] = t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 	if (rc == 0 && bound_to(fd, &a->addr))
 		r->ok++;
@@ -247,7 +229,7 @@ run_clients(struct run *r)
 		harness_track_pid(pids[p]);
 	}
 	close(go[0]);
-	t0 = now_us();
+	t0 = harness_now_us();
 	close(go[1]);
 	for (p = 0; p < r->nprocs; p++) {
 		while ((w = waitpid(pids[p], &status,
@@ -259,7 +241,7 @@ run_clients(struct run *r)
 			/* Still running: a policy reload under load. */
 			assert_int_equal(daemon_reload(&dmn), 0);
 			r->reloads++;
-			sleep_ms(r->reload_ms);
+			harness_sleep_ms(r->reload_ms);
 		}
 		harness_untrack_pid(pids[p]);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -268,7 +250,7 @@ run_clients(struct run *r)
 			bad++;
 		}
 	}
-	r->wall_us = now_us() - t0;
+	r->wall_us = harness_now_us() - t0;
 	assert_int_equal(bad, 0);
 }
 
@@ -330,7 +312,7 @@ settled_fds(int want)
 		n = harness_count_fds(dmn.pid);
 		if (n == want || harness_now_ms() >= deadline)
 			return n;
-		sleep_ms(20);
+		harness_sleep_ms(20);
 	}
 }
 
@@ -519,15 +501,12 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	int rc = 0;
+	int rc;
 
 	(void)state;
-	if (dmn.pid > 0 && (rc = daemon_stop(&dmn)) != 0) {
-		fprintf(stderr, "bindreqd exited with status %d\n", rc);
-		daemon_dump(&dmn);
-	}
+	rc = daemon_stop_clean(&dmn);
 	harness_cleanup();
-	return rc == 0 ? 0 : -1;
+	return rc;
 }
 
 int

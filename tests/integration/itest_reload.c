@@ -1647,14 +1647,6 @@ group_setup(void **state)
 }
 
 static int
-group_teardown(void **state)
-{
-	(void)state;
-	harness_cleanup();
-	return 0;
-}
-
-static int
 test_setup(void **state)
 {
 	(void)state;
@@ -1670,10 +1662,7 @@ test_teardown(void **state)
 
 	(void)state;
 	wrapper_pop();
-	if (D.pid > 0 && daemon_stop(&D) != 0) {
-		daemon_dump(&D);
-		rc = -1;
-	}
+	rc = daemon_stop_clean(&D);
 	/* After the daemon: its last lines still had somewhere to go. */
 	if (syslog_fd >= 0)
 		close(syslog_fd);
@@ -1715,5 +1704,5 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], SYSLOG_WRAP_ARG) == 0)
 		return syslog_wrap(argv + 2);
 	return cmocka_run_group_tests_name("itest_reload", tests,
-	    group_setup, group_teardown);
+	    group_setup, harness_group_teardown);
 }
