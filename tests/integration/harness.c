@@ -1041,6 +1041,27 @@ harness_connect(const char *path)
 	return fd;
 }
 
+int
+harness_ident_add(const char *name, const char *supp,
+    struct harness_ident *id)
+{
+	if (harness_user_add(name, supp, &id->uid, &id->gid) < 0)
+		return -1;
+	id->ngroups = HARNESS_MAX_GROUPS;
+	return getgrouplist(name, id->gid, id->groups, &id->ngroups) < 0 ?
+	    -1 : 0;
+}
+
+int
+harness_become(const struct harness_ident *id)
+{
+	if (setgroups((size_t)id->ngroups, id->groups) < 0 ||
+	    setresgid(id->gid, id->gid, id->gid) < 0 ||
+	    setresuid(id->uid, id->uid, id->uid) < 0)
+		return -1;
+	return getuid() == id->uid && geteuid() == id->uid ? 0 : -1;
+}
+
 ssize_t
 harness_send_fds(int sock, const void *buf, size_t len, const int *fds,
     size_t nfds)

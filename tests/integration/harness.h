@@ -264,6 +264,32 @@ int harness_run_as_groups(uid_t uid, gid_t gid, const gid_t *groups,
     size_t n, int (*fn)(void *arg, void *out), void *arg, void *out,
     size_t outlen);
 
+/*
+ * For clients that fork (and thread) on their own and become a user
+ * themselves rather than through harness_run_as: the user's identity
+ * as login would give it.
+ */
+#define HARNESS_MAX_GROUPS	64
+struct harness_ident {
+	uid_t	 uid;
+	gid_t	 gid;
+	gid_t	 groups[HARNESS_MAX_GROUPS];	/* from getgrouplist() */
+	int	 ngroups;
+};
+
+/*
+ * harness_user_add(name, supp, ...) and read the new user's group list
+ * into *id. Returns 0, or -1.
+ */
+int harness_ident_add(const char *name, const char *supp,
+    struct harness_ident *id);
+
+/*
+ * In a forked child: setgroups, setresgid, setresuid to id, and check
+ * that the real and effective uid are id's. Returns 0, or -1.
+ */
+int harness_become(const struct harness_ident *id);
+
 /* ---- raw protocol access ----------------------------------------------- */
 
 /* Connect a SOCK_SEQPACKET socket to path. Returns a descriptor or -1. */

@@ -50,21 +50,13 @@
 #define PACE_US		1000	/* between a thread's calls */
 #define PROMPT_MS	1000	/* no call may take longer */
 #define CHILD_ALARM_S	60
-#define MAX_GROUPS	64
 
 static const char policy_text[] =
     "# itest_crash\n"
     "allow user brt6c0 tcp 80 on 127.0.0.0/8\n"
     "allow user brt6c1 tcp 80 on 127.0.0.0/8\n";
 
-struct client_user {
-	uid_t uid;
-	gid_t gid;
-	gid_t groups[MAX_GROUPS];
-	int ngroups;
-};
-
-static struct client_user users[NUSERS];
+static struct harness_ident users[NUSERS];
 static struct harness_daemon dmn;
 
 static void
@@ -130,16 +122,6 @@ thread_main(void *arg)
 	return NULL;
 }
 
-static int
-become(const struct client_user *u)
-{
-	if (setgroups((size_t)u->ngroups, u->groups) < 0 ||
-	    setresgid(u->gid, u->gid, u->gid) < 0 ||
-	    setresuid(u->uid, u->uid, u->uid) < 0)
-		return -1;
-	return geteuid() == u->uid ? 0 : -1;
-}
-
 /*
  * Fork a client process as user u running nthreads threads of at most
  * max calls each (threads[first..]), until sh->stop. timeout_ms, if not
@@ -164,7 +146,7 @@ spawn_client(struct shared *sh, int u, int first, int nthreads, int max,
 	alarm(CHILD_ALARM_S);
 	if (timeout_ms != NULL)
 		setenv("BINDREQ_TIMEOUT_MS", timeout_ms, 1);
-	if (become(&users[u]) < 0)
+	if (harness_become(&users[u]) < 0)
 		_exit(200);
 	for (t = 0; t < nthreads; t++) {
 		args[t].sh = sh;
@@ -541,24 +523,14 @@ test_emfile_on_accept(void **state)
 /* ---- set-up ------------------------------------------------------------- */
 
 static int
-add_client(struct client_user *u, const char *name)
-{
-	if (harness_user_add(name, NULL, &u->uid, &u->gid) < 0)
-		return -1;
-	u->ngroups = MAX_GROUPS;
-	return getgrouplist(name, u->gid, u->groups, &u->ngroups) < 0 ?
-	    -1 : 0;
-}
-
-static int
 group_setup(void **state)
 {
 	(void)state;
 	if (!harness_is_root())
 		return 0;
 	if (harness_user_add(DAEMON_USER, NULL, NULL, NULL) < 0 ||
-	    add_client(&users[0], "brt6c0") < 0 ||
-	    add_client(&users[1], "brt6c1") < 0)
+	    harness_ident_add("brt6c0", NULL, &users[0]) < 0 ||
+	    harness_ident_add("brt6c1", NULL, &users[1]) < 0)
 		return -1;
 	return 0;
 }

@@ -52,7 +52,6 @@
 
 #define MAX_THREADS	16	/* per process */
 #define MAX_PROCS	NUSERS
-#define MAX_GROUPS	64
 #define CHILD_ALARM_S	120
 #define SETTLE_MS	3000
 
@@ -60,16 +59,8 @@ static const char policy_text[] =
     "# itest_load: every client user is in brt6lg\n"
     "allow group " GROUP " tcp 80 on 127.0.0.0/8\n";
 
-struct client_user {
-	char name[16];
-	uid_t uid;
-	gid_t gid;
-	gid_t groups[MAX_GROUPS];
-	int ngroups;
-};
-
 static struct harness_daemon dmn;
-static struct client_user users[NUSERS], rate_user;
+static struct harness_ident users[NUSERS], rate_user;
 static int base_fds;
 static int scale = 1;		/* grants are divided by this */
 
@@ -149,7 +140,7 @@ struct run {
 	int nprocs;
 	int nthreads;		/* per process */
 	int grants;		/* per thread */
-	const struct client_user *users[MAX_PROCS];
+	const struct harness_ident *users[MAX_PROCS];
 	/* shared with the children */
 	struct thread_result *res;	/* [nprocs * nthreads] */
 	uint32_t *lat;			/* [nprocs * nthreads * grants] */
@@ -158,16 +149,6 @@ struct run {
 	int reload_ms;		/* SIGHUP the daemon this often meanwhile */
 	int reloads;		/* how many were sent */
 };
-
-static int
-become(const struct client_user *u)
-{
-	if (setgroups((size_t)u->ngroups, u->groups) < 0 ||
-	    setresgid(u->gid, u->gid, u->gid) < 0 ||
-	    setresuid(u->uid, u->uid, u->uid) < 0)
-		return -1;
-	return getuid() == u->uid && geteuid() == u->uid ? 0 : -1;
-}
 
 /* In process p: wait for the start, run the threads, exit. */
 static void
@@ -179,7 +160,7 @@ child_main(struct run *r, int p, int go)
 	int t;
 
 	alarm(CHILD_ALARM_S);
-	if (become(r->users[p]) < 0)
+	if (harness_become(r->users[p]) < 0)
 		_exit(200);
 	if (read(go, &byte, 1) != 0)	/* EOF is the starting gun */
 		_exit(201);
@@ -457,18 +438,11 @@ test_load_one_uid_rate_bound(void **state)
 /* ---- set-up ------------------------------------------------------------- */
 
 static int
-add_client(struct client_user *u, const char *name)
+add_client(struct harness_ident *u, const char *name)
 {
-	struct group *gr;
-
-	snprintf(u->name, sizeof(u->name), "%s", name);
-	if (harness_user_add(name, GROUP, &u->uid, &u->gid) < 0)
+	if (harness_ident_add(name, GROUP, u) < 0)
 		return -1;
-	u->ngroups = MAX_GROUPS;
-	if (getgrouplist(name, u->gid, u->groups, &u->ngroups) < 0)
-		return -1;
-	gr = getgrnam(GROUP);
-	return gr != NULL ? 0 : -1;
+	return getgrnam(GROUP) != NULL ? 0 : -1;
 }
 
 static int
