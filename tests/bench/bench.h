@@ -1,5 +1,5 @@
 /*
- * bindreq's benchmark (issue 7): what a grant costs next to the cheapest
+ * bindreq's benchmark: what a grant costs next to the cheapest
  * broker round trip this machine can do, a plain root bind, and authbind.
  *
  * One run measures everything in interleaved rounds and reports medians

@@ -107,6 +107,15 @@ harness_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+long long
+harness_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void
 sleep_ms(int ms)
 {
@@ -114,6 +123,12 @@ sleep_ms(int ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+void
+harness_sleep_ms(int ms)
+{
+	sleep_ms(ms);
 }
 
 /*
@@ -321,6 +336,14 @@ harness_cleanup(void)
 		if (tracked[i].kind == TRACK_DIR)
 			rm_tree(tracked[i].name);
 	ntracked = 0;
+}
+
+int
+harness_group_teardown(void **state)
+{
+	(void)state;
+	harness_cleanup();
+	return 0;
 }
 
 void
@@ -690,6 +713,21 @@ daemon_stop(struct harness_daemon *d)
 }
 
 int
+daemon_stop_clean(struct harness_daemon *d)
+{
+	int rc;
+
+	if (d->pid <= 0)
+		return 0;
+	rc = daemon_stop(d);
+	if (rc == 0)
+		return 0;
+	fprintf(stderr, "bindreqd exited with status %d on SIGTERM\n", rc);
+	daemon_dump(d);
+	return -1;
+}
+
+int
 daemon_kill(struct harness_daemon *d)
 {
 	int status;
@@ -1003,20 +1041,52 @@ harness_connect(const char *path)
 	return fd;
 }
 
+int
+harness_ident_add(const char *name, const char *supp,
+    struct harness_ident *id)
+{
+	if (harness_user_add(name, supp, &id->uid, &id->gid) < 0)
+		return -1;
+	id->ngroups = HARNESS_MAX_GROUPS;
+	return getgrouplist(name, id->gid, id->groups, &id->ngroups) < 0 ?
+	    -1 : 0;
+}
+
+int
+harness_become(const struct harness_ident *id)
+{
+	if (setgroups((size_t)id->ngroups, id->groups) < 0 ||
+	    setresgid(id->gid, id->gid, id->gid) < 0 ||
+	    setresuid(id->uid, id->uid, id->uid) < 0)
+		return -1;
+	return getuid() == id->uid && geteuid() == id->uid ? 0 : -1;
+}
+
 ssize_t
 harness_send_fds(int sock, const void *buf, size_t len, const int *fds,
     size_t nfds)
 {
+	if (nfds > 16) {
+		errno = EINVAL;
+		return -1;
+	}
+	return harness_send_fds_flags(sock, buf, len, fds, nfds, 0);
+}
+
+ssize_t
+harness_send_fds_flags(int sock, const void *buf, size_t len,
+    const int *fds, size_t nfds, int flags)
+{
 	union {
 		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int) * 16)];
+		char buf[CMSG_SPACE(sizeof(int) * HARNESS_MAX_FDS)];
 	} control;
 	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf,
 	    .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cmsg;
 
-	if (nfds > 16) {
+	if (nfds > HARNESS_MAX_FDS) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -1030,7 +1100,7 @@ harness_send_fds(int sock, const void *buf, size_t len, const int *fds,
 		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * nfds);
 	}
-	return sendmsg(sock, &mh, MSG_NOSIGNAL);
+	return sendmsg(sock, &mh, flags | MSG_NOSIGNAL);
 }
 
 ssize_t

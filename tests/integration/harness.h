@@ -98,6 +98,9 @@ int harness_group_del(const char *name);
  */
 void harness_cleanup(void);
 
+/* A cmocka group teardown that only calls harness_cleanup(). */
+int harness_group_teardown(void **state);
+
 /* Register a process to kill, or a directory tree to remove. */
 void harness_track_pid(pid_t pid);
 void harness_untrack_pid(pid_t pid);
@@ -180,6 +183,13 @@ int daemon_start_fail(struct harness_daemon *d, const char *policy_text,
  */
 int daemon_stop(struct harness_daemon *d);
 
+/*
+ * For teardowns: daemon_stop() d if it runs (d->pid > 0). A daemon that
+ * does not exit 0 on SIGTERM is a failure: its status goes to stderr with
+ * daemon_dump(). Returns 0, or -1 for such a daemon.
+ */
+int daemon_stop_clean(struct harness_daemon *d);
+
 /* SIGKILL and reap, leaving the socket file behind as a crash would. */
 int daemon_kill(struct harness_daemon *d);
 
@@ -254,14 +264,51 @@ int harness_run_as_groups(uid_t uid, gid_t gid, const gid_t *groups,
     size_t n, int (*fn)(void *arg, void *out), void *arg, void *out,
     size_t outlen);
 
+/*
+ * For clients that fork (and thread) on their own and become a user
+ * themselves rather than through harness_run_as: the user's identity
+ * as login would give it.
+ */
+#define HARNESS_MAX_GROUPS	64
+struct harness_ident {
+	uid_t	 uid;
+	gid_t	 gid;
+	gid_t	 groups[HARNESS_MAX_GROUPS];	/* from getgrouplist() */
+	int	 ngroups;
+};
+
+/*
+ * harness_user_add(name, supp, ...) and read the new user's group list
+ * into *id. Returns 0, or -1.
+ */
+int harness_ident_add(const char *name, const char *supp,
+    struct harness_ident *id);
+
+/*
+ * In a forked child: setgroups, setresgid, setresuid to id, and check
+ * that the real and effective uid are id's. Returns 0, or -1.
+ */
+int harness_become(const struct harness_ident *id);
+
 /* ---- raw protocol access ----------------------------------------------- */
 
 /* Connect a SOCK_SEQPACKET socket to path. Returns a descriptor or -1. */
 int harness_connect(const char *path);
 
-/* sendmsg one datagram with nfds descriptors in one SCM_RIGHTS. */
+/*
+ * sendmsg one datagram with nfds (at most 16) descriptors in one
+ * SCM_RIGHTS.
+ */
 ssize_t harness_send_fds(int sock, const void *buf, size_t len,
     const int *fds, size_t nfds);
+
+/*
+ * The same with up to HARNESS_MAX_FDS descriptors (the kernel's
+ * SCM_MAX_FD) and sendmsg flags (MSG_NOSIGNAL is always added).
+ */
+#define HARNESS_MAX_FDS	253
+ssize_t harness_send_fds_flags(int sock, const void *buf, size_t len,
+    const int *fds, size_t nfds, int flags);
 
 /*
  * Wait at most timeout_ms for one reply datagram. Returns its length
@@ -275,5 +322,11 @@ ssize_t harness_recv_reply(int sock, struct bindreq_reply *rep,
 
 /* Milliseconds on the monotonic clock. */
 long long harness_now_ms(void);
+
+/* Microseconds on the monotonic clock. */
+long long harness_now_us(void);
+
+/* Sleep ms milliseconds, through signals. */
+void harness_sleep_ms(int ms);
 
 #endif /* BINDREQ_HARNESS_H */

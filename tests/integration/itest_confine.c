@@ -1,5 +1,5 @@
 /*
- * The running bindreqd is confined (issue 3): its /proc/PID/status shows
+ * The running bindreqd is confined: its /proc/PID/status shows
  * the service user's ids, no supplementary groups, exactly
  * CAP_NET_BIND_SERVICE, no_new_privs and a seccomp filter, while it keeps
  * granting, reloading on SIGHUP and stopping on SIGTERM. Started the three
@@ -153,7 +153,10 @@ struct expect_status {
 	bool	 bounding_exact;	/* CapBnd must be 0x400 exactly */
 };
 
-/* Everything issue 3 asks of the running daemon. */
+/*
+ * The whole confinement of the running daemon: its ids and groups, its
+ * capability sets, no_new_privs and seccomp.
+ */
 static void
 assert_confined(pid_t pid, const struct expect_status *want)
 {
@@ -903,14 +906,6 @@ group_setup(void **state)
 	return 0;
 }
 
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	harness_cleanup();
-	return 0;
-}
-
 int
 main(void)
 {
@@ -926,5 +921,5 @@ main(void)
 	};
 
 	return cmocka_run_group_tests_name("itest_confine", tests,
-	    group_setup, group_teardown);
+	    group_setup, harness_group_teardown);
 }

@@ -50,31 +50,14 @@
 #define PACE_US		1000	/* between a thread's calls */
 #define PROMPT_MS	1000	/* no call may take longer */
 #define CHILD_ALARM_S	60
-#define MAX_GROUPS	64
 
 static const char policy_text[] =
     "# itest_crash\n"
     "allow user brt6c0 tcp 80 on 127.0.0.0/8\n"
     "allow user brt6c1 tcp 80 on 127.0.0.0/8\n";
 
-struct client_user {
-	uid_t uid;
-	gid_t gid;
-	gid_t groups[MAX_GROUPS];
-	int ngroups;
-};
-
-static struct client_user users[NUSERS];
+static struct harness_ident users[NUSERS];
 static struct harness_daemon dmn;
-
-static long long
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void
 sleep_us(long long us)
@@ -119,10 +102,10 @@ record_grant(struct thread_log *log, const struct sockaddr_in *addr)
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	c->t0 = now_us();
+	c->t0 = harness_now_us();
 	c->err = bindreq_bind(fd, (const struct sockaddr *)addr,
 	    sizeof(*addr)) == 0 ? 0 : errno;
-	c->t1 = now_us();
+	c->t1 = harness_now_us();
 	close(fd);
 	log->n++;
 	return 0;
@@ -137,16 +120,6 @@ thread_main(void *arg)
 	    record_grant(a->log, &a->addr) == 0)
 		sleep_us(PACE_US);
 	return NULL;
-}
-
-static int
-become(const struct client_user *u)
-{
-	if (setgroups((size_t)u->ngroups, u->groups) < 0 ||
-	    setresgid(u->gid, u->gid, u->gid) < 0 ||
-	    setresuid(u->uid, u->uid, u->uid) < 0)
-		return -1;
-	return geteuid() == u->uid ? 0 : -1;
 }
 
 /*
@@ -173,7 +146,7 @@ spawn_client(struct shared *sh, int u, int first, int nthreads, int max,
 	alarm(CHILD_ALARM_S);
 	if (timeout_ms != NULL)
 		setenv("BINDREQ_TIMEOUT_MS", timeout_ms, 1);
-	if (become(&users[u]) < 0)
+	if (harness_become(&users[u]) < 0)
 		_exit(200);
 	for (t = 0; t < nthreads; t++) {
 		args[t].sh = sh;
@@ -242,18 +215,11 @@ start_daemon(void **state)
 static int
 stop_daemon(void **state)
 {
-	int rc = 0;
-
 	(void)state;
-	if (dmn.pid > 0) {
+	/* A test may leave it stopped (SIGSTOP): SIGTERM must reach it. */
+	if (dmn.pid > 0)
 		kill(dmn.pid, SIGCONT);
-		rc = daemon_stop(&dmn);
-		if (rc != 0) {
-			fprintf(stderr, "bindreqd exited with status %d\n", rc);
-			daemon_dump(&dmn);
-		}
-	}
-	return rc == 0 ? 0 : -1;
+	return daemon_stop_clean(&dmn);
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -288,12 +254,12 @@ test_kill9_during_load(void **state)
 		pids[u] = spawn_client(sh, u, u * THREADS, THREADS, MAX_CALLS,
 		    NULL);
 	sleep_us(700000);
-	killed = now_us();
+	killed = harness_now_us();
 	daemon_kill(&dmn);
 	sleep_us(300000);
 	/* Same socket path: the dead daemon's file is still there. */
 	assert_int_equal(daemon_start(&dmn, NULL, DAEMON_USER, NULL), 0);
-	ready = now_us();
+	ready = harness_now_us();
 	sleep_us(700000);
 	sh->stop = 1;
 	for (u = 0; u < NUSERS; u++)
@@ -358,7 +324,7 @@ test_client_of_killed_daemon(void **state)
 	pid = spawn_client(sh, 0, 0, 1, 1, NULL);
 	sleep_us(300000);
 	assert_int_equal(sh->threads[0].n, 0);	/* still waiting */
-	killed = now_us();
+	killed = harness_now_us();
 	daemon_kill(&dmn);
 	wait_client(pid, 5000);
 	assert_int_equal(sh->threads[0].n, 1);
@@ -557,33 +523,15 @@ test_emfile_on_accept(void **state)
 /* ---- set-up ------------------------------------------------------------- */
 
 static int
-add_client(struct client_user *u, const char *name)
-{
-	if (harness_user_add(name, NULL, &u->uid, &u->gid) < 0)
-		return -1;
-	u->ngroups = MAX_GROUPS;
-	return getgrouplist(name, u->gid, u->groups, &u->ngroups) < 0 ?
-	    -1 : 0;
-}
-
-static int
 group_setup(void **state)
 {
 	(void)state;
 	if (!harness_is_root())
 		return 0;
 	if (harness_user_add(DAEMON_USER, NULL, NULL, NULL) < 0 ||
-	    add_client(&users[0], "brt6c0") < 0 ||
-	    add_client(&users[1], "brt6c1") < 0)
+	    harness_ident_add("brt6c0", NULL, &users[0]) < 0 ||
+	    harness_ident_add("brt6c1", NULL, &users[1]) < 0)
 		return -1;
-	return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	harness_cleanup();
 	return 0;
 }
 
@@ -602,5 +550,5 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, harness_group_teardown);
 }

@@ -88,24 +88,6 @@ static int slow = 1;		/* timing bounds multiply by this */
 /* ---- small helpers ----------------------------------------------------- */
 
 static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static long long
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void
 sin_loopback(struct sockaddr_in *sin, uint16_t port)
 {
 	memset(sin, 0, sizeof(*sin));
@@ -147,40 +129,6 @@ close_all(int *fds, int n)
 			close(fds[i]);
 }
 
-/*
- * sendmsg one datagram with nfds descriptors (up to SCM_MAX_FD, 253) in
- * one SCM_RIGHTS message. Returns as sendmsg.
- */
-static ssize_t
-send_msg(int sock, const void *buf, size_t len, const int *fds, size_t nfds,
-    int flags)
-{
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int) * WIRE_MAX_FDS)];
-	} control;
-	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf,
-	    .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cmsg;
-
-	if (nfds > WIRE_MAX_FDS) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (nfds > 0) {
-		memset(&control, 0, sizeof(control));
-		mh.msg_control = control.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cmsg = CMSG_FIRSTHDR(&mh);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * nfds);
-	}
-	return sendmsg(sock, &mh, flags | MSG_NOSIGNAL);
-}
-
 /* ---- connections made by another user, handed to us ------------------- */
 
 struct conn_req {
@@ -204,7 +152,7 @@ connect_and_pass(void *arg)
 		else
 			fds[k++] = c;
 		if (k == PASS_MAX || (i == r->n - 1 && k > 0)) {
-			if (send_msg(r->sock, "c", 1, fds, (size_t)k, 0) < 0)
+			if (harness_send_fds_flags(r->sock, "c", 1, fds, (size_t)k, 0) < 0)
 				failed += k;
 			close_all(fds, k);
 			k = 0;
@@ -299,13 +247,13 @@ grant_fn(void *arg, void *out)
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return 1;
-		t = now_us();
+		t = harness_now_us();
 		if (bindreq_bind(fd, (struct sockaddr *)&sin,
 		    sizeof(sin)) == 0)
 			st->ok++;
 		else if (st->first_err == 0)
 			st->first_err = errno;
-		t = now_us() - t;
+		t = harness_now_us() - t;
 		st->sum_us += t;
 		if (t > st->max_us)
 			st->max_us = t;
@@ -345,7 +293,7 @@ settled_fds(int want)
 		n = harness_count_fds(dmn.pid);
 		if (n == want || harness_now_ms() >= deadline)
 			return n;
-		sleep_ms(20);
+		harness_sleep_ms(20);
 	}
 }
 
@@ -431,7 +379,7 @@ exchange(int c, const void *msg, size_t len, const int *fds, size_t nfds,
 	struct bindreq_reply rep;
 
 	memset(o, 0, sizeof(*o));
-	if (send_msg(c, msg, len, fds, nfds, 0) < 0) {
+	if (harness_send_fds_flags(c, msg, len, fds, nfds, 0) < 0) {
 		o->len = -1;
 		o->err = errno;
 		return;
@@ -1075,7 +1023,7 @@ test_close_before_reply(void **state)
 			req.version = 99;
 		for (i = 0; i < 100; i++) {
 			fd = tcp4_socket();
-			if (send_msg(conns[i], &req, sizeof(req), &fd, 1,
+			if (harness_send_fds_flags(conns[i], &req, sizeof(req), &fd, 1,
 			    0) < 0)
 				fail_msg("send: %s", strerror(errno));
 			close(fd);
@@ -1101,7 +1049,7 @@ test_per_uid_connection_cap(void **state)
 	assert_non_null(conns);
 	connect_as(uid_x, gid_x, n, conns);
 	/* Let the daemon accept and answer what is past the cap. */
-	sleep_ms(300 * slow);
+	harness_sleep_ms(300 * slow);
 	for (i = 0; i < n; i++) {
 		r = harness_recv_reply(conns[i], &rep, 0, NULL, NULL);
 		if (r == (ssize_t)sizeof(rep) && rep.status == EAGAIN &&
@@ -1167,7 +1115,7 @@ test_idle_deadline(void **state)
 	t0 = harness_now_ms();
 	connect_as(uid_x, gid_x, N, conns);
 	/* Not yet: one second before the deadline, all are open. */
-	sleep_ms(LIMIT_CONN_DEADLINE_MS - 1000 - (int)(harness_now_ms() - t0));
+	harness_sleep_ms(LIMIT_CONN_DEADLINE_MS - 1000 - (int)(harness_now_ms() - t0));
 	for (i = 0; i < N; i++)
 		if (harness_recv_reply(conns[i], &rep, 0, NULL, NULL) != -1)
 			fail_msg("connection %d closed before its deadline", i);
@@ -1315,7 +1263,7 @@ test_connection_churn(void **state)
 		}
 		harness_track_pid(pids[i]);
 	}
-	sleep_ms(300);
+	harness_sleep_ms(300);
 	during = legit_grants("during connection churn", 20);
 	for (i = 0; i < CHURN_PROCS; i++) {
 		waitpid(pids[i], &status, 0);
@@ -1370,7 +1318,7 @@ many_groups_fn(void *arg, void *out)
 		c = harness_connect(dmn.socket);
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (c < 0 || fd < 0 ||
-		    send_msg(c, &req, sizeof(req), &fd, 1, 0) < 0)
+		    harness_send_fds_flags(c, &req, sizeof(req), &fd, 1, 0) < 0)
 			return 1;
 		if (harness_recv_reply(c, &rep, REPLY_MS * slow, NULL,
 		    NULL) == (ssize_t)sizeof(rep) && rep.status == EACCES)
@@ -1417,7 +1365,7 @@ ask_on_passed(void *arg)
 
 	make_request(&req, BINDREQ_OP_BIND, SOCK_STREAM, p->port);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || send_msg(p->conn, &req, sizeof(req), &fd, 1, 0) < 0)
+	if (fd < 0 || harness_send_fds_flags(p->conn, &req, sizeof(req), &fd, 1, 0) < 0)
 		return 254;
 	n = harness_recv_reply(p->conn, &rep, REPLY_MS * slow, &back, NULL);
 	if (back >= 0)
@@ -1575,15 +1523,12 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	int rc = 0;
+	int rc;
 
 	(void)state;
-	if (dmn.pid > 0 && (rc = daemon_stop(&dmn)) != 0) {
-		fprintf(stderr, "bindreqd exited with status %d\n", rc);
-		daemon_dump(&dmn);
-	}
+	rc = daemon_stop_clean(&dmn);
 	harness_cleanup();
-	return rc == 0 ? 0 : -1;
+	return rc;
 }
 
 int

@@ -286,14 +286,6 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
-{
-	(void)state;
-	harness_cleanup();
-	return 0;
-}
-
 /* ---- checks ------------------------------------------------------------ */
 
 static int
@@ -787,5 +779,5 @@ main(void)
 		cmocka_unit_test(test_deb),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, harness_group_teardown);
 }

@@ -52,7 +52,6 @@
 
 #define MAX_THREADS	16	/* per process */
 #define MAX_PROCS	NUSERS
-#define MAX_GROUPS	64
 #define CHILD_ALARM_S	120
 #define SETTLE_MS	3000
 
@@ -60,16 +59,8 @@ static const char policy_text[] =
     "# itest_load: every client user is in brt6lg\n"
     "allow group " GROUP " tcp 80 on 127.0.0.0/8\n";
 
-struct client_user {
-	char name[16];
-	uid_t uid;
-	gid_t gid;
-	gid_t groups[MAX_GROUPS];
-	int ngroups;
-};
-
 static struct harness_daemon dmn;
-static struct client_user users[NUSERS], rate_user;
+static struct harness_ident users[NUSERS], rate_user;
 static int base_fds;
 static int scale = 1;		/* grants are divided by this */
 
@@ -88,24 +79,6 @@ struct thread_arg {
 	int grants;
 	struct sockaddr_in addr;
 };
-
-static long long
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* Is fd bound to exactly want? */
 static bool
@@ -133,10 +106,10 @@ one_grant(struct thread_arg *a, int i)
 		r->first_other = r->first_other ? r->first_other : errno;
 		return;
 	}
-	t = now_us();
+	t = harness_now_us();
 	rc = bindreq_bind(fd, (struct sockaddr *)&a->addr, sizeof(a->addr));
 	err = errno;
-	t = now_us() - t;
+	t = harness_now_us() - t;
 	r->lat_us[i] = t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 	if (rc == 0 && bound_to(fd, &a->addr))
 		r->ok++;
@@ -167,7 +140,7 @@ struct run {
 	int nprocs;
 	int nthreads;		/* per process */
 	int grants;		/* per thread */
-	const struct client_user *users[MAX_PROCS];
+	const struct harness_ident *users[MAX_PROCS];
 	/* shared with the children */
 	struct thread_result *res;	/* [nprocs * nthreads] */
 	uint32_t *lat;			/* [nprocs * nthreads * grants] */
@@ -176,16 +149,6 @@ struct run {
 	int reload_ms;		/* SIGHUP the daemon this often meanwhile */
 	int reloads;		/* how many were sent */
 };
-
-static int
-become(const struct client_user *u)
-{
-	if (setgroups((size_t)u->ngroups, u->groups) < 0 ||
-	    setresgid(u->gid, u->gid, u->gid) < 0 ||
-	    setresuid(u->uid, u->uid, u->uid) < 0)
-		return -1;
-	return getuid() == u->uid && geteuid() == u->uid ? 0 : -1;
-}
 
 /* In process p: wait for the start, run the threads, exit. */
 static void
@@ -197,7 +160,7 @@ child_main(struct run *r, int p, int go)
 	int t;
 
 	alarm(CHILD_ALARM_S);
-	if (become(r->users[p]) < 0)
+	if (harness_become(r->users[p]) < 0)
 		_exit(200);
 	if (read(go, &byte, 1) != 0)	/* EOF is the starting gun */
 		_exit(201);
@@ -247,7 +210,7 @@ run_clients(struct run *r)
 		harness_track_pid(pids[p]);
 	}
 	close(go[0]);
-	t0 = now_us();
+	t0 = harness_now_us();
 	close(go[1]);
 	for (p = 0; p < r->nprocs; p++) {
 		while ((w = waitpid(pids[p], &status,
@@ -259,7 +222,7 @@ run_clients(struct run *r)
 			/* Still running: a policy reload under load. */
 			assert_int_equal(daemon_reload(&dmn), 0);
 			r->reloads++;
-			sleep_ms(r->reload_ms);
+			harness_sleep_ms(r->reload_ms);
 		}
 		harness_untrack_pid(pids[p]);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -268,7 +231,7 @@ run_clients(struct run *r)
 			bad++;
 		}
 	}
-	r->wall_us = now_us() - t0;
+	r->wall_us = harness_now_us() - t0;
 	assert_int_equal(bad, 0);
 }
 
@@ -330,7 +293,7 @@ settled_fds(int want)
 		n = harness_count_fds(dmn.pid);
 		if (n == want || harness_now_ms() >= deadline)
 			return n;
-		sleep_ms(20);
+		harness_sleep_ms(20);
 	}
 }
 
@@ -475,18 +438,11 @@ test_load_one_uid_rate_bound(void **state)
 /* ---- set-up ------------------------------------------------------------- */
 
 static int
-add_client(struct client_user *u, const char *name)
+add_client(struct harness_ident *u, const char *name)
 {
-	struct group *gr;
-
-	snprintf(u->name, sizeof(u->name), "%s", name);
-	if (harness_user_add(name, GROUP, &u->uid, &u->gid) < 0)
+	if (harness_ident_add(name, GROUP, u) < 0)
 		return -1;
-	u->ngroups = MAX_GROUPS;
-	if (getgrouplist(name, u->gid, u->groups, &u->ngroups) < 0)
-		return -1;
-	gr = getgrnam(GROUP);
-	return gr != NULL ? 0 : -1;
+	return getgrnam(GROUP) != NULL ? 0 : -1;
 }
 
 static int
@@ -519,15 +475,12 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	int rc = 0;
+	int rc;
 
 	(void)state;
-	if (dmn.pid > 0 && (rc = daemon_stop(&dmn)) != 0) {
-		fprintf(stderr, "bindreqd exited with status %d\n", rc);
-		daemon_dump(&dmn);
-	}
+	rc = daemon_stop_clean(&dmn);
 	harness_cleanup();
-	return rc == 0 ? 0 : -1;
+	return rc;
 }
 
 int

@@ -1,6 +1,8 @@
 /*
- * Integration tests of issue 5, daemon side: policy reload on SIGHUP,
- * start-up refusals, and the audit trail (fields, forgery, syslog).
+ * The daemon and its policy file over time, and its audit trail: reload
+ * on SIGHUP (a new file takes over, a broken or insecure one is refused
+ * and the old one stays in force), start-up refusals of such files, and
+ * the audit lines (every field, forgery by hostile bytes, syslog).
  *
  * Runs as root (skips otherwise) inside a network namespace of its own
  * (tests/run.sh). Users: brt5d (the daemon's), brt5a (granted ports by the
@@ -817,31 +819,45 @@ insecure_reload(mode_t mode, uid_t owner, const char *why)
 	assert_v1_in_force(h1);
 }
 
-static void
-test_reload_world_writable_keeps_old(void **state)
+/*
+ * The insecure files, each refused on reload (test 3) and at start-up
+ * (test 4): a cmocka test each, with the file as its state.
+ */
+struct insecure {
+	mode_t	 mode;
+	bool	 brt5a_owns;	/* owned by brt5a, not root */
+};
+
+static const struct insecure world_writable = { 0666, false };
+static const struct insecure group_writable = { 0664, false };
+static const struct insecure not_root_owned = { 0644, true };
+
+static uid_t
+insecure_owner(const struct insecure *f)
 {
-	(void)state;
-	HARNESS_REQUIRE_ROOT();
-	insecure_reload(0666, 0, "writable by group/others (mode 0666)");
+	return f->brt5a_owns ? uid_a : 0;
+}
+
+/* What the daemon says of such a file, after its name and ": ". */
+static void
+insecure_why(const struct insecure *f, char *buf, size_t len)
+{
+	if (f->brt5a_owns)
+		snprintf(buf, len, "owned by uid %u", (unsigned)uid_a);
+	else
+		snprintf(buf, len, "writable by group/others (mode %04o)",
+		    (unsigned)f->mode);
 }
 
 static void
-test_reload_group_writable_keeps_old(void **state)
+test_reload_insecure_keeps_old(void **state)
 {
-	(void)state;
-	HARNESS_REQUIRE_ROOT();
-	insecure_reload(0664, 0, "writable by group/others (mode 0664)");
-}
-
-static void
-test_reload_not_root_owned_keeps_old(void **state)
-{
+	const struct insecure *f = *state;
 	char why[64];
 
-	(void)state;
 	HARNESS_REQUIRE_ROOT();
-	snprintf(why, sizeof(why), "owned by uid %u", (unsigned)uid_a);
-	insecure_reload(0644, uid_a, why);
+	insecure_why(f, why, sizeof(why));
+	insecure_reload(f->mode, insecure_owner(f), why);
 }
 
 /* ---- start-up refusals -------------------------------------------------- */
@@ -894,41 +910,55 @@ test_start_refused_broken(void **state)
 }
 
 static void
-test_start_refused_world_writable(void **state)
+test_start_refused_insecure(void **state)
 {
-	const char *needles[] = { "/policy: writable by group/others "
-	    "(mode 0666)", NULL };
+	const struct insecure *f = *state;
+	char why[64], needle[80];
+	const char *needles[] = { needle, NULL };
 
-	(void)state;
 	HARNESS_REQUIRE_ROOT();
-	start_refused(policy_v1, 0666, 0, needles);
-}
-
-static void
-test_start_refused_group_writable(void **state)
-{
-	const char *needles[] = { "/policy: writable by group/others "
-	    "(mode 0664)", NULL };
-
-	(void)state;
-	HARNESS_REQUIRE_ROOT();
-	start_refused(policy_v1, 0664, 0, needles);
-}
-
-static void
-test_start_refused_not_root_owned(void **state)
-{
-	char why[64];
-	const char *needles[] = { why, NULL };
-
-	(void)state;
-	HARNESS_REQUIRE_ROOT();
-	snprintf(why, sizeof(why), "/policy: owned by uid %u",
-	    (unsigned)uid_a);
-	start_refused(policy_v1, 0644, uid_a, needles);
+	insecure_why(f, why, sizeof(why));
+	snprintf(needle, sizeof(needle), "/policy: %s", why);
+	start_refused(policy_v1, f->mode, insecure_owner(f), needles);
 }
 
 /* ---- audit fields -------------------------------------------------------- */
+
+/* What one request's audit line must say, besides time, uid and pid. */
+struct want_fields {
+	const char *const *keys;	/* every key, in order */
+	const char *decision, *op, *proto, *addr, *port, *status;
+};
+
+/*
+ * The audit line of a's request, every field parsed and checked against
+ * w, the time against the test's clock, the policy against hex. Returns
+ * the line (kv points into it) for the checks that differ.
+ */
+static char *
+assert_fields(off_t mark, const struct answer *a, const struct want_fields *w,
+    const char *hex, struct kvline *kv)
+{
+	char num[32], *line;
+
+	line = audit_line(mark, a->pid, kv);
+	print_message("%s: %s\n", w->decision, line);
+	assert_keys(kv, line, w->keys);
+	assert_time_now(kv_get(kv, "time"));
+	assert_kv(kv, line, "decision", w->decision);
+	snprintf(num, sizeof(num), "%u", (unsigned)uid_a);
+	assert_kv(kv, line, "uid", num);
+	assert_kv(kv, line, "user", USER_A);
+	snprintf(num, sizeof(num), "%d", (int)a->pid);
+	assert_kv(kv, line, "pid", num);
+	assert_kv(kv, line, "op", w->op);
+	assert_kv(kv, line, "proto", w->proto);
+	assert_kv(kv, line, "addr", w->addr);
+	assert_kv(kv, line, "port", w->port);
+	assert_kv(kv, line, "status", w->status);
+	assert_kv(kv, line, "policy", hex);
+	return line;
+}
 
 /* Test 5: every field of a grant's and a denial's line, parsed. */
 static void
@@ -940,8 +970,12 @@ test_audit_fields(void **state)
 	static const char *const deny_keys[] = { "time", "decision", "uid",
 	    "user", "pid", "op", "proto", "addr", "port", "status", "reason",
 	    "policy", NULL };
+	static const struct want_fields grant = { allow_keys, "allow", "bind",
+	    "tcp", "127.0.0.1", "80", "0" };
+	static const struct want_fields denial = { deny_keys, "deny",
+	    "create", "udp", "::1", "53", "EACCES" };
 	struct ask q6 = { BINDREQ_OP_CREATE, AF_INET6, SOCK_DGRAM, "::1", 53 };
-	char hex[65], num[32], rule[PATH_MAX + 16], *line;
+	char hex[65], rule[PATH_MAX + 16], *line;
 	struct answer a;
 	struct kvline kv;
 	off_t mark;
@@ -952,47 +986,17 @@ test_audit_fields(void **state)
 	mark = log_mark(&D);
 
 	a = expect_grant(80);
-	line = audit_line(mark, a.pid, &kv);
-	print_message("grant: %s\n", line);
-	assert_keys(&kv, line, allow_keys);
-	assert_time_now(kv_get(&kv, "time"));
-	assert_kv(&kv, line, "decision", "allow");
-	snprintf(num, sizeof(num), "%u", (unsigned)uid_a);
-	assert_kv(&kv, line, "uid", num);
-	assert_kv(&kv, line, "user", USER_A);
-	snprintf(num, sizeof(num), "%d", (int)a.pid);
-	assert_kv(&kv, line, "pid", num);
-	assert_kv(&kv, line, "op", "bind");
-	assert_kv(&kv, line, "proto", "tcp");
-	assert_kv(&kv, line, "addr", "127.0.0.1");
-	assert_kv(&kv, line, "port", "80");
-	assert_kv(&kv, line, "status", "0");
+	line = assert_fields(mark, &a, &grant, hex, &kv);
 	snprintf(rule, sizeof(rule), "%s:%d", D.policy, V1_LINE_80);
 	assert_kv(&kv, line, "rule", rule);
-	assert_kv(&kv, line, "policy", hex);
 	free(line);
 
 	a = ask(uid_a, gid_a, q6);
 	assert_true(a.rc != 0 && a.err == EACCES);
-	line = audit_line(mark, a.pid, &kv);
-	print_message("denial: %s\n", line);
-	assert_keys(&kv, line, deny_keys);
-	assert_time_now(kv_get(&kv, "time"));
-	assert_kv(&kv, line, "decision", "deny");
-	snprintf(num, sizeof(num), "%u", (unsigned)uid_a);
-	assert_kv(&kv, line, "uid", num);
-	assert_kv(&kv, line, "user", USER_A);
-	snprintf(num, sizeof(num), "%d", (int)a.pid);
-	assert_kv(&kv, line, "pid", num);
-	assert_kv(&kv, line, "op", "create");
-	assert_kv(&kv, line, "proto", "udp");
-	assert_kv(&kv, line, "addr", "::1");
-	assert_kv(&kv, line, "port", "53");
-	assert_kv(&kv, line, "status", "EACCES");
+	line = assert_fields(mark, &a, &denial, hex, &kv);
 	/* A reason with spaces is one double-quoted value. */
 	assert_kv(&kv, line, "reason", "no rule grants it");
 	assert_non_null(strstr(line, " reason=\"no rule grants it\" "));
-	assert_kv(&kv, line, "policy", hex);
 	free(line);
 }
 
@@ -1643,14 +1647,6 @@ group_setup(void **state)
 }
 
 static int
-group_teardown(void **state)
-{
-	(void)state;
-	harness_cleanup();
-	return 0;
-}
-
-static int
 test_setup(void **state)
 {
 	(void)state;
@@ -1666,10 +1662,7 @@ test_teardown(void **state)
 
 	(void)state;
 	wrapper_pop();
-	if (D.pid > 0 && daemon_stop(&D) != 0) {
-		daemon_dump(&D);
-		rc = -1;
-	}
+	rc = daemon_stop_clean(&D);
 	/* After the daemon: its last lines still had somewhere to go. */
 	if (syslog_fd >= 0)
 		close(syslog_fd);
@@ -1678,6 +1671,10 @@ test_teardown(void **state)
 }
 
 #define T(f)	cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
+/* One insecure file through f, under the name the test had of old. */
+#define INSECURE(n, f, file)	{ .name = n, .test_func = f,		\
+	.setup_func = test_setup, .teardown_func = test_teardown,	\
+	.initial_state = (void *)&file }
 
 int
 main(int argc, char **argv)
@@ -1685,13 +1682,19 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		T(test_reload_grants_and_revokes),
 		T(test_reload_broken_keeps_old),
-		T(test_reload_world_writable_keeps_old),
-		T(test_reload_group_writable_keeps_old),
-		T(test_reload_not_root_owned_keeps_old),
+		INSECURE("test_reload_world_writable_keeps_old",
+		    test_reload_insecure_keeps_old, world_writable),
+		INSECURE("test_reload_group_writable_keeps_old",
+		    test_reload_insecure_keeps_old, group_writable),
+		INSECURE("test_reload_not_root_owned_keeps_old",
+		    test_reload_insecure_keeps_old, not_root_owned),
 		T(test_start_refused_broken),
-		T(test_start_refused_world_writable),
-		T(test_start_refused_group_writable),
-		T(test_start_refused_not_root_owned),
+		INSECURE("test_start_refused_world_writable",
+		    test_start_refused_insecure, world_writable),
+		INSECURE("test_start_refused_group_writable",
+		    test_start_refused_insecure, group_writable),
+		INSECURE("test_start_refused_not_root_owned",
+		    test_start_refused_insecure, not_root_owned),
 		T(test_audit_fields),
 		T(test_audit_hostile_bytes),
 		T(test_audit_syslog),
@@ -1701,5 +1704,5 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], SYSLOG_WRAP_ARG) == 0)
 		return syslog_wrap(argv + 2);
 	return cmocka_run_group_tests_name("itest_reload", tests,
-	    group_setup, group_teardown);
+	    group_setup, harness_group_teardown);
 }

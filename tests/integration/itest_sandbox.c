@@ -1,5 +1,6 @@
 /*
- * bindreqd's seccomp filter, tested on its own (issue 3).
+ * bindreqd's seccomp filter, tested on its own: what it kills, what it
+ * fails with an errno, and what the daemon needs that it lets through.
  *
  * Each case forks a child, which prepares what it needs while it is still
  * free (a listening socket, a signalfd, openlog), installs the daemon's

@@ -859,90 +859,109 @@ test_resolver_called_once_per_name(void **state)
 	policy_free(pol);
 }
 
-static void
-test_cidr_v4(void **state)
-{
-	struct policy *pol;
+/*
+ * Prefixes of each family: a policy and the line that must grant each
+ * query (uid, tcp, address, port 80), 0 for a denial.
+ */
+struct who_case {
+	unsigned	 uid;
+	const char	*addr;
+	unsigned	 line;
+};
 
-	(void)state;
-	pol = parse_ok(
+struct cidr_case {
+	const char	*policy;
+	struct who_case	 q[32];		/* ended by a NULL addr */
+};
+
+static const struct cidr_case cidr_v4 = {
 	    "allow uid 1 tcp 80 on 10.0.0.0/8\n"
 	    "allow uid 2 tcp 80 on 192.168.1.2/31\n"
 	    "allow uid 3 tcp 80 on 0.0.0.0/0\n"
 	    "allow uid 4 tcp 80 on 203.0.113.7/32\n"
-	    "allow uid 5 tcp 80 on 172.16.0.128/25 10.1.2.3\n");
-	assert_int_equal(who(pol, 1, POLICY_TCP, "10.0.0.0", 80), 1);
-	assert_int_equal(who(pol, 1, POLICY_TCP, "10.255.255.255", 80), 1);
-	assert_int_equal(who(pol, 1, POLICY_TCP, "9.255.255.255", 80), 0);
-	assert_int_equal(who(pol, 1, POLICY_TCP, "11.0.0.0", 80), 0);
-	assert_int_equal(who(pol, 1, POLICY_TCP, "::ffff:10.9.9.9", 80), 1);
-	assert_int_equal(who(pol, 1, POLICY_TCP, "a00::", 80), 0);
+	    "allow uid 5 tcp 80 on 172.16.0.128/25 10.1.2.3\n",
+	{
+		{ 1, "10.0.0.0", 1 },
+		{ 1, "10.255.255.255", 1 },
+		{ 1, "9.255.255.255", 0 },
+		{ 1, "11.0.0.0", 0 },
+		{ 1, "::ffff:10.9.9.9", 1 },
+		{ 1, "a00::", 0 },
 
-	assert_int_equal(who(pol, 2, POLICY_TCP, "192.168.1.2", 80), 2);
-	assert_int_equal(who(pol, 2, POLICY_TCP, "192.168.1.3", 80), 2);
-	assert_int_equal(who(pol, 2, POLICY_TCP, "192.168.1.1", 80), 0);
-	assert_int_equal(who(pol, 2, POLICY_TCP, "192.168.1.4", 80), 0);
+		{ 2, "192.168.1.2", 2 },
+		{ 2, "192.168.1.3", 2 },
+		{ 2, "192.168.1.1", 0 },
+		{ 2, "192.168.1.4", 0 },
 
-	assert_int_equal(who(pol, 3, POLICY_TCP, "0.0.0.0", 80), 3);
-	assert_int_equal(who(pol, 3, POLICY_TCP, "255.255.255.255", 80), 3);
-	assert_int_equal(who(pol, 3, POLICY_TCP, "::1", 80), 0);
-	assert_int_equal(who(pol, 3, POLICY_TCP, "::", 80), 0);
+		{ 3, "0.0.0.0", 3 },
+		{ 3, "255.255.255.255", 3 },
+		{ 3, "::1", 0 },
+		{ 3, "::", 0 },
 
-	assert_int_equal(who(pol, 4, POLICY_TCP, "203.0.113.7", 80), 4);
-	assert_int_equal(who(pol, 4, POLICY_TCP, "203.0.113.6", 80), 0);
-	assert_int_equal(who(pol, 4, POLICY_TCP, "203.0.113.8", 80), 0);
+		{ 4, "203.0.113.7", 4 },
+		{ 4, "203.0.113.6", 0 },
+		{ 4, "203.0.113.8", 0 },
 
-	assert_int_equal(who(pol, 5, POLICY_TCP, "172.16.0.128", 80), 5);
-	assert_int_equal(who(pol, 5, POLICY_TCP, "172.16.0.255", 80), 5);
-	assert_int_equal(who(pol, 5, POLICY_TCP, "172.16.0.127", 80), 0);
-	assert_int_equal(who(pol, 5, POLICY_TCP, "172.16.1.0", 80), 0);
-	assert_int_equal(who(pol, 5, POLICY_TCP, "10.1.2.3", 80), 5);
-	assert_int_equal(who(pol, 5, POLICY_TCP, "10.1.2.4", 80), 0);
-	policy_free(pol);
-}
+		{ 5, "172.16.0.128", 5 },
+		{ 5, "172.16.0.255", 5 },
+		{ 5, "172.16.0.127", 0 },
+		{ 5, "172.16.1.0", 0 },
+		{ 5, "10.1.2.3", 5 },
+		{ 5, "10.1.2.4", 0 },
+		{ 0, NULL, 0 },
+	},
+};
 
-static void
-test_cidr_v6(void **state)
-{
-	struct policy *pol;
-
-	(void)state;
-	pol = parse_ok(
+static const struct cidr_case cidr_v6 = {
 	    "allow uid 1 tcp 80 on fd00::/8\n"
 	    "allow uid 2 tcp 80 on ::/0\n"
 	    "allow uid 3 tcp 80 on 2001:db8::1/128\n"
 	    "allow uid 4 tcp 80 on 2001:db8::/127\n"
-	    "allow uid 5 tcp 80 on 2001:db8:0:0:8000::/65\n");
-	assert_int_equal(who(pol, 1, POLICY_TCP, "fd00::", 80), 1);
-	assert_int_equal(who(pol, 1, POLICY_TCP,
-	    "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 80), 1);
-	assert_int_equal(who(pol, 1, POLICY_TCP,
-	    "fcff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 80), 0);
-	assert_int_equal(who(pol, 1, POLICY_TCP, "fe00::", 80), 0);
-	assert_int_equal(who(pol, 1, POLICY_TCP, "253.0.0.1", 80), 0);
+	    "allow uid 5 tcp 80 on 2001:db8:0:0:8000::/65\n",
+	{
+		{ 1, "fd00::", 1 },
+		{ 1, "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1 },
+		{ 1, "fcff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0 },
+		{ 1, "fe00::", 0 },
+		{ 1, "253.0.0.1", 0 },
 
-	assert_int_equal(who(pol, 2, POLICY_TCP, "::1", 80), 2);
-	assert_int_equal(who(pol, 2, POLICY_TCP,
-	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 80), 2);
-	assert_int_equal(who(pol, 2, POLICY_TCP, "127.0.0.1", 80), 0);
-	/* A mapped address is IPv4, which ::/0 does not cover. */
-	assert_int_equal(who(pol, 2, POLICY_TCP, "::ffff:127.0.0.1", 80), 0);
+		{ 2, "::1", 2 },
+		{ 2, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 2 },
+		{ 2, "127.0.0.1", 0 },
+		/* A mapped address is IPv4, which ::/0 does not cover. */
+		{ 2, "::ffff:127.0.0.1", 0 },
 
-	assert_int_equal(who(pol, 3, POLICY_TCP, "2001:db8::1", 80), 3);
-	assert_int_equal(who(pol, 3, POLICY_TCP, "2001:db8::", 80), 0);
-	assert_int_equal(who(pol, 3, POLICY_TCP, "2001:db8::2", 80), 0);
+		{ 3, "2001:db8::1", 3 },
+		{ 3, "2001:db8::", 0 },
+		{ 3, "2001:db8::2", 0 },
 
-	assert_int_equal(who(pol, 4, POLICY_TCP, "2001:db8::", 80), 4);
-	assert_int_equal(who(pol, 4, POLICY_TCP, "2001:db8::1", 80), 4);
-	assert_int_equal(who(pol, 4, POLICY_TCP, "2001:db8::2", 80), 0);
+		{ 4, "2001:db8::", 4 },
+		{ 4, "2001:db8::1", 4 },
+		{ 4, "2001:db8::2", 0 },
 
-	assert_int_equal(who(pol, 5, POLICY_TCP, "2001:db8::8000:0:0:0", 80),
-	    5);
-	assert_int_equal(who(pol, 5, POLICY_TCP,
-	    "2001:db8::ffff:ffff:ffff:ffff", 80), 5);
-	assert_int_equal(who(pol, 5, POLICY_TCP,
-	    "2001:db8::7fff:ffff:ffff:ffff", 80), 0);
-	assert_int_equal(who(pol, 5, POLICY_TCP, "2001:db8:0:1::", 80), 0);
+		{ 5, "2001:db8::8000:0:0:0", 5 },
+		{ 5, "2001:db8::ffff:ffff:ffff:ffff", 5 },
+		{ 5, "2001:db8::7fff:ffff:ffff:ffff", 0 },
+		{ 5, "2001:db8:0:1::", 0 },
+		{ 0, NULL, 0 },
+	},
+};
+
+static void
+test_cidr(void **state)
+{
+	const struct cidr_case *c = *state;
+	const struct who_case *q;
+	struct policy *pol;
+	unsigned got;
+
+	pol = parse_ok(c->policy);
+	for (q = c->q; q->addr != NULL; q++) {
+		got = who(pol, q->uid, POLICY_TCP, q->addr, 80);
+		if (got != q->line)
+			fail_msg("uid %u tcp %s port 80: line %u, want %u",
+			    q->uid, q->addr, got, q->line);
+	}
 	policy_free(pol);
 }
 
@@ -1473,8 +1492,10 @@ main(void)
 		cmocka_unit_test(test_subjects_and_groups),
 		cmocka_unit_test(test_default_resolver_root),
 		cmocka_unit_test(test_resolver_called_once_per_name),
-		cmocka_unit_test(test_cidr_v4),
-		cmocka_unit_test(test_cidr_v6),
+		{ .name = "test_cidr_v4", .test_func = test_cidr,
+		    .initial_state = (void *)&cidr_v4 },
+		{ .name = "test_cidr_v6", .test_func = test_cidr,
+		    .initial_state = (void *)&cidr_v6 },
 		cmocka_unit_test(test_any_address),
 		cmocka_unit_test(test_ipv4_wildcard_exact),
 		cmocka_unit_test(test_v4_mapped),
