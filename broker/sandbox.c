@@ -162,7 +162,7 @@ static const struct sb_rule sb_rules[] = {
 	ALLOW1(sendto, EQ(4, 0)),
 
 	/* --- sockets: grant.c --- */
-	/* create_socket(): TCP and UDP over IPv4 and IPv6, nothing else */
+	/* create_socket(): TCP and UDP over IPv4 and IPv6 */
 	ALLOW3(socket, EQ(0, AF_INET), SOCKTYPE(1, SOCK_STREAM),
 	    EQ(2, IPPROTO_TCP)),
 	ALLOW3(socket, EQ(0, AF_INET), SOCKTYPE(1, SOCK_STREAM), EQ(2, 0)),
@@ -175,6 +175,11 @@ static const struct sb_rule sb_rules[] = {
 	ALLOW3(socket, EQ(0, AF_INET6), SOCKTYPE(1, SOCK_DGRAM),
 	    EQ(2, IPPROTO_UDP)),
 	ALLOW3(socket, EQ(0, AF_INET6), SOCKTYPE(1, SOCK_DGRAM), EQ(2, 0)),
+	/* create_socket(): MPTCP streams, which the policy judges as tcp */
+	ALLOW3(socket, EQ(0, AF_INET), SOCKTYPE(1, SOCK_STREAM),
+	    EQ(2, IPPROTO_MPTCP)),
+	ALLOW3(socket, EQ(0, AF_INET6), SOCKTYPE(1, SOCK_STREAM),
+	    EQ(2, IPPROTO_MPTCP)),
 	/* NSS (nscd, systemd-userdb) and syslog(3) reconnecting try
 	 * AF_UNIX; they cope with a failure */
 	FAIL1(socket, SB_EACCES, EQ(0, AF_UNIX)),

@@ -3,7 +3,7 @@
  *
  * Loaded with LD_PRELOAD, it interposes bind(2). Every bind goes to the
  * kernel first, untouched. Only when the kernel refuses with EACCES an
- * IPv4 or IPv6 TCP or UDP socket asking for a port in 1..1023 does the
+ * IPv4 or IPv6 TCP, MPTCP or UDP socket asking for a port in 1..1023 does the
  * shim ask bindreqd to bind that same socket in place; the program then
  * sees the broker's answer as if bind(2) had given it.
  *
@@ -128,14 +128,18 @@ privileged_port(int fd, const struct sockaddr *addr, socklen_t len)
 	return port;
 }
 
-/* Only what the broker serves: TCP streams and UDP datagrams. */
+/*
+ * Only what the broker serves: TCP and MPTCP streams (mptcpize, Go's
+ * MPTCP listeners), UDP datagrams.
+ */
 static int
 broker_serves(int fd)
 {
 	int type = sock_opt(fd, SO_TYPE);
 	int protocol = sock_opt(fd, SO_PROTOCOL);
 
-	if (type == SOCK_STREAM && protocol == IPPROTO_TCP)
+	if (type == SOCK_STREAM &&
+	    (protocol == IPPROTO_TCP || protocol == IPPROTO_MPTCP))
 		return 1;
 	if (type == SOCK_DGRAM && protocol == IPPROTO_UDP)
 		return 1;
