@@ -27,16 +27,35 @@
  * It trusts nothing it is given: the address is checked for length and
  * family before it is read, and the socket's family, type and protocol
  * come from the kernel (SO_DOMAIN, SO_TYPE, SO_PROTOCOL).
+ *
+ * Launchers. A shell, env or a wrapper script that bindreq-run started
+ * may exec a program no shim can reach (static, or Go, which makes the
+ * bind system call itself). So the shim also wraps the exec family and
+ * posix_spawn: when the program about to run is one of those
+ * (intercept_needs_trap) and $BINDREQ_RUN names bindreq-run, it runs
+ * "bindreq-run --seccomp --exec-path PROGRAM -- ARGV..." instead, which
+ * puts the seccomp supervisor under it and execs it in place: same pid,
+ * same argv, same environment. Anything else execs untouched. The check
+ * opens and reads the file's headers only (no allocation below 256
+ * arguments, mmap above), so it is safe after fork and vfork.
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <spawn.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bindreq.h"
+#include "intercept.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -146,24 +165,6 @@ broker_serves(int fd)
 	return 0;
 }
 
-/*
- * What the program sees when the broker did not bind: errors bind(2)
- * gives a privileged process pass on, everything else is the kernel's
- * own EACCES.
- */
-static int
-as_bind_errno(int err)
-{
-	switch (err) {
-	case EADDRINUSE:
-	case EADDRNOTAVAIL:
-	case EINVAL:
-	case ENOMEM:
-		return err;
-	default:
-		return EACCES;
-	}
-}
 
 EXPORT int
 bind(int fd, const struct sockaddr *addr, socklen_t len)
@@ -182,6 +183,292 @@ bind(int fd, const struct sockaddr *addr, socklen_t len)
 		errno = saved;
 		return 0;
 	}
-	errno = as_bind_errno(errno);
+	errno = intercept_bind_errno(errno);
 	return -1;
+}
+
+/* ---- exec: programs no shim reaches go to the supervisor --------------- */
+
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
+typedef int (*spawn_fn)(pid_t *, const char *,
+    const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
+    char *const[], char *const[]);
+
+static _Atomic(execve_fn) real_execve;
+static _Atomic(execvpe_fn) real_execvpe;
+static _Atomic(spawn_fn) real_spawn, real_spawnp;
+
+#define STACK_ARGS	256	/* argv up to this long needs no allocation */
+#define RUN_ARGS	5	/* bindreq-run --seccomp --exec-path P -- */
+
+/* Look sym up once (as next_bind); NULL only if libc lacks it. */
+static void *
+next_sym(void *_Atomic *slot, const char *sym)
+{
+	void *fn = atomic_load_explicit(slot, memory_order_acquire);
+
+	if (fn == NULL) {
+		fn = dlsym(RTLD_NEXT, sym);
+		atomic_store_explicit(slot, fn, memory_order_release);
+	}
+	return fn;
+}
+
+#define NEXT(slot, type, sym) \
+	((type)next_sym((void *_Atomic *)(void *)&(slot), (sym)))
+
+/* $BINDREQ_RUN in env (the new program's environment), if absolute. */
+static const char *
+run_path(char *const env[])
+{
+	size_t n = strlen(INTERCEPT_RUN_ENV);
+	size_t i;
+
+	for (i = 0; env != NULL && env[i] != NULL; i++)
+		if (strncmp(env[i], INTERCEPT_RUN_ENV, n) == 0 &&
+		    env[i][n] == '=' && env[i][n + 1] == '/')
+			return env[i] + n + 1;
+	return NULL;
+}
+
+/*
+ * The argv that runs path under the supervisor, in stack (STACK_ARGS
+ * slots) or in a fresh mapping (*mapped, *maplen). NULL when path needs
+ * no supervisor, or on failure (then exec goes ahead untouched).
+ */
+static char **
+trap_argv(const char *path, char *const argv[], char *const env[],
+    char **stack, void **mapped, size_t *maplen)
+{
+	const char *run;
+	char **out = stack;
+	size_t argc = 0, i, n = 0;
+
+	*mapped = NULL;
+	if (path == NULL || (run = run_path(env)) == NULL ||
+	    !intercept_needs_trap(path))
+		return NULL;
+	while (argv != NULL && argv[argc] != NULL)
+		argc++;
+	if (argc + RUN_ARGS + 2 > STACK_ARGS) {
+		*maplen = (argc + RUN_ARGS + 2) * sizeof(char *);
+		*mapped = mmap(NULL, *maplen, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (*mapped == MAP_FAILED) {
+			*mapped = NULL;
+			return NULL;
+		}
+		out = *mapped;
+	}
+	out[n++] = (char *)(uintptr_t)run;
+	out[n++] = (char *)"--seccomp";
+	out[n++] = (char *)"--exec-path";
+	out[n++] = (char *)(uintptr_t)path;
+	out[n++] = (char *)"--";
+	/* execve allows an empty argv; the program still gets a name. */
+	if (argc == 0)
+		out[n++] = (char *)(uintptr_t)path;
+	for (i = 0; i < argc; i++)
+		out[n++] = argv[i];
+	out[n] = NULL;
+	return out;
+}
+
+static void
+trap_argv_free(void *mapped, size_t maplen)
+{
+	int saved = errno;
+
+	if (mapped != NULL)
+		munmap(mapped, maplen);
+	errno = saved;
+}
+
+static int
+exec_path(const char *path, char *const argv[], char *const env[])
+{
+	execve_fn next = NEXT(real_execve, execve_fn, "execve");
+	char *stack[STACK_ARGS], **targv;
+	void *mapped;
+	size_t maplen = 0;
+
+	if (next == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	targv = trap_argv(path, argv, env, stack, &mapped, &maplen);
+	if (targv != NULL) {
+		next(targv[0], targv, env);
+		trap_argv_free(mapped, maplen);
+		/* bindreq-run is gone: run the program as it would run. */
+	}
+	return next(path, argv, env);
+}
+
+static int
+exec_search(const char *file, char *const argv[], char *const env[])
+{
+	execvpe_fn next = NEXT(real_execvpe, execvpe_fn, "execvpe");
+	char path[PATH_MAX];
+
+	if (run_path(env) != NULL &&
+	    intercept_find(file, getenv("PATH"), path, sizeof(path)) == 0 &&
+	    intercept_needs_trap(path))
+		return exec_path(path, argv, env);
+	if (next == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return next(file, argv, env);
+}
+
+EXPORT int
+execve(const char *path, char *const argv[], char *const env[])
+{
+	return exec_path(path, argv, env);
+}
+
+EXPORT int
+execv(const char *path, char *const argv[])
+{
+	return exec_path(path, argv, environ);
+}
+
+EXPORT int
+execvpe(const char *file, char *const argv[], char *const env[])
+{
+	return exec_search(file, argv, env);
+}
+
+EXPORT int
+execvp(const char *file, char *const argv[])
+{
+	return exec_search(file, argv, environ);
+}
+
+/*
+ * The execl family builds its argv and calls execve inside libc, where no
+ * interposer sees it: collect the arguments here instead. kind: 'l' for
+ * execl, 'p' for execlp, 'e' for execle.
+ */
+static int
+exec_list(int kind, const char *file, const char *arg0, va_list ap)
+{
+	char *stack[STACK_ARGS], **argv = stack, *const *env;
+	void *mapped = NULL;
+	size_t n = 0, cap = STACK_ARGS, maplen = 0, newlen;
+	const char *a = arg0;
+	void *grown;
+	int rc;
+
+	for (;;) {
+		if (n == cap) {
+			newlen = cap * 2 * sizeof(char *);
+			grown = mmap(NULL, newlen, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (grown == MAP_FAILED) {
+				trap_argv_free(mapped, maplen);
+				errno = E2BIG;
+				return -1;
+			}
+			memcpy(grown, argv, n * sizeof(char *));
+			trap_argv_free(mapped, maplen);
+			argv = mapped = grown;
+			maplen = newlen;
+			cap *= 2;
+		}
+		argv[n++] = (char *)(uintptr_t)a;
+		if (a == NULL)
+			break;
+		a = va_arg(ap, const char *);
+	}
+	env = kind == 'e' ? va_arg(ap, char *const *) : environ;
+	if (kind == 'p')
+		rc = exec_search(file, argv, env);
+	else
+		rc = exec_path(file, argv, env);
+	trap_argv_free(mapped, maplen);
+	return rc;
+}
+
+EXPORT int
+execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, arg);
+	rc = exec_list('l', path, arg, ap);
+	va_end(ap);
+	return rc;
+}
+
+EXPORT int
+execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, arg);
+	rc = exec_list('p', file, arg, ap);
+	va_end(ap);
+	return rc;
+}
+
+EXPORT int
+execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, arg);
+	rc = exec_list('e', path, arg, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* posix_spawn returns an error number and leaves errno alone. */
+static int
+spawn_path(pid_t *pid, const char *path,
+    const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+    char *const argv[], char *const env[])
+{
+	spawn_fn next = NEXT(real_spawn, spawn_fn, "posix_spawn");
+	char *stack[STACK_ARGS], **targv;
+	void *mapped;
+	size_t maplen = 0;
+	int rc;
+
+	if (next == NULL)
+		return ENOSYS;
+	targv = trap_argv(path, argv, env, stack, &mapped, &maplen);
+	if (targv == NULL)
+		return next(pid, path, fa, attr, argv, env);
+	rc = next(pid, targv[0], fa, attr, targv, env);
+	trap_argv_free(mapped, maplen);
+	return rc;
+}
+
+EXPORT int
+posix_spawn(pid_t *pid, const char *path,
+    const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+    char *const argv[], char *const env[])
+{
+	return spawn_path(pid, path, fa, attr, argv, env);
+}
+
+EXPORT int
+posix_spawnp(pid_t *pid, const char *file,
+    const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+    char *const argv[], char *const env[])
+{
+	spawn_fn next = NEXT(real_spawnp, spawn_fn, "posix_spawnp");
+	char path[PATH_MAX];
+
+	if (run_path(env) != NULL &&
+	    intercept_find(file, getenv("PATH"), path, sizeof(path)) == 0 &&
+	    intercept_needs_trap(path))
+		return spawn_path(pid, path, fa, attr, argv, env);
+	return next != NULL ? next(pid, file, fa, attr, argv, env) : ENOSYS;
 }
