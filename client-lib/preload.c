@@ -35,7 +35,9 @@
  * (intercept_needs_trap) and $BINDREQ_RUN names bindreq-run, it runs
  * "bindreq-run --seccomp --exec-path PROGRAM -- ARGV..." instead, which
  * puts the seccomp supervisor under it and execs it in place: same pid,
- * same argv, same environment. Anything else execs untouched. The check
+ * same argv, same environment. Anything else execs as asked, except
+ * that the shim puts itself back in front of an LD_PRELOAD a launcher
+ * replaced (mptcpize run), while $BINDREQ_RUN is set. The check
  * opens and reads the file's headers only (no allocation below 256
  * arguments, mmap above), so it is safe after fork and vfork.
  */
@@ -63,6 +65,24 @@ typedef int (*bind_fn)(int, const struct sockaddr *, socklen_t);
 
 /* The next bind in the lookup order: libc's, or another interposer's. */
 static _Atomic(bind_fn) real_bind;
+
+/*
+ * The shim's own path, set once by the constructor, so that programs a
+ * launcher runs with an LD_PRELOAD of its own still get the shim.
+ */
+static char self_path[PATH_MAX];
+
+static void
+remember_self(void)
+{
+	Dl_info info;
+
+	if (dladdr((void *)(uintptr_t)remember_self, &info) != 0 &&
+	    info.dli_fname != NULL && info.dli_fname[0] == '/' &&
+	    strlen(info.dli_fname) < sizeof(self_path) &&
+	    strpbrk(info.dli_fname, ": \t") == NULL)
+		strcpy(self_path, info.dli_fname);
+}
 
 /* bind(2) without libc, should dlsym ever fail to find the next bind. */
 static int
@@ -97,6 +117,7 @@ preload_init(void)
 	int saved = errno;
 
 	(void)next_bind();
+	remember_self();
 	errno = saved;
 }
 
@@ -285,11 +306,94 @@ trap_argv_free(void *mapped, size_t maplen)
 	errno = saved;
 }
 
+/*
+ * Launchers that set LD_PRELOAD to their own library (mptcpize run) would
+ * drop the shim from what they run. While $BINDREQ_RUN says the tree is
+ * bindreq-run's, put the shim back in front. The new environment lives on
+ * the stack, or in one mapping when it is large.
+ */
+struct envfix {
+	char *const *env;	/* what to pass to exec */
+	char *stack[STACK_ARGS];
+	char var[2 * PATH_MAX];
+	void *mapped;
+	size_t maplen;
+};
+
+static int
+has_shim(const char *val)
+{
+	size_t n = strlen(self_path);
+	const char *p = val;
+
+	while ((p = strstr(p, self_path)) != NULL) {
+		if ((p == val || p[-1] == ':' || p[-1] == ' ') &&
+		    (p[n] == '\0' || p[n] == ':' || p[n] == ' '))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+static void
+envfix_init(struct envfix *f, char *const env[])
+{
+	static const char key[] = "LD_PRELOAD=";
+	size_t n = 0, i, at = (size_t)-1, need, varlen;
+	const char *old = "";
+	char **out = f->stack, *var = f->var;
+
+	f->env = env;
+	f->mapped = NULL;
+	if (self_path[0] == '\0' || env == NULL || run_path(env) == NULL)
+		return;
+	for (n = 0; env[n] != NULL; n++)
+		if (strncmp(env[n], key, sizeof(key) - 1) == 0) {
+			at = n;
+			old = env[n] + sizeof(key) - 1;
+		}
+	if (has_shim(old))
+		return;
+	varlen = sizeof(key) + strlen(self_path) + 1 + strlen(old) + 1;
+	need = (n + 2) * sizeof(char *);
+	if (n + 2 > STACK_ARGS || varlen > sizeof(f->var)) {
+		f->maplen = need + varlen;
+		f->mapped = mmap(NULL, f->maplen, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (f->mapped == MAP_FAILED) {
+			f->mapped = NULL;
+			return;
+		}
+		out = f->mapped;
+		var = (char *)f->mapped + need;
+	}
+	for (i = 0; i < n; i++)
+		out[i] = env[i];
+	strcpy(var, key);
+	strcat(var, self_path);
+	if (*old != '\0') {
+		strcat(var, ":");
+		strcat(var, old);
+	}
+	if (at == (size_t)-1)
+		at = n++;
+	out[at] = var;
+	out[n] = NULL;
+	f->env = out;
+}
+
+static void
+envfix_free(struct envfix *f)
+{
+	trap_argv_free(f->mapped, f->maplen);
+}
+
 static int
 exec_path(const char *path, char *const argv[], char *const env[])
 {
 	execve_fn next = NEXT(real_execve, execve_fn, "execve");
 	char *stack[STACK_ARGS], **targv;
+	struct envfix fix;
 	void *mapped;
 	size_t maplen = 0;
 
@@ -303,7 +407,10 @@ exec_path(const char *path, char *const argv[], char *const env[])
 		trap_argv_free(mapped, maplen);
 		/* bindreq-run is gone: run the program as it would run. */
 	}
-	return next(path, argv, env);
+	envfix_init(&fix, env);
+	next(path, argv, fix.env);
+	envfix_free(&fix);
+	return -1;
 }
 
 static int
@@ -316,11 +423,16 @@ exec_search(const char *file, char *const argv[], char *const env[])
 	    intercept_find(file, getenv("PATH"), path, sizeof(path)) == 0 &&
 	    intercept_needs_trap(path))
 		return exec_path(path, argv, env);
+	struct envfix fix;
+
 	if (next == NULL) {
 		errno = ENOSYS;
 		return -1;
 	}
-	return next(file, argv, env);
+	envfix_init(&fix, env);
+	next(file, argv, fix.env);
+	envfix_free(&fix);
+	return -1;
 }
 
 EXPORT int
@@ -436,6 +548,7 @@ spawn_path(pid_t *pid, const char *path,
 {
 	spawn_fn next = NEXT(real_spawn, spawn_fn, "posix_spawn");
 	char *stack[STACK_ARGS], **targv;
+	struct envfix fix;
 	void *mapped;
 	size_t maplen = 0;
 	int rc;
@@ -443,10 +556,14 @@ spawn_path(pid_t *pid, const char *path,
 	if (next == NULL)
 		return ENOSYS;
 	targv = trap_argv(path, argv, env, stack, &mapped, &maplen);
-	if (targv == NULL)
-		return next(pid, path, fa, attr, argv, env);
-	rc = next(pid, targv[0], fa, attr, targv, env);
-	trap_argv_free(mapped, maplen);
+	if (targv != NULL) {
+		rc = next(pid, targv[0], fa, attr, targv, env);
+		trap_argv_free(mapped, maplen);
+		return rc;
+	}
+	envfix_init(&fix, env);
+	rc = next(pid, path, fa, attr, argv, fix.env);
+	envfix_free(&fix);
 	return rc;
 }
 
@@ -466,9 +583,17 @@ posix_spawnp(pid_t *pid, const char *file,
 	spawn_fn next = NEXT(real_spawnp, spawn_fn, "posix_spawnp");
 	char path[PATH_MAX];
 
+	struct envfix fix;
+	int rc;
+
 	if (run_path(env) != NULL &&
 	    intercept_find(file, getenv("PATH"), path, sizeof(path)) == 0 &&
 	    intercept_needs_trap(path))
 		return spawn_path(pid, path, fa, attr, argv, env);
-	return next != NULL ? next(pid, file, fa, attr, argv, env) : ENOSYS;
+	if (next == NULL)
+		return ENOSYS;
+	envfix_init(&fix, env);
+	rc = next(pid, file, fa, attr, argv, fix.env);
+	envfix_free(&fix);
+	return rc;
 }
