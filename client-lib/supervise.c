@@ -501,9 +501,17 @@ install_filter(const char *prog, const struct supervise_opts *opts)
 		free(mem);
 		return -1;
 	}
+	/*
+	 * SPEC_ALLOW: this filter is no sandbox around untrusted code, so
+	 * it must not make the kernel force the speculation mitigations it
+	 * gives sandboxed tasks (SSBD, STIBP on some machines): the program
+	 * runs as it would without bindreq-run, and may still ask for them
+	 * itself (PR_SET_SPECULATION_CTRL).
+	 */
 	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
 	    SECCOMP_FILTER_FLAG_NEW_LISTENER |
-	    SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &fprog);
+	    SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV |
+	    SECCOMP_FILTER_FLAG_SPEC_ALLOW, &fprog);
 	free(mem);
 	if (fd < 0)
 		fprintf(stderr, "%s: installing the seccomp filter: %s%s\n",
