@@ -11,6 +11,10 @@
  * re-reads the memory and checks the capability itself, so a flipped
  * address gains nothing. The broker still judges the real uid (the
  * helper's, which is the program's) and binds the program's own socket.
+ * When the broker refuses for a reason bind(2) would not give a privileged
+ * process (a denial, no broker, another network namespace), the call goes
+ * on to the kernel too: its answer is what the program would get without
+ * bindreq-run (EACCES, or success in a network namespace it owns).
  *
  * Why each piece:
  *   - the filter traps bind alone and reads no argument, so the kernel's
@@ -52,6 +56,7 @@
 #include <linux/capability.h>
 
 #include "bindreq.h"
+#include "bindreq_proto.h"
 #include "intercept.h"
 #include "supervise.h"
 
@@ -142,6 +147,7 @@ struct helper {
 	int notify;		/* the filter's listener */
 	unsigned unpriv;	/* lowest port the kernel lets anyone bind */
 	pid_t warned;		/* last pid told about an unreadable memory */
+	int broker_warned;	/* said once that bindreqd is unreachable */
 };
 
 static unsigned
@@ -209,6 +215,20 @@ warn_unreadable(struct helper *h, pid_t pid, int err)
 	    strerror(err), h->unpriv);
 }
 
+/* Say once that the broker is not there: the program only sees EACCES. */
+static void
+warn_broker(struct helper *h, int err)
+{
+	const char *path = getenv(BINDREQ_SOCKET_ENV);
+
+	if (h->broker_warned)
+		return;
+	h->broker_warned = 1;
+	fprintf(stderr, "bindreq-run: cannot reach bindreqd at %s: %s: "
+	    "privileged binds get EACCES\n", path != NULL && *path != '\0' ?
+	    path : BINDREQ_DEFAULT_SOCKET, strerror(err));
+}
+
 /* Port of an INET address of len bytes, or 0 if it is not one. */
 static unsigned
 inet_port(const struct sockaddr_storage *ss, size_t len)
@@ -259,7 +279,7 @@ broker_bind(struct helper *h, const struct seccomp_notif *n,
 	size_t len = (size_t)n->data.args[2];
 	struct iovec local = { &ss, len }, remote;
 	unsigned port;
-	int pidfd, sock, rc;
+	int pidfd, sock, rc, err;
 	ssize_t got;
 
 	if (n->data.nr != __NR_bind || len < sizeof(sa_family_t) ||
@@ -269,7 +289,7 @@ broker_bind(struct helper *h, const struct seccomp_notif *n,
 	remote.iov_len = len;
 	memset(&ss, 0, sizeof(ss));
 	got = process_vm_readv(n->pid, &local, 1, &remote, 1, 0);
-	if (got < 0 && errno != EFAULT)
+	if (got < 0 && (errno == EPERM || errno == EACCES))
 		warn_unreadable(h, n->pid, errno);
 	if (got != (ssize_t)len)
 		return 0;	/* the kernel gives its own EFAULT or EPERM */
@@ -297,8 +317,18 @@ broker_bind(struct helper *h, const struct seccomp_notif *n,
 		return 0;
 	}
 	rc = bindreq_bind(sock, (struct sockaddr *)&ss, (socklen_t)len);
-	resp->error = rc == 0 ? 0 : -intercept_bind_errno(errno);
+	err = rc == 0 ? 0 : errno;
 	close(sock);
+	if (err == BINDREQ_ENOBROKER || err == ETIMEDOUT)
+		warn_broker(h, err);
+	/*
+	 * What bind(2) gives a privileged process is the answer; any other
+	 * refusal goes on to the kernel, whose answer is the program's own
+	 * (EACCES, or a bind in a network namespace the program owns).
+	 */
+	if (err != 0 && intercept_bind_errno(err) != err)
+		return 0;
+	resp->error = -err;
 	return 1;
 }
 

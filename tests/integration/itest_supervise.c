@@ -6,7 +6,8 @@
  * MODE ...`), against a real bindreqd: a thread flipping the address
  * while the bind is trapped, a signal storm during binds, binds from
  * other threads and from forked and exec'd children, the helper killed,
- * a non-dumpable program, foreign system call ABIs, io_uring, and callers
+ * a non-dumpable program, a program in a network namespace of its own,
+ * foreign system call ABIs, io_uring, and callers
  * the supervisor must refuse (root, capabilities). The automatic choice
  * of the supervisor is checked on busybox-static when it is installed.
  *
@@ -31,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -364,6 +366,25 @@ helper_nodump(void)
 	return low == EACCES && high == 0 ? 0 : 1;
 }
 
+/*
+ * userns: in a user and network namespace of its own the program may bind
+ * port 80 itself; the broker refuses a socket of another namespace, and
+ * the supervisor must then leave the bind to the kernel.
+ */
+static int
+helper_userns(void)
+{
+	int err;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0) {
+		printf("userns: unshare: %s\n", strerror(errno));
+		return 0;
+	}
+	err = bind_once(SOCK_STREAM, "0.0.0.0", GRANTED_PORT);
+	printf("userns: bind: %s\n", err == 0 ? "ok" : strerror(err));
+	return err;
+}
+
 /* int80: getpid through the i386 ABI; prints what came back. */
 static int
 helper_int80(void)
@@ -438,6 +459,8 @@ run_helper(int argc, char **argv)
 		return helper_nodump();
 	if (strcmp(mode, "int80") == 0)
 		return helper_int80();
+	if (strcmp(mode, "userns") == 0)
+		return helper_userns();
 	if (strcmp(mode, "uring") == 0)
 		return helper_uring();
 	if (strcmp(mode, "status") == 0)
@@ -785,6 +808,32 @@ test_nondumpable(void **state)
 }
 
 static void
+test_own_namespace(void **state)
+{
+	const char *helper[] = { "userns", NULL };
+	char *output;
+	int rc;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	rc = supervised(seccomp, helper, &output);
+	if (strstr(output, "unshare:") != NULL) {
+		print_message("[ SKIP     ] no unprivileged user namespaces: "
+		    "%s", output);
+		free(output);
+		skip();
+	}
+	if (rc != 0)
+		fprintf(stderr, "%s", output);
+	assert_int_equal(rc, 0);
+	assert_true(holds(output, "userns: bind: ok"));
+	free(output);
+	/* The broker was asked, said no (another namespace), and was
+	 * overruled by nothing but the kernel's own rules. */
+	assert_int_equal(log_count("port=80 ", "EPERM"), 1);
+}
+
+static void
 test_foreign_abi(void **state)
 {
 	const char *helper[] = { "int80", NULL };
@@ -905,6 +954,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_helper_killed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_nondumpable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_own_namespace, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_abi, setup,
 		    teardown),
