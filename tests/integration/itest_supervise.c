@@ -45,6 +45,18 @@
 
 #include "harness.h"
 
+/* Built with AddressSanitizer (make SANITIZE=1): so is bindreq-run. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SELF_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SELF_SANITIZED 1
+#endif
+#endif
+#ifndef SELF_SANITIZED
+#define SELF_SANITIZED 0
+#endif
+
 #define DAEMON_USER	"brt11d"
 #define USER_A		"brt11a"
 
@@ -922,9 +934,13 @@ test_automatic_choice(void **state)
 	assert_int_equal(run(AS_USER, autosel, &output), 0);
 	assert_true(holds(output, "Seccomp:\t2\n"));
 	free(output);
-	assert_int_equal(run(AS_USER, via_sh, &output), 0);
-	assert_true(holds(output, "Seccomp:\t2\n"));
-	free(output);
+	/* An ASan bindreq-run cannot be started with the shim preloaded,
+	 * as the shim's hand-over from a launcher does. */
+	if (!SELF_SANITIZED) {
+		assert_int_equal(run(AS_USER, via_sh, &output), 0);
+		assert_true(holds(output, "Seccomp:\t2\n"));
+		free(output);
+	}
 	assert_int_equal(run(AS_USER, shim, &output), 0);
 	assert_true(holds(output, "Seccomp:\t0\n"));
 	free(output);
