@@ -65,6 +65,17 @@
 #define PIDFD_THREAD	O_EXCL
 #endif
 
+/*
+ * Linux 6.6: wake the helper on the trapping thread's CPU and the thread
+ * on the helper's, as a synchronous call would, instead of across CPUs.
+ */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS	SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP	(1UL << 0)
+#endif
+
 #define PROBE_MAGIC	"bindreq-probe-v1"
 #define PROBE_MS	5000	/* the helper answers the probe in time */
 #define BROKER_PORTS	1024	/* bindreqd serves 1..1023 */
@@ -276,7 +287,8 @@ broker_bind(struct helper *h, const struct seccomp_notif *n,
     struct seccomp_notif_resp *resp)
 {
 	struct sockaddr_storage ss;
-	size_t len = (size_t)n->data.args[2];
+	/* The kernel reads the length as an int: so do we. */
+	size_t len = (uint32_t)n->data.args[2];
 	struct iovec local = { &ss, len }, remote;
 	unsigned port;
 	int pidfd, sock, rc, err;
@@ -399,6 +411,9 @@ helper_start(int sp, struct helper *h)
 	    c->cmsg_len != CMSG_LEN(sizeof(int)))
 		return -1;
 	memcpy(&h->notify, CMSG_DATA(c), sizeof(int));
+	/* Older kernels say EINVAL: the wake-ups are then merely slower. */
+	(void)ioctl(h->notify, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+	    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	remote.iov_base = (void *)hello.probe;
 	remote.iov_len = sizeof(probe);
 	if (process_vm_readv(hello.pid, &local, 1, &remote, 1, 0) ==

@@ -301,7 +301,8 @@ http_rate(int port, long n)
 	for (i = 0; i < n; i++) {
 		if ((fd = connect_port(port)) < 0)
 			return -1;
-		if (write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
+		if (write(fd, req, sizeof(req) - 1) !=
+		    (ssize_t)(sizeof(req) - 1)) {
 			close(fd);
 			return -1;
 		}
