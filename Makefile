@@ -44,7 +44,8 @@ TOOL_SRC   := $(wildcard policy/bindreq-policy.c) $(TOOL_LIB_SRC)
 BROKER_SRC := $(wildcard broker/*.c)
 LIB_SRC    := client-lib/bindreq.c client-lib/wire.c
 PRELOAD_SRC := $(wildcard client-lib/preload.c client-lib/intercept.c)
-RUN_SRC    := $(wildcard client-lib/bindreq-run.c client-lib/supervise.c client-lib/intercept.c)
+RUN_SRC    := $(wildcard client-lib/bindreq-run.c client-lib/supervise.c \
+              client-lib/brokerconn.c client-lib/intercept.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 ITEST_SRC  := $(wildcard tests/integration/itest_*.c)
 ITEST_HELPERS := $(filter-out $(ITEST_SRC),$(wildcard tests/integration/*.c))

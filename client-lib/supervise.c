@@ -57,6 +57,7 @@
 
 #include "bindreq.h"
 #include "bindreq_proto.h"
+#include "brokerconn.h"
 #include "intercept.h"
 #include "supervise.h"
 
@@ -159,6 +160,7 @@ struct helper {
 	unsigned unpriv;	/* lowest port the kernel lets anyone bind */
 	pid_t warned;		/* last pid told about an unreadable memory */
 	int broker_warned;	/* said once that bindreqd is unreachable */
+	struct brokerconn conn;	/* to bindreqd, kept across a burst */
 };
 
 static unsigned
@@ -328,7 +330,8 @@ broker_bind(struct helper *h, const struct seccomp_notif *n,
 		close(sock);
 		return 0;
 	}
-	rc = bindreq_bind(sock, (struct sockaddr *)&ss, (socklen_t)len);
+	rc = brokerconn_bind(&h->conn, sock, (struct sockaddr *)&ss,
+	    (socklen_t)len);
 	err = rc == 0 ? 0 : errno;
 	close(sock);
 	if (err == BINDREQ_ENOBROKER || err == ETIMEDOUT)
@@ -366,9 +369,16 @@ serve(struct helper *h)
 {
 	struct pollfd pfd = { .fd = h->notify, .events = POLLIN };
 	struct seccomp_notif n;
+	int rc;
 
 	for (;;) {
-		if (poll(&pfd, 1, -1) < 0) {
+		/* An idle connection to the broker is dropped in time. */
+		rc = poll(&pfd, 1, brokerconn_idle_ms(&h->conn));
+		if (rc == 0) {
+			brokerconn_close(&h->conn);
+			continue;
+		}
+		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, "bindreq-run: supervisor: poll: %s: "
@@ -437,7 +447,7 @@ helper_main(int sp)
 {
 	static const int ignored[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM,
 	    SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2 };
-	struct helper h = { .notify = -1 };
+	struct helper h = { .notify = -1, .conn = BROKERCONN_INIT };
 	size_t i;
 	int null;
 

@@ -397,6 +397,26 @@ helper_userns(void)
 	return err;
 }
 
+/*
+ * restart FLAG: bind, say so, wait (at most 20 s) for the file FLAG, then
+ * bind again. The test restarts bindreqd in between: the helper's kept
+ * connection is dead by then and must be replaced, not fail the bind.
+ */
+static int
+helper_restart(char **argv)
+{
+	int err, i;
+
+	err = bind_once(SOCK_STREAM, "127.0.0.1", GRANTED_PORT);
+	printf("first: %s\n", err == 0 ? "ok" : strerror(err));
+	fflush(stdout);
+	for (i = 0; i < 2000 && access(argv[0], F_OK) != 0; i++)
+		usleep(10000);
+	err = bind_once(SOCK_STREAM, "127.0.0.1", GRANTED_PORT);
+	printf("second: %s\n", err == 0 ? "ok" : strerror(err));
+	return err;
+}
+
 /* int80: getpid through the i386 ABI; prints what came back. */
 static int
 helper_int80(void)
@@ -473,6 +493,8 @@ run_helper(int argc, char **argv)
 		return helper_int80();
 	if (strcmp(mode, "userns") == 0)
 		return helper_userns();
+	if (strcmp(mode, "restart") == 0 && argc >= 2)
+		return helper_restart(argv + 1);
 	if (strcmp(mode, "uring") == 0)
 		return helper_uring();
 	if (strcmp(mode, "status") == 0)
@@ -782,6 +804,61 @@ test_threads_and_children(void **state)
 	assert_int_equal(log_count("decision=allow", "port=80 "), 2);
 }
 
+/* bindreqd restarts between two binds of one supervised program. */
+static void
+test_broker_restart(void **state)
+{
+	char flag[PATH_MAX], out[PATH_MAX], *text = NULL;
+	const char *argv[] = { bin_run, "--seccomp", "--", bin_self,
+	    "--helper", "restart", flag, NULL };
+	long long deadline;
+	int status = -1, fd;
+	pid_t pid;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	snprintf(flag, sizeof(flag), "%s/restarted", work);
+	snprintf(out, sizeof(out), "%s/restart.out", work);
+	unlink(flag);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		closefrom(3);
+		if (become(AS_USER) < 0)
+			_exit(241);
+		execv(argv[0], (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	harness_track_pid(pid);
+	deadline = harness_now_ms() + 10000;
+	while (harness_now_ms() < deadline) {
+		free(text);
+		text = harness_read_file(out);
+		if (text != NULL && strstr(text, "first:") != NULL)
+			break;
+		usleep(10000);
+	}
+	assert_non_null(text);
+	assert_true(holds(text, "first: ok"));
+	free(text);
+	/* A restart inside the helper's reuse window: the old connection
+	 * dies with the old daemon. */
+	assert_int_equal(daemon_stop(&daemon_), 0);
+	assert_int_equal(daemon_start(&daemon_, NULL, DAEMON_USER, NULL), 0);
+	assert_int_equal(harness_write_file(flag, "", 0644), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	harness_untrack_pid(pid);
+	text = harness_read_file(out);
+	assert_non_null(text);
+	assert_true(holds(text, "second: ok"));
+	free(text);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void
 test_helper_killed(void **state)
 {
@@ -967,6 +1044,8 @@ main(int argc, char **argv)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_threads_and_children,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_broker_restart, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_helper_killed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_nondumpable, setup,
