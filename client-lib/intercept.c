@@ -12,6 +12,7 @@
 #include <link.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "intercept.h"
@@ -154,8 +155,11 @@ needs_trap(const char *path, int depth)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return 0;
+	/* Privileged programs are never ours: no_new_privs would take their
+	 * privilege (set-ID bits, file capabilities) away. */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & (S_ISUID | S_ISGID)))
+	    (st.st_mode & (S_ISUID | S_ISGID)) ||
+	    fgetxattr(fd, "security.capability", NULL, 0) >= 0)
 		goto out;
 	n = pread(fd, head, sizeof(head), 0);
 	if (n >= 4 && memcmp(head, ELFMAG, SELFMAG) == 0)

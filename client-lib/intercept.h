@@ -19,8 +19,9 @@
  * a native ELF without PT_INTERP (static, static-pie) or a Go program
  * (a "Go" ELF note or a .go.buildinfo section: Go makes raw system calls
  * even when dynamically linked). A "#!" script is judged by its
- * interpreter, one level deep. Set-user-ID and set-group-ID files are
- * never: the supervisor's no_new_privs would take their privilege away.
+ * interpreter, one level deep. Set-user-ID and set-group-ID files and
+ * files with capabilities are never: the supervisor's no_new_privs would
+ * take their privilege away.
  * Returns 1 or 0; anything unreadable is 0 (exec will say why).
  */
 int intercept_needs_trap(const char *path);

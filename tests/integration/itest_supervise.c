@@ -985,6 +985,29 @@ test_refused_callers(void **state)
 	free(output);
 }
 
+/* Copy src to dir/busybox with cap_net_raw=ep (busybox needs its name). */
+static int
+copy_with_caps(const char *src, char *dir, char *dst)
+{
+	const char *argv[] = { "/bin/cp", src, dst, NULL };
+	char *output;
+	cap_t caps;
+	int rc;
+
+	snprintf(dir, PATH_MAX, "%s/cap", work);
+	snprintf(dst, PATH_MAX + 16, "%s/busybox", dir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -1;
+	rc = run(AS_ROOT, argv, &output);
+	free(output);
+	if (rc != 0 || chmod(dst, 0755) < 0)
+		return -1;
+	caps = cap_from_text("cap_net_raw=ep");
+	rc = caps != NULL ? cap_set_file(dst, caps) : -1;
+	cap_free(caps);
+	return rc;
+}
+
 /* busybox-static takes the supervisor unasked; --shim keeps it off. */
 static void
 test_automatic_choice(void **state)
@@ -999,7 +1022,9 @@ test_automatic_choice(void **state)
 	    "-c", "exec /bin/busybox cat /proc/self/status", NULL };
 	const char *dynamic[] = { bin_run, "--", "/bin/cat",
 	    "/proc/self/status", NULL };
-	char *output;
+	char capdir[PATH_MAX], capbin[PATH_MAX + 16], *output;
+	const char *with_caps[] = { bin_run, "--", capbin, "cat",
+	    "/proc/self/status", NULL };
 
 	(void)state;
 	HARNESS_REQUIRE_ROOT();
@@ -1023,6 +1048,13 @@ test_automatic_choice(void **state)
 	free(output);
 	assert_int_equal(run(AS_USER, via_sh_shim, &output), 0);
 	assert_true(holds(output, "Seccomp:\t0\n"));
+	free(output);
+	/* A static program with file capabilities is left alone: under
+	 * no_new_privs it would lose them. */
+	assert_int_equal(copy_with_caps("/bin/busybox", capdir, capbin), 0);
+	assert_int_equal(run(AS_USER, with_caps, &output), 0);
+	assert_true(holds(output, "Seccomp:\t0\n"));
+	assert_true(holds(output, "CapEff:\t0000000000002000\n"));
 	free(output);
 	/* A dynamic program keeps the shim, and no_new_privs stays off. */
 	assert_int_equal(run(AS_USER, dynamic, &output), 0);
