@@ -117,7 +117,6 @@ supervise_check(const char *prog)
 	};
 	struct __user_cap_data_struct data[2];
 	struct utsname u;
-	int i, amb = 0;
 
 	if (!kernel_at_least(5, 19)) {
 		uname(&u);
@@ -138,16 +137,13 @@ supervise_check(const char *prog)
 		fprintf(stderr, "%s: capget: %s\n", prog, strerror(errno));
 		return -1;
 	}
-	for (i = 0; i <= CAP_LAST_CAP; i++)
-		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, i, 0, 0) == 1)
-			amb = 1;
-	if (data[0].effective || data[1].effective || data[0].permitted ||
-	    data[1].permitted || amb) {
+	/* Ambient and effective capabilities are always permitted ones. */
+	if (data[0].permitted || data[1].permitted) {
 		fprintf(stderr, "%s: refusing the seccomp supervisor with "
-		    "capabilities (permitted %08x%08x%s): the kernel would "
-		    "let the program's own binds through; drop them, or run "
+		    "capabilities (permitted %08x%08x): the kernel would let "
+		    "the program's own binds through; drop them, or run "
 		    "without bindreq-run\n", prog, data[1].permitted,
-		    data[0].permitted, amb ? ", ambient" : "");
+		    data[0].permitted);
 		return -1;
 	}
 	return 0;
