@@ -684,6 +684,29 @@ teardown(void **state)
 
 /* ---- the tests ----------------------------------------------------------- */
 
+/* Whether the helper named by "supervisor=PID" in output has exited
+ * (within 2 s): gone, or a zombie its new parent has not reaped yet. */
+static bool
+helper_gone(const char *output)
+{
+	const char *p = strstr(output, "supervisor=");
+	struct pollfd pfd;
+	int pidfd, n;
+	pid_t pid;
+
+	if (p == NULL || (pid = (pid_t)atoi(p + 11)) <= 0)
+		return false;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return errno == ESRCH;
+	pfd = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+	n = poll(&pfd, 1, 2000);
+	close(pidfd);
+	if (n != 1)
+		fprintf(stderr, "supervisor %d still runs\n", (int)pid);
+	return n == 1;
+}
+
 /* Granted, denied, unprivileged and non-INET binds, all through the trap. */
 static void
 test_basic(void **state)
@@ -712,6 +735,8 @@ test_basic(void **state)
 	assert_true(holds(output, "nnp=1\n"));
 	assert_true(holds(output, "preload=-\n"));
 	assert_null(strstr(output, "supervisor=-"));
+	/* The helper left once the program was gone (POLLHUP). */
+	assert_true(helper_gone(output));
 	free(output);
 }
 
