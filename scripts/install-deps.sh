@@ -11,11 +11,13 @@ set -eu
 # Programs that bindreq-run must serve unmodified (itest_programs): Go
 # (a static net/http server built in the test), caddy, busybox-static's
 # httpd, dnsmasq and unbound (UDP with SO_REUSEADDR), mptcpize (MPTCP),
-# and dig (dnsutils) to ask the DNS servers.
+# node (a dgram server with reuseAddr) and dig (dnsutils) to ask the DNS
+# servers.
 PKGS="make gcc clang pkg-config libcap-dev libseccomp-dev libcmocka-dev \
 iproute2 util-linux passwd curl python3 nginx-light systemd procps \
 dpkg-dev debhelper lintian valgrind libclang-rt-dev \
-golang-go caddy busybox-static dnsmasq unbound mptcpd mptcpize dnsutils"
+golang-go caddy busybox-static dnsmasq unbound mptcpd mptcpize dnsutils \
+nodejs"
 
 missing=""
 for p in $PKGS; do

@@ -3,7 +3,7 @@
  *
  * Real programs (Debian's python3 http.server, nginx, systemd-socket-proxyd,
  * dnsmasq, unbound, caddy, busybox-static's httpd, a static Go server built
- * here, mptcpize) run as an unprivileged user through bindreq-run with no
+ * here, mptcpize, node's dgram) run as an unprivileged user through bindreq-run with no
  * extra flags, against a real bindreqd, and are asked with curl and dig.
  * Go and static programs take the seccomp supervisor without being told. The shim's edges are checked with small modes
  * of this very binary (run as `itest_programs --helper MODE ...` under the
@@ -1672,6 +1672,45 @@ test_python_udpserver(void **state)
 	kill_group(pid);
 }
 
+/* node's dgram with reuseAddr (it sets SO_REUSEADDR): echo. */
+static const char node_udp[] =
+    "const s = require('dgram').createSocket({ type: process.argv[2]"
+    ".includes(':') ? 'udp6' : 'udp4', reuseAddr: true });\n"
+    "s.on('message', (m, r) => s.send(Buffer.concat([Buffer.from("
+    "'echo:'), m]), r.port, r.address));\n"
+    "s.on('error', (e) => { console.error(e.message); process.exit(1); "
+    "});\n"
+    "s.bind(53, process.argv[2]);\n";
+
+static void
+test_node_dgram(void **state)
+{
+	char script[PATH_MAX], out[PATH_MAX];
+	const char *argv[] = { bin_run, "--", "/usr/bin/node", script,
+	    "127.0.0.1", NULL };
+	pid_t pid;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	REQUIRE_SHIM();
+	REQUIRE_PROGRAM("/usr/bin/node");
+	start_daemon();
+	snprintf(script, sizeof(script), "%s/dgram.js", work);
+	assert_int_equal(harness_write_file(script, node_udp, 0644), 0);
+	out_path(out, sizeof(out));
+	pid = spawn(uid_a, gid_a, work, out, argv, NULL);
+	assert_true(pid > 0);
+	if (!udp_echoes(pid, "127.0.0.1", token)) {
+		show_output("node dgram", out);
+		daemon_dump(&daemon_);
+		fail();
+	}
+	assert_true(runs_as(pid, uid_a));
+	assert_true(LOG_HAS("decision=allow", "proto=udp",
+	    "addr=127.0.0.1", "port=53"));
+	kill_group(pid);
+}
+
 /*
  * The theft issue 11 must keep impossible: user C, granted the same UDP
  * port, binds with SO_REUSEADDR (racing the broker's clear with a thread)
@@ -2077,6 +2116,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_mptcpize, test_teardown),
 		cmocka_unit_test_teardown(test_python_udpserver,
 		    test_teardown),
+		cmocka_unit_test_teardown(test_node_dgram, test_teardown),
 		cmocka_unit_test_teardown(test_udp_theft, test_teardown),
 	};
 
