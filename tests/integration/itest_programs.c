@@ -42,6 +42,7 @@
 
 #include <cmocka.h>
 
+#include "bindreq.h"
 #include "harness.h"
 
 #define DAEMON_USER	"brt4d"
@@ -55,6 +56,7 @@
 #define PROXY_BACKEND	8080
 #define DENIED_PORT	81
 #define WILD_PORT	444
+#define MPTCP_PORT	663	/* the last of A's 600-663 */
 
 #define READY_MS	15000	/* servers get this long to answer */
 #define EXIT_MS		15000	/* short commands get this long to end */
@@ -423,6 +425,35 @@ helper_udp_steal(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * mptcp-create: have the broker create, bind and return an MPTCP socket
+ * on 127.0.0.1:MPTCP_PORT (not 80: earlier tests' connections linger in
+ * TIME_WAIT there, and the broker sets no SO_REUSEADDR on its sockets). Exits 0 if it is one, bound there; else an errno.
+ */
+static int
+helper_mptcp_create(void)
+{
+	struct sockaddr_storage ss, got;
+	socklen_t len = make_addr("127.0.0.1", MPTCP_PORT, &ss),
+	    glen = sizeof(got);
+	int fd, proto = 0;
+	socklen_t plen = sizeof(proto);
+
+	fd = bindreq_socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP,
+	    (struct sockaddr *)&ss, len);
+	if (fd < 0) {
+		fprintf(stderr, "helper: bindreq_socket: %s\n",
+		    strerror(errno));
+		return errno;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &plen) < 0 ||
+	    proto != IPPROTO_MPTCP || getsockname(fd, (struct sockaddr *)&got,
+	    &glen) < 0 || sockaddr_port(&got) != MPTCP_PORT)
+		return 202;
+	close(fd);
+	return 0;
+}
+
 static int
 run_helper(int argc, char **argv)
 {
@@ -440,6 +471,8 @@ run_helper(int argc, char **argv)
 		return helper_listen_env();
 	if (strcmp(mode, "udp-steal") == 0)
 		return helper_udp_steal(argc - 1, argv + 1);
+	if (strcmp(mode, "mptcp-create") == 0)
+		return helper_mptcp_create();
 	return 254;
 }
 
@@ -1586,6 +1619,33 @@ test_mptcpize(void **state)
 	kill_group(pid);
 }
 
+/* The broker creates MPTCP sockets too (its sandbox allows exactly that). */
+static void
+test_mptcp_create(void **state)
+{
+	const char *args[] = { "mptcp-create", NULL };
+	char *output;
+	int rc;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	if (enable_mptcp() < 0) {
+		print_message("[ SKIP     ] no MPTCP in this kernel\n");
+		skip();
+	}
+	start_daemon();
+	/* Without bindreq-run: the helper calls libbindreq itself. */
+	rc = run_helper_as(uid_a, gid_a, NULL, args, NULL, &output);
+	if (rc != 0)
+		fprintf(stderr, "%s", output);
+	free(output);
+	assert_int_equal(rc, 0);
+	assert_true(LOG_HAS("decision=allow", "op=create", "proto=mptcp",
+	    "port=663 "));
+	/* The daemon is still alive: its filter let the socket() through. */
+	assert_true(daemon_alive(&daemon_));
+}
+
 /* Python's socketserver.UDPServer with allow_reuse_address: echo. */
 static const char py_udp[] =
     "import socket, socketserver, sys\n"
@@ -2114,6 +2174,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_caddy, test_teardown),
 		cmocka_unit_test_teardown(test_busybox_httpd, test_teardown),
 		cmocka_unit_test_teardown(test_mptcpize, test_teardown),
+		cmocka_unit_test_teardown(test_mptcp_create, test_teardown),
 		cmocka_unit_test_teardown(test_python_udpserver,
 		    test_teardown),
 		cmocka_unit_test_teardown(test_node_dgram, test_teardown),
