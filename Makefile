@@ -43,8 +43,9 @@ TOOL_LIB_SRC := $(wildcard policy/tool_*.c)
 TOOL_SRC   := $(wildcard policy/bindreq-policy.c) $(TOOL_LIB_SRC)
 BROKER_SRC := $(wildcard broker/*.c)
 LIB_SRC    := client-lib/bindreq.c client-lib/wire.c
-PRELOAD_SRC := $(wildcard client-lib/preload.c)
-RUN_SRC    := $(wildcard client-lib/bindreq-run.c)
+PRELOAD_SRC := $(wildcard client-lib/preload.c client-lib/intercept.c)
+RUN_SRC    := $(wildcard client-lib/bindreq-run.c client-lib/supervise.c \
+              client-lib/brokerconn.c client-lib/intercept.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 ITEST_SRC  := $(wildcard tests/integration/itest_*.c)
 ITEST_HELPERS := $(filter-out $(ITEST_SRC),$(wildcard tests/integration/*.c))
@@ -115,7 +116,7 @@ $(BUILD)/libbindreq-preload.so: $(call plainobj,$(PRELOAD_SRC) $(LIB_SRC)) clien
 $(BUILD)/obj/client-lib/bindreq-run.o: CPPFLAGS += -DBINDREQ_LIBDIR='"$(PRELOADDIR)"'
 
 $(BUILD)/bindreq-run: $(call obj,$(RUN_SRC)) $(BUILD)/libbindreq.a
-	$(CC) $(ALLCFLAGS) -pie $(ALLLDFLAGS) -o $@ $^
+	$(CC) $(ALLCFLAGS) -pie $(ALLLDFLAGS) -o $@ $^ -lseccomp
 
 # Unit tests link the pure-logic modules directly.
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o \

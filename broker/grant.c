@@ -42,6 +42,7 @@ int_opt(int fd, int level, int opt, int *val)
 	return getsockopt(fd, level, opt, val, &len);
 }
 
+/* MPTCP listeners take TCP's port space: the policy judges them as tcp. */
 static unsigned
 request_proto(const struct bindreq_request *req)
 {
@@ -86,22 +87,16 @@ check_passed(const struct grant_ctx *g, const struct bindreq_request *req,
 		return refuse(why, "socket family differs from the request", EAFNOSUPPORT);
 	if (int_opt(fd, SOL_SOCKET, SO_TYPE, &val) < 0 || val != req->type)
 		return refuse(why, "socket type differs from the request", EPROTOTYPE);
-	want_proto = req->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+	want_proto = wire_socket_protocol(req);
 	if (int_opt(fd, SOL_SOCKET, SO_PROTOCOL, &val) < 0 ||
 	    val != want_proto)
-		return refuse(why, "socket protocol is not TCP or UDP as requested", EPROTONOSUPPORT);
+		return refuse(why, "socket protocol is not TCP, MPTCP or UDP as requested", EPROTONOSUPPORT);
 	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &clen) < 0 ||
 	    cookie != g->netns_cookie)
 		return refuse(why, "socket belongs to another network namespace", EPERM);
 	if (wire_from_sockaddr((struct sockaddr *)&ss, sslen, &fam, addr,
 	    &port, &scope) != 0 || port != 0)
 		return refuse(why, "socket is already bound, listening or connected", EINVAL);
-	/* A second user's UDP socket with SO_REUSEADDR takes every datagram
-	 * of the first user's port; the kernel does not compare owners. */
-	if (req->type == SOCK_DGRAM &&
-	    (int_opt(fd, SOL_SOCKET, SO_REUSEADDR, &val) < 0 || val != 0))
-		return refuse(why, "UDP socket with SO_REUSEADDR could take another "
-		    "user's datagrams", EOPNOTSUPP);
 	if (req->family == AF_INET6) {
 		if (int_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &val) < 0)
 			return refuse(why, "cannot read IPV6_V6ONLY", EINVAL);
@@ -118,7 +113,7 @@ create_socket(const struct bindreq_request *req, int *out)
 	int fd, on = 1, err;
 
 	fd = socket(req->family, req->type | SOCK_CLOEXEC,
-	    req->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
+	    wire_socket_protocol(req));
 	if (fd < 0)
 		return errno;
 	if (req->family == AF_INET6) {
@@ -265,8 +260,15 @@ bind_passed(const struct grant_ctx *g, const struct policy_query *q,
 		if (err != 0)
 			return err;
 	}
-	/* Narrow the UDP SO_REUSEADDR window the same way check_passed()
-	 * refused it: clear it ourselves right before the bind. */
+	/*
+	 * Two UDP sockets share a port across users when both have
+	 * SO_REUSEADDR, and the last one bound takes every datagram. DNS
+	 * and syslog servers set it by habit, so rather than refuse them we
+	 * clear it right before the bind: no socket bound here can ever be
+	 * joined, and a thief's socket, cleared too, cannot join anyone.
+	 * The program loses only stacking a second socket of its own on the
+	 * very same address and port.
+	 */
 	if (req->type == SOCK_DGRAM &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &off, sizeof(off)) < 0)
 		status = errno;
@@ -318,7 +320,8 @@ audit(const struct grant_ctx *g, const struct peer *p,
 	    "op=%s proto=%s addr=%s port=%u status=%s %s policy=%s",
 	    decision, p->uid, user, p->pid,
 	    req->op == BINDREQ_OP_BIND ? "bind" : "create",
-	    req->type == SOCK_STREAM ? "tcp" : "udp", addr, req->port,
+	    req->type == SOCK_DGRAM ? "udp" : req->protocol ==
+	    IPPROTO_MPTCP ? "mptcp" : "tcp", addr, req->port,
 	    errno_name(status, eb, sizeof(eb)), tail, g->policy->sha256_hex);
 	log_audit(line);
 }

@@ -165,7 +165,7 @@ static const struct sb_rule sb_rules[] = {
 	ALLOW(ppoll),
 
 	/* --- sockets: grant.c --- */
-	/* create_socket(): TCP and UDP over IPv4 and IPv6, nothing else */
+	/* create_socket(): TCP and UDP over IPv4 and IPv6 */
 	ALLOW3(socket, EQ(0, AF_INET), SOCKTYPE(1, SOCK_STREAM),
 	    EQ(2, IPPROTO_TCP)),
 	ALLOW3(socket, EQ(0, AF_INET), SOCKTYPE(1, SOCK_STREAM), EQ(2, 0)),
@@ -178,6 +178,11 @@ static const struct sb_rule sb_rules[] = {
 	ALLOW3(socket, EQ(0, AF_INET6), SOCKTYPE(1, SOCK_DGRAM),
 	    EQ(2, IPPROTO_UDP)),
 	ALLOW3(socket, EQ(0, AF_INET6), SOCKTYPE(1, SOCK_DGRAM), EQ(2, 0)),
+	/* create_socket(): MPTCP streams, which the policy judges as tcp */
+	ALLOW3(socket, EQ(0, AF_INET), SOCKTYPE(1, SOCK_STREAM),
+	    EQ(2, IPPROTO_MPTCP)),
+	ALLOW3(socket, EQ(0, AF_INET6), SOCKTYPE(1, SOCK_STREAM),
+	    EQ(2, IPPROTO_MPTCP)),
 	/* see the top of this file: nothing here makes one */
 	FAIL1(socket, SB_EACCES, EQ(0, AF_UNIX)),
 	/* do_bind(): the point of the daemon */

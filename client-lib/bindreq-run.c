@@ -1,10 +1,16 @@
 /*
  * bindreq-run: run a program that gets its privileged ports from bindreqd.
  *
- * Two ways, which may be combined:
+ * Three ways, which may be combined:
  *   - by default, COMMAND runs with the bind(2) shim (libbindreq-preload)
  *     added in front of LD_PRELOAD, so its own binds of ports below 1024
  *     go through the broker;
+ *   - a COMMAND no shim reaches (static, or Go, which makes the bind
+ *     system call itself: intercept_needs_trap) runs under the seccomp
+ *     supervisor instead (supervise.c), without being asked; --seccomp
+ *     forces it, --shim forbids it. Launchers (sh -c, env, scripts) are
+ *     followed by the shim's exec wrappers, which hand such a program
+ *     back to "bindreq-run --seccomp" ($BINDREQ_RUN);
  *   - with --listen SPEC, bindreq-run creates each socket itself (so it
  *     carries the user's uid, cgroup and namespace), has the broker bind
  *     it, listens on the TCP ones and passes them to COMMAND with the
@@ -33,6 +39,8 @@
 
 #include "bindreq.h"
 #include "bindreq_proto.h"
+#include "intercept.h"
+#include "supervise.h"
 
 #ifndef BINDREQ_LIBDIR
 #define BINDREQ_LIBDIR	"/usr/local/lib"
@@ -80,11 +88,17 @@ usage(FILE *f)
 	    "                        e.g. tcp:127.0.0.1:80, tcp:[::]:443,\n"
 	    "                        http=tcp:0.0.0.0:80 (repeatable)\n"
 	    "  -p, --preload         load the bind shim even with --listen\n"
+	    "  -S, --seccomp         trap bind with the seccomp supervisor\n"
+	    "      --shim            never the supervisor, only the shim\n"
+	    "      --no-io-uring     with the supervisor: io_uring_setup "
+	    "fails (ENOSYS)\n"
+	    "      --exec-path FILE  run FILE with COMMAND as its argv\n"
 	    "  -h, --help            show this help\n"
 	    "      --version         show the version\n"
 	    "\n"
 	    "Without --listen, COMMAND runs with " PRELOAD_NAME " in "
-	    "LD_PRELOAD.\n");
+	    "LD_PRELOAD,\nor under the seccomp supervisor when it is "
+	    "static or a Go program.\n");
 }
 
 static const char *
@@ -447,15 +461,83 @@ add_preload(void)
 	return rc;
 }
 
+/* Tell the shim's exec wrappers where bindreq-run is (for launchers). */
 static int
-run(char **argv)
+export_self(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0 || self[0] != '/')
+		return 0;	/* launchers then go without the supervisor */
+	self[n] = '\0';
+	return setenv(INTERCEPT_RUN_ENV, self, 1);
+}
+
+/*
+ * Under the supervisor every bind in the tree is trapped: drop the shim
+ * from LD_PRELOAD (its exec wrappers would stack a second supervisor),
+ * keep everything else there.
+ */
+static int
+drop_preload(void)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *copy, *out, *tok, *save, *base;
+	size_t n = 0;
+	int rc;
+
+	unsetenv(INTERCEPT_RUN_ENV);
+	if (old == NULL)
+		return 0;
+	copy = strdup(old);
+	out = malloc(strlen(old) + 1);
+	if (copy == NULL || out == NULL) {
+		free(copy);
+		free(out);
+		return -1;
+	}
+	for (tok = strtok_r(copy, ": \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ": \t", &save)) {
+		base = strrchr(tok, '/');
+		if (strcmp(base != NULL ? base + 1 : tok, PRELOAD_NAME) == 0)
+			continue;
+		if (n > 0)
+			out[n++] = ':';
+		memcpy(out + n, tok, strlen(tok));
+		n += strlen(tok);
+	}
+	out[n] = '\0';
+	rc = n > 0 ? setenv("LD_PRELOAD", out, 1) : unsetenv("LD_PRELOAD");
+	free(copy);
+	free(out);
+	return rc;
+}
+
+static int
+run(const char *path, char **argv)
 {
 	int err;
 
-	execvp(argv[0], argv);
+	if (path != NULL)
+		execv(path, argv);
+	else
+		execvp(argv[0], argv);
 	err = errno;
-	fprintf(stderr, PROG ": %s: %s\n", argv[0], strerror(err));
+	fprintf(stderr, PROG ": %s: %s\n", path ? path : argv[0],
+	    strerror(err));
 	return err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+}
+
+/* Where execvp would find COMMAND (or exec_path), into buf; NULL if not. */
+static const char *
+command_path(const char *exec_path, char **argv, char *buf, size_t len)
+{
+	if (exec_path != NULL)
+		return exec_path;
+	if (intercept_find(argv[0], getenv("PATH"), buf, len) < 0)
+		return NULL;
+	return buf;
 }
 
 int
@@ -465,15 +547,22 @@ main(int argc, char **argv)
 		{ "socket",	required_argument,	NULL, 's' },
 		{ "listen",	required_argument,	NULL, 'l' },
 		{ "preload",	no_argument,		NULL, 'p' },
+		{ "seccomp",	no_argument,		NULL, 'S' },
+		{ "shim",	no_argument,		NULL, 'M' },
+		{ "no-io-uring", no_argument,		NULL, 'U' },
+		{ "exec-path",	required_argument,	NULL, 'E' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 },
 	};
 	static struct listen_spec ls[MAX_LISTEN];
-	int nls = 0, preload = 0, ch, i;
+	struct supervise_opts sopts = { 0 };
+	const char *exec_path = NULL, *path;
+	char found[PATH_MAX];
+	int nls = 0, preload = 0, trap = 0, shim_only = 0, ch, i;
 
 	/* '+': stop at COMMAND, whose options are its own. */
-	while ((ch = getopt_long(argc, argv, "+s:l:ph", longopts,
+	while ((ch = getopt_long(argc, argv, "+s:l:pSh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -496,6 +585,18 @@ main(int argc, char **argv)
 		case 'p':
 			preload = 1;
 			break;
+		case 'S':
+			trap = 1;
+			break;
+		case 'M':
+			shim_only = 1;
+			break;
+		case 'U':
+			sopts.deny_io_uring = 1;
+			break;
+		case 'E':
+			exec_path = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -513,9 +614,22 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (trap && shim_only) {
+		fprintf(stderr, PROG ": --seccomp and --shim exclude each "
+		    "other\n");
+		return EXIT_USAGE;
+	}
 	if (nls == 0)
 		preload = 1;
-	if (preload && add_preload() < 0)
+	path = command_path(exec_path, argv, found, sizeof(found));
+	/* Where the shim would go but cannot reach: the supervisor. */
+	if (preload && !shim_only && path != NULL &&
+	    intercept_needs_trap(path))
+		trap = 1;
+	if (trap)
+		preload = 0;
+	if (preload && (add_preload() < 0 ||
+	    (!shim_only && export_self() < 0)))
 		return EXIT_NOEXEC;
 	for (i = 0; i < nls; i++)
 		if (open_listener(&ls[i]) < 0)
@@ -526,5 +640,13 @@ main(int argc, char **argv)
 		    strerror(errno));
 		return EXIT_BIND;
 	}
-	return run(argv);
+	if (!trap)
+		return run(exec_path, argv);
+	if (path == NULL)
+		return run(NULL, argv);	/* says "not found" as before */
+	if (drop_preload() < 0) {
+		fprintf(stderr, PROG ": %s\n", strerror(errno));
+		return EXIT_NOEXEC;
+	}
+	return supervise_exec(PROG, path, argv, &sopts);
 }

@@ -104,14 +104,23 @@ wire_request_init(struct bindreq_request *req, enum bindreq_op op,
 	    &req->port, &req->scope_id);
 }
 
+/* MPTCP (262) is a stream protocol in TCP's port space: tcp to the policy. */
 static int
 protocol_fits_type(int32_t type, int32_t protocol)
 {
 	if (protocol == 0)
 		return 1;
 	if (type == SOCK_STREAM)
-		return protocol == IPPROTO_TCP;
+		return protocol == IPPROTO_TCP || protocol == IPPROTO_MPTCP;
 	return protocol == IPPROTO_UDP;
+}
+
+int
+wire_socket_protocol(const struct bindreq_request *req)
+{
+	if (req->type == SOCK_DGRAM)
+		return IPPROTO_UDP;
+	return req->protocol == IPPROTO_MPTCP ? IPPROTO_MPTCP : IPPROTO_TCP;
 }
 
 int

@@ -35,6 +35,13 @@ int wire_request_init(struct bindreq_request *req, enum bindreq_op op,
 int wire_request_decode(const void *buf, size_t len,
     struct bindreq_request *out);
 
+/*
+ * The socket protocol a decoded request stands for: IPPROTO_UDP for
+ * datagrams; for streams IPPROTO_MPTCP when the request names it, else
+ * IPPROTO_TCP. MPTCP takes TCP's port space and is judged as tcp.
+ */
+int wire_socket_protocol(const struct bindreq_request *req);
+
 /* A reply for op with status (0 or a positive errno); address left zero. */
 void wire_reply_init(struct bindreq_reply *rep, uint16_t op, int32_t status);
 

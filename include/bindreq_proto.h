@@ -27,8 +27,10 @@
  *    12   2  family    AF_INET (2) or AF_INET6 (10)
  *    14   2  reserved  must be 0
  *    16   4  type      SOCK_STREAM (1) or SOCK_DGRAM (2), no flag bits
- *    20   4  protocol  IPPROTO_TCP (6), IPPROTO_UDP (17), or 0 for the
- *                      type's default
+ *    20   4  protocol  IPPROTO_TCP (6) or IPPROTO_MPTCP (262) with
+ *                      SOCK_STREAM, IPPROTO_UDP (17) with SOCK_DGRAM, or
+ *                      0 for the type's default (TCP, UDP). MPTCP takes
+ *                      TCP's port space and is judged as tcp.
  *    24   2  port      host byte order, 1..1023
  *    26   2  reserved  must be 0
  *    28   4  scope_id  IPv6 scope (interface index); 0 for IPv4

@@ -8,9 +8,16 @@ set -eu
 # unmodified-programs tests, systemd's tools for unit checks and the proxy,
 # dpkg-dev, debhelper and lintian to build and check the Debian packages,
 # valgrind and clang's libFuzzer runtime (libclang-rt-dev) for scripts/test.sh.
+# Programs that bindreq-run must serve unmodified (itest_programs): Go
+# (a static net/http server built in the test), caddy, busybox-static's
+# httpd, dnsmasq and unbound (UDP with SO_REUSEADDR), mptcpize (MPTCP),
+# node (a dgram server with reuseAddr) and dig (dnsutils) to ask the DNS
+# servers.
 PKGS="make gcc clang pkg-config libcap-dev libseccomp-dev libcmocka-dev \
 iproute2 util-linux passwd curl python3 nginx-light systemd procps \
-dpkg-dev debhelper lintian valgrind libclang-rt-dev"
+dpkg-dev debhelper lintian valgrind libclang-rt-dev \
+golang-go caddy busybox-static dnsmasq unbound mptcpd mptcpize dnsutils \
+nodejs"
 
 missing=""
 for p in $PKGS; do
@@ -27,8 +34,11 @@ fi
 echo "install-deps: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# nginx-light must not start a system nginx on port 80 behind our back.
-if echo "$missing" | grep -q nginx; then
+# Servers must not start as system daemons behind our back: nginx and caddy
+# would take port 80, dnsmasq and unbound port 53 (and a running system
+# resolver would hide the test's own). policy-rc.d 101 tells invoke-rc.d
+# (and deb-systemd-invoke) to start nothing while they are installed.
+if echo "$missing" | grep -Eq 'nginx|caddy|dnsmasq|unbound|mptcpd'; then
 	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
 	chmod 755 /usr/sbin/policy-rc.d
 	trap 'rm -f /usr/sbin/policy-rc.d' EXIT

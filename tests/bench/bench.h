@@ -12,7 +12,8 @@
  * processes, the daemon, cleanup), floor.c (the minimal broker), client.c
  * (the measuring loops, run as other users in exec'd copies of this
  * program), load.c (concurrent clients), policybench.c (100 000 rules),
- * stats.c (percentiles and medians).
+ * stats.c (percentiles and medians), trap.c (bindreq-run's seccomp
+ * supervisor).
  */
 #ifndef BINDREQ_BENCH_H
 #define BINDREQ_BENCH_H
@@ -180,5 +181,24 @@ struct policy_result {
 /* Write a policy of nrules rules into dir, load it, time decisions. */
 int policy_bench(const char *dir, size_t nrules, size_t ndecisions,
     struct policy_result *out);
+
+/* ---- trap.c ------------------------------------------------------------ */
+
+/* What the supervisor's part needs from the rest of the run. */
+struct trap_env {
+	const char *self;	/* this program */
+	const char *run;	/* build/bindreq-run */
+	const char *dir;	/* the run's temporary directory */
+	const struct bench_user *user;	/* granted BENCH_PORT.. */
+	int rounds;
+	bool quick;
+};
+
+/* Measure (while the daemon runs); the number of failed measurements. */
+int trap_run(const struct trap_env *e);
+/* Print what trap_run() measured, with its goals. */
+void trap_print(void);
+/* The exec'd measuring loops: argv after "--trap". Exit status. */
+int trap_main(int argc, char **argv);
 
 #endif /* BINDREQ_BENCH_H */

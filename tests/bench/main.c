@@ -909,6 +909,7 @@ int
 main(int argc, char **argv)
 {
 	static struct bench b;
+	char run[PATH_MAX + 16];
 	const char *build = NULL;
 	uint64_t t0 = now_ns();
 	bool quick = false;
@@ -920,6 +921,8 @@ main(int argc, char **argv)
 		return load_main(argc - 2, argv + 2);
 	if (argc > 1 && strcmp(argv[1], "--hold") == 0)
 		return hold_main(argc - 2, argv + 2);
+	if (argc > 1 && strcmp(argv[1], "--trap") == 0)
+		return trap_main(argc - 2, argv + 2);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0)
 			quick = true;
@@ -951,11 +954,15 @@ main(int argc, char **argv)
 	run_rounds(&b);
 	run_clients(&b);
 	read_rss(&b, &b.after);
+	snprintf(run, sizeof(run), "%s/bindreq-run", b.bindir);
+	b.failures += trap_run(&(struct trap_env){ b.self, run, b.dir,
+	    &b.users[0], b.p.rounds, b.p.quick });
 	daemon_stop(&b.d);
 	print_latency();
 	print_load(&b);
 	print_policy_rss(&b);
 	print_ratios(&b);
+	trap_print();
 	nfail = count_failures(&b);
 	printf("\nbench: %.1f s, %d part%s failed\n",
 	    (double)(now_ns() - t0) / 1e9, nfail, nfail == 1 ? "" : "s");

@@ -889,20 +889,6 @@ make_connected(void)
 	return fd;
 }
 
-/* UDP with SO_REUSEADDR could take another user's datagrams. */
-static int
-make_udp_reuseaddr(void)
-{
-	int fd = make_udp(), on = 1;
-
-	if (fd >= 0 &&
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* A TCP socket made in a network namespace of its own. */
 static int
 make_other_netns(void)
@@ -948,8 +934,6 @@ static const struct kind kinds[] = {
 	    0 },
 	{ "a listening socket", make_listening, SOCK_STREAM, EINVAL, 0 },
 	{ "a connected socket", make_connected, SOCK_STREAM, EINVAL, 0 },
-	{ "UDP with SO_REUSEADDR", make_udp_reuseaddr, SOCK_DGRAM,
-	    EOPNOTSUPP, 0 },
 	{ "a socket of another network namespace", make_other_netns,
 	    SOCK_STREAM, EPERM, 0 },
 };

@@ -1,16 +1,19 @@
 /*
  * Integration tests: unmodified programs get their privileged ports.
  *
- * Real programs (Debian's python3 http.server, nginx, systemd-socket-proxyd)
- * run as an unprivileged user through bindreq-run, against a real bindreqd,
- * and are fetched with curl. The shim's edges are checked with small modes
+ * Real programs (Debian's python3 http.server, nginx, systemd-socket-proxyd,
+ * dnsmasq, unbound, caddy, busybox-static's httpd, a static Go server built
+ * here, mptcpize, node's dgram) run as an unprivileged user through bindreq-run with no
+ * extra flags, against a real bindreqd, and are asked with curl and dig.
+ * Go and static programs take the seccomp supervisor without being told. The shim's edges are checked with small modes
  * of this very binary (run as `itest_programs --helper MODE ...` under the
  * user and the shim), because a test needs exact errno values and
  * descriptor counts that a real program does not show.
  *
  * Runs as root, in the network namespace tests/run.sh gives it (port 80
- * here is ours alone). Users are brt4d (the daemon), brt4a (granted) and
- * brt4b (granted nothing). Every process started here gets its own process
+ * here is ours alone). Users are brt4d (the daemon), brt4a (granted),
+ * brt4b (granted nothing) and brt4c (granted UDP 53 on 127.0.0.1 too: the
+ * would-be thief of brt4a's datagrams). Every process started here gets its own process
  * group and is killed with it; every file lives in harness temp dirs.
  */
 #include <arpa/inet.h>
@@ -24,6 +27,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,11 +42,13 @@
 
 #include <cmocka.h>
 
+#include "bindreq.h"
 #include "harness.h"
 
 #define DAEMON_USER	"brt4d"
 #define USER_A		"brt4a"
 #define USER_B		"brt4b"
+#define USER_C		"brt4c"
 
 #define MT_BASE		600	/* the threads bind MT_BASE.. */
 #define MT_COUNT	32
@@ -50,25 +56,32 @@
 #define PROXY_BACKEND	8080
 #define DENIED_PORT	81
 #define WILD_PORT	444
+#define MPTCP_PORT	663	/* the last of A's 600-663 */
 
 #define READY_MS	15000	/* servers get this long to answer */
 #define EXIT_MS		15000	/* short commands get this long to end */
 #define MAX_PROCS	32
 #define MAX_ENV		16
+#define BUILD_MS	180000	/* go build, cold cache, busy machine */
+#define STEAL_TRIES	200	/* binds the thief tries while racing */
 
 static const char policy_text[] =
     "# itest_programs\n"
-    "allow user " USER_A " tcp 80 on 127.0.0.1 ::1\n"
+    "allow user " USER_A " tcp 80\n"
     "allow user " USER_A " udp 53 on 127.0.0.1 ::1\n"
     "allow user " USER_A " tcp 600-663 on 127.0.0.1\n"
-    "allow user " USER_A " tcp " "444\n";
+    "allow user " USER_A " tcp " "444\n"
+    "allow user " USER_A " tcp 53 on 127.0.0.1 ::1\n"
+    "allow user " USER_C " udp 53 on 127.0.0.1\n";
 
-static uid_t uid_a, uid_b;
-static gid_t gid_a, gid_b;
+static uid_t uid_a, uid_b, uid_c;
+static gid_t gid_a, gid_b, gid_c;
 static char work[128];		/* our temp dir */
 static char webroot[192];	/* index.html holding token */
 static char token[64];
 static char bin_run[PATH_MAX], bin_preload[PATH_MAX], bin_self[PATH_MAX];
+static char build_dir[PATH_MAX];	/* go's cache lives here */
+static char go_server[PATH_MAX];	/* built once, by the first test */
 static struct harness_daemon daemon_;
 static pid_t procs[MAX_PROCS];	/* process groups we started */
 static int nprocs;
@@ -349,6 +362,98 @@ helper_listen_env(void)
 	return 0;
 }
 
+struct flipper {
+	int fd;
+	atomic_int stop;
+};
+
+/* Set SO_REUSEADDR on and off as fast as it goes, racing the broker. */
+static void *
+flip_reuse(void *p)
+{
+	struct flipper *f = p;
+	int on = 0;
+
+	while (!atomic_load(&f->stop)) {
+		on = !on;
+		setsockopt(f->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	}
+	return NULL;
+}
+
+/*
+ * udp-steal ADDR PORT TRIES: the thief. Each try makes a UDP socket with
+ * SO_REUSEADDR, has a thread flip the option while the shim binds it,
+ * and counts the binds that succeed. Prints "stolen=N" and exits 0.
+ */
+static int
+helper_udp_steal(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	struct flipper f;
+	pthread_t th;
+	socklen_t len;
+	int tries, i, on = 1, bound = 0, inuse = 0, other = 0, flip;
+
+	if (argc < 3)
+		return 254;
+	len = make_addr(argv[0], (unsigned)atoi(argv[1]), &ss);
+	tries = atoi(argv[2]);
+	if (len == 0 || tries < 1)
+		return 254;
+	for (i = 0; i < tries; i++) {
+		f.fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (f.fd < 0 || setsockopt(f.fd, SOL_SOCKET, SO_REUSEADDR,
+		    &on, sizeof(on)) < 0)
+			return 253;
+		atomic_store(&f.stop, 0);
+		/* Every other try races; the rest keep it set throughout. */
+		flip = i % 2 == 1 &&
+		    pthread_create(&th, NULL, flip_reuse, &f) == 0;
+		if (bind(f.fd, (struct sockaddr *)&ss, len) == 0)
+			bound++;
+		else if (errno == EADDRINUSE)
+			inuse++;
+		else
+			other++;
+		atomic_store(&f.stop, 1);
+		if (flip)
+			pthread_join(th, NULL);
+		close(f.fd);
+	}
+	printf("stolen=%d inuse=%d other=%d\n", bound, inuse, other);
+	return 0;
+}
+
+/*
+ * mptcp-create: have the broker create, bind and return an MPTCP socket
+ * on 127.0.0.1:MPTCP_PORT (not 80: earlier tests' connections linger in
+ * TIME_WAIT there, and the broker sets no SO_REUSEADDR on its sockets). Exits 0 if it is one, bound there; else an errno.
+ */
+static int
+helper_mptcp_create(void)
+{
+	struct sockaddr_storage ss, got;
+	socklen_t len = make_addr("127.0.0.1", MPTCP_PORT, &ss),
+	    glen = sizeof(got);
+	int fd, proto = 0;
+	socklen_t plen = sizeof(proto);
+
+	fd = bindreq_socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP,
+	    (struct sockaddr *)&ss, len);
+	if (fd < 0) {
+		fprintf(stderr, "helper: bindreq_socket: %s\n",
+		    strerror(errno));
+		return errno;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &plen) < 0 ||
+	    proto != IPPROTO_MPTCP || getsockname(fd, (struct sockaddr *)&got,
+	    &glen) < 0 || sockaddr_port(&got) != MPTCP_PORT)
+		return 202;
+	close(fd);
+	return 0;
+}
+
 static int
 run_helper(int argc, char **argv)
 {
@@ -364,6 +469,10 @@ run_helper(int argc, char **argv)
 		return helper_udp_echo(argc - 1, argv + 1);
 	if (strcmp(mode, "listen-env") == 0)
 		return helper_listen_env();
+	if (strcmp(mode, "udp-steal") == 0)
+		return helper_udp_steal(argc - 1, argv + 1);
+	if (strcmp(mode, "mptcp-create") == 0)
+		return helper_mptcp_create();
 	return 254;
 }
 
@@ -701,7 +810,8 @@ group_setup(void **state)
 		return 0;
 	if (harness_user_add(DAEMON_USER, NULL, NULL, NULL) < 0 ||
 	    harness_user_add(USER_A, NULL, &uid_a, &gid_a) < 0 ||
-	    harness_user_add(USER_B, NULL, &uid_b, &gid_b) < 0)
+	    harness_user_add(USER_B, NULL, &uid_b, &gid_b) < 0 ||
+	    harness_user_add(USER_C, NULL, &uid_c, &gid_c) < 0)
 		return -1;
 	if (harness_tmpdir(work, sizeof(work)) < 0)
 		return -1;
@@ -724,6 +834,8 @@ group_setup(void **state)
 		return -1;
 	if (readlink("/proc/self/exe", bin_self, sizeof(bin_self) - 1) < 0)
 		return -1;
+	snprintf(build_dir, sizeof(build_dir), "%s", bin_run);
+	*strrchr(build_dir, '/') = '\0';
 	return 0;
 }
 
@@ -1097,6 +1209,610 @@ test_socket_proxyd(void **state)
 	kill_group(back);
 }
 
+
+/* ---- servers issue 11 named: DNS, Go, static, MPTCP --------------------- */
+
+/* Whether pid runs under bindreq-run's supervisor: a seccomp filter, the
+ * helper's pid in its environment, and no shim. */
+static bool
+supervised(pid_t pid)
+{
+	bool ok = proc_has(pid, "status", "\nSeccomp:\t2\n") &&
+	    proc_has(pid, "environ", "\nBINDREQ_SUPERVISOR_PID=") &&
+	    !proc_has(pid, "maps", "libbindreq-preload");
+
+	if (!ok)
+		fprintf(stderr, "pid %d is not under the supervisor\n",
+		    (int)pid);
+	return ok;
+}
+
+#define REQUIRE_PROGRAM(path) do {					\
+	if (!have(path)) {						\
+		print_message("[ SKIP     ] %s missing: run "		\
+		    "scripts/install-deps.sh\n", (path));		\
+		skip();							\
+	}								\
+} while (0)
+
+/* dig @server name (over TCP if tcp) as root; true if want came back. */
+static bool
+dig_says(const char *server, const char *name, bool tcp, const char *want)
+{
+	char at[80], *output = NULL;
+	const char *argv[] = { "/usr/bin/dig", "+short", "+time=1",
+	    "+tries=1", tcp ? "+tcp" : "+notcp", at, name, NULL };
+	bool ok;
+	int rc;
+
+	snprintf(at, sizeof(at), "@%s", server);
+	rc = run_wait(0, 0, argv, NULL, &output);
+	ok = rc == 0 && output != NULL && strstr(output, want) != NULL;
+	free(output);
+	return ok;
+}
+
+/* Ask until the server answers (it may still be starting), bounded. */
+static bool
+dig_until(pid_t pid, const char *server, const char *name, bool tcp,
+    const char *want)
+{
+	long long deadline = harness_now_ms() + READY_MS;
+
+	while (harness_now_ms() < deadline) {
+		if (dig_says(server, name, tcp, want))
+			return true;
+		if (!alive(pid)) {
+			forget(pid);
+			break;
+		}
+		sleep_ms(100);
+	}
+	fprintf(stderr, "dig %s@%s %s: no \"%s\"\n", tcp ? "+tcp " : "",
+	    server, name, want);
+	return false;
+}
+
+static void
+test_dnsmasq(void **state)
+{
+	const char *argv[] = { bin_run, "--", "/usr/sbin/dnsmasq", "-k",
+	    "--conf-file=/dev/null", "--listen-address=127.0.0.1",
+	    "--bind-interfaces", "--port=53", "--no-resolv", "--no-hosts",
+	    "--pid-file=", "--log-facility=-",
+	    "--address=/www.dnsmasq.test/10.53.0.1", NULL };
+	char out[PATH_MAX];
+	pid_t pid;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	REQUIRE_SHIM();
+	REQUIRE_PROGRAM("/usr/sbin/dnsmasq");
+	REQUIRE_PROGRAM("/usr/bin/dig");
+	start_daemon();
+	out_path(out, sizeof(out));
+	pid = spawn(uid_a, gid_a, work, out, argv, NULL);
+	assert_true(pid > 0);
+	if (!dig_until(pid, "127.0.0.1", "www.dnsmasq.test", false,
+	    "10.53.0.1")) {
+		show_output("dnsmasq", out);
+		daemon_dump(&daemon_);
+		fail();
+	}
+	assert_true(dig_says("127.0.0.1", "www.dnsmasq.test", true,
+	    "10.53.0.1"));
+	/* dnsmasq sets SO_REUSEADDR on its UDP socket: granted, cleared. */
+	assert_true(LOG_HAS("decision=allow", "proto=udp", "port=53"));
+	assert_true(LOG_HAS("decision=allow", "proto=tcp", "port=53"));
+	assert_true(runs_as(pid, uid_a));
+	assert_true(proc_has(pid, "maps", "libbindreq-preload"));
+	kill_group(pid);
+}
+
+static void
+test_unbound(void **state)
+{
+	char conf[PATH_MAX], text[1024], out[PATH_MAX];
+	const char *argv[] = { bin_run, "--", "/usr/sbin/unbound", "-d",
+	    "-c", conf, NULL };
+	static const char *const servers[] = { "127.0.0.1", "::1" };
+	pid_t pid;
+	size_t i;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	REQUIRE_SHIM();
+	REQUIRE_PROGRAM("/usr/sbin/unbound");
+	REQUIRE_PROGRAM("/usr/bin/dig");
+	start_daemon();
+	snprintf(conf, sizeof(conf), "%s/unbound.conf", work);
+	snprintf(text, sizeof(text),
+	    "server:\n"
+	    "    interface: 127.0.0.1\n"
+	    "    interface: ::1\n"
+	    "    port: 53\n"
+	    "    username: \"\"\n"
+	    "    chroot: \"\"\n"
+	    "    directory: \"%s\"\n"
+	    "    pidfile: \"\"\n"
+	    "    do-daemonize: no\n"
+	    "    use-syslog: no\n"
+	    "    num-threads: 1\n"
+	    "    local-zone: \"unbound.test.\" static\n"
+	    "    local-data: \"www.unbound.test. IN A 10.53.0.2\"\n"
+	    "remote-control:\n"
+	    "    control-enable: no\n", work);
+	assert_int_equal(harness_write_file(conf, text, 0644), 0);
+	out_path(out, sizeof(out));
+	pid = spawn(uid_a, gid_a, work, out, argv, NULL);
+	assert_true(pid > 0);
+	for (i = 0; i < 2; i++) {
+		if (!dig_until(pid, servers[i], "www.unbound.test", false,
+		    "10.53.0.2") || !dig_says(servers[i],
+		    "www.unbound.test", true, "10.53.0.2")) {
+			show_output("unbound", out);
+			daemon_dump(&daemon_);
+			fail();
+		}
+	}
+	assert_true(LOG_HAS("decision=allow", "proto=udp", "addr=::1",
+	    "port=53"));
+	assert_true(LOG_HAS("decision=allow", "proto=tcp", "addr=127.0.0.1",
+	    "port=53"));
+	assert_true(runs_as(pid, uid_a));
+	kill_group(pid);
+}
+
+static const char go_main[] =
+    "package main\n"
+    "\n"
+    "import (\n"
+    "\t\"fmt\"\n"
+    "\t\"net/http\"\n"
+    "\t\"os\"\n"
+    ")\n"
+    "\n"
+    "func main() {\n"
+    "\thttp.HandleFunc(\"/\", func(w http.ResponseWriter, r "
+    "*http.Request) {\n"
+    "\t\tfmt.Fprintln(w, \"go:\"+os.Getenv(\"TOKEN\"))\n"
+    "\t})\n"
+    "\tif err := http.ListenAndServe(os.Args[1], nil); err != nil {\n"
+    "\t\tfmt.Fprintln(os.Stderr, err)\n"
+    "\t\tos.Exit(1)\n"
+    "\t}\n"
+    "}\n";
+
+/*
+ * Build a static Go net/http server (CGO_ENABLED=0) once; the cache in
+ * the build dir makes later runs fast. Skips when Go is missing.
+ */
+static void
+require_go_server(void)
+{
+	char src[PATH_MAX], cache[PATH_MAX + 16], gopath[PATH_MAX + 16],
+	    out[PATH_MAX], envc[PATH_MAX + 32], envp[PATH_MAX + 32],
+	    envh[PATH_MAX + 16], bin[PATH_MAX];
+	const char *argv[] = { "/usr/bin/go", "build", "-o", bin, src, NULL };
+	const char *env[] = { "CGO_ENABLED=0", "GO111MODULE=off",
+	    "GOPROXY=off", "GOFLAGS=", envc, envp, envh, NULL };
+	pid_t pid;
+	int rc;
+
+	if (go_server[0] != '\0')
+		return;
+	REQUIRE_PROGRAM("/usr/bin/go");
+	snprintf(src, sizeof(src), "%s/main.go", work);
+	snprintf(bin, sizeof(bin), "%s/gohttp", work);
+	snprintf(cache, sizeof(cache), "%s/go-cache", build_dir);
+	snprintf(gopath, sizeof(gopath), "%s/go-path", build_dir);
+	snprintf(envc, sizeof(envc), "GOCACHE=%s", cache);
+	snprintf(envp, sizeof(envp), "GOPATH=%s", gopath);
+	snprintf(envh, sizeof(envh), "HOME=%s", work);
+	assert_int_equal(harness_write_file(src, go_main, 0644), 0);
+	out_path(out, sizeof(out));
+	pid = spawn(0, 0, work, out, argv, env);
+	assert_true(pid > 0);
+	rc = wait_exit(pid, BUILD_MS);
+	if (rc != 0)
+		show_output("go build", out);
+	assert_int_equal(rc, 0);
+	unlink(out);
+	assert_int_equal(chmod(bin, 0755), 0);
+	snprintf(go_server, sizeof(go_server), "%s", bin);
+}
+
+/* Start argv (bindreq-run ...) as user A; wait for 127.0.0.1:80. */
+static pid_t
+start_web(const char *what, const char *const argv[],
+    const char *const env[], char *out, size_t outlen)
+{
+	pid_t pid;
+
+	out_path(out, outlen);
+	pid = spawn(uid_a, gid_a, work, out, argv, env);
+	assert_true(pid > 0);
+	if (!wait_tcp(pid, "127.0.0.1", 80)) {
+		show_output(what, out);
+		daemon_dump(&daemon_);
+		fail();
+	}
+	return pid;
+}
+
+static void
+expect_body(const char *url, const char *want)
+{
+	char *body = curl(url);
+
+	assert_non_null(body);
+	if (strstr(body, want) == NULL)
+		fail_msg("%s: expected \"%s\", got \"%s\"", url, want, body);
+	free(body);
+}
+
+static void
+test_go_static(void **state)
+{
+	char out[PATH_MAX], tok[96], want[128];
+	const char *argv[] = { bin_run, "--", go_server, ":80", NULL };
+	const char *env[] = { tok, NULL };
+	pid_t pid;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	require_go_server();
+	start_daemon();
+	snprintf(tok, sizeof(tok), "TOKEN=%s", token);
+	snprintf(want, sizeof(want), "go:%s", token);
+	pid = start_web("go", argv, env, out, sizeof(out));
+	expect_body("http://127.0.0.1:80/", want);
+	expect_body("http://[::1]:80/", want);
+	/* bindreq-run exec'd it in place, under the supervisor. */
+	assert_true(proc_has(pid, "cmdline", "gohttp"));
+	assert_true(runs_as(pid, uid_a));
+	assert_true(supervised(pid));
+	/* ":80" is the dual-stack wildcard: both grants were needed. */
+	assert_true(LOG_HAS("decision=allow", "addr=::", "port=80",
+	    "rule4="));
+	kill_group(pid);
+}
+
+/* The launchers a user might put in front: each ends in the supervisor. */
+static void
+test_go_launchers(void **state)
+{
+	char out[PATH_MAX], tok[96], want[128], cmd[PATH_MAX + 32],
+	    script[PATH_MAX], text[PATH_MAX + 64];
+	const char *sh_exec[] = { bin_run, "--", "/bin/sh", "-c", cmd, NULL };
+	const char *env_run[] = { bin_run, "--", "/usr/bin/env", "GOGC=100",
+	    go_server, ":80", NULL };
+	const char *wrapped[] = { bin_run, "--", script, NULL };
+	const char *const *cases[] = { sh_exec, env_run, wrapped };
+	const char *env[] = { tok, NULL };
+	size_t i;
+	pid_t pid;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	REQUIRE_SHIM();
+	if (SELF_SANITIZED) {
+		/* The launcher's shim hands the Go program to bindreq-run
+		 * with the shim preloaded, which ASan's runtime refuses. */
+		print_message("[ SKIP     ] bindreq-run is built with "
+		    "AddressSanitizer\n");
+		skip();
+	}
+	require_go_server();
+	start_daemon();
+	snprintf(tok, sizeof(tok), "TOKEN=%s", token);
+	snprintf(want, sizeof(want), "go:%s", token);
+	snprintf(cmd, sizeof(cmd), "exec %s :80", go_server);
+	snprintf(script, sizeof(script), "%s/run-go.sh", work);
+	snprintf(text, sizeof(text), "#!/bin/sh\nexec %s :80\n", go_server);
+	assert_int_equal(harness_write_file(script, text, 0755), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pid = start_web("go launcher", cases[i], env, out,
+		    sizeof(out));
+		expect_body("http://127.0.0.1:80/", want);
+		/* Every launcher exec'd: the pid is the Go server's. */
+		assert_true(proc_has(pid, "cmdline", "gohttp"));
+		assert_true(supervised(pid));
+		kill_group(pid);
+	}
+}
+
+static void
+test_caddy(void **state)
+{
+	char out[PATH_MAX], home[PATH_MAX + 8], data[PATH_MAX + 16],
+	    config[PATH_MAX + 24];
+	const char *argv[] = { bin_run, "--", "/usr/bin/caddy", "file-server",
+	    "--listen", "127.0.0.1:80", "--root", webroot, NULL };
+	const char *env[] = { home, data, config, NULL };
+	pid_t pid;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	REQUIRE_PROGRAM("/usr/bin/caddy");
+	start_daemon();
+	snprintf(home, sizeof(home), "HOME=%s", work);
+	snprintf(data, sizeof(data), "XDG_DATA_HOME=%s", work);
+	snprintf(config, sizeof(config), "XDG_CONFIG_HOME=%s", work);
+	pid = start_web("caddy", argv, env, out, sizeof(out));
+	expect_body("http://127.0.0.1:80/", token);
+	assert_true(proc_has(pid, "cmdline", "caddy"));
+	assert_true(runs_as(pid, uid_a));
+	/* Debian's caddy is dynamically linked: the Go note decided. */
+	assert_true(supervised(pid));
+	kill_group(pid);
+}
+
+static void
+test_busybox_httpd(void **state)
+{
+	char out[PATH_MAX];
+	const char *argv[] = { bin_run, "--", "/bin/busybox", "httpd", "-f",
+	    "-p", "127.0.0.1:80", "-h", webroot, NULL };
+	pid_t pid;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	REQUIRE_PROGRAM("/bin/busybox");
+	start_daemon();
+	pid = start_web("busybox httpd", argv, NULL, out, sizeof(out));
+	expect_body("http://127.0.0.1:80/", token);
+	assert_true(runs_as(pid, uid_a));
+	assert_true(supervised(pid));
+	kill_group(pid);
+}
+
+static int
+enable_mptcp(void)
+{
+	int fd, rc;
+
+	/* Our own network namespace's switch (tests/run.sh gives one). */
+	fd = open("/proc/sys/net/mptcp/enabled", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = write(fd, "1\n", 2) == 2 ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+static void
+test_mptcpize(void **state)
+{
+	char out[PATH_MAX], *output = NULL;
+	const char *argv[] = { bin_run, "--", "/usr/bin/mptcpize", "run",
+	    "/usr/bin/python3", "-m", "http.server", "--bind", "127.0.0.1",
+	    "--directory", webroot, "80", NULL };
+	const char *client[] = { "/usr/bin/mptcpize", "run", "/usr/bin/curl",
+	    "-sS", "--noproxy", "*", "--max-time", "5",
+	    "http://127.0.0.1:80/", NULL };
+	pid_t pid;
+	int rc;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	REQUIRE_SHIM();
+	REQUIRE_PROGRAM("/usr/bin/mptcpize");
+	if (enable_mptcp() < 0) {
+		print_message("[ SKIP     ] no MPTCP in this kernel\n");
+		skip();
+	}
+	start_daemon();
+	pid = start_web("mptcpize python3", argv, NULL, out, sizeof(out));
+	/* An MPTCP client and a plain one both get the page. */
+	rc = run_wait(0, 0, client, NULL, &output);
+	if (rc != 0)
+		fprintf(stderr, "mptcpize curl: %d: %s\n", rc, output);
+	assert_int_equal(rc, 0);
+	assert_true(holds(output, token));
+	free(output);
+	expect_body("http://127.0.0.1:80/", token);
+	/* Judged as tcp, logged as what it is. */
+	assert_true(LOG_HAS("decision=allow", "proto=mptcp",
+	    "addr=127.0.0.1", "port=80"));
+	assert_true(runs_as(pid, uid_a));
+	kill_group(pid);
+}
+
+/* The broker creates MPTCP sockets too (its sandbox allows exactly that). */
+static void
+test_mptcp_create(void **state)
+{
+	const char *args[] = { "mptcp-create", NULL };
+	char *output;
+	int rc;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	if (enable_mptcp() < 0) {
+		print_message("[ SKIP     ] no MPTCP in this kernel\n");
+		skip();
+	}
+	start_daemon();
+	/* Without bindreq-run: the helper calls libbindreq itself. */
+	rc = run_helper_as(uid_a, gid_a, NULL, args, NULL, &output);
+	if (rc != 0)
+		fprintf(stderr, "%s", output);
+	free(output);
+	assert_int_equal(rc, 0);
+	assert_true(LOG_HAS("decision=allow", "op=create", "proto=mptcp",
+	    "port=663 "));
+	/* The daemon is still alive: its filter let the socket() through. */
+	assert_true(daemon_alive(&daemon_));
+}
+
+/* Python's socketserver.UDPServer with allow_reuse_address: echo. */
+static const char py_udp[] =
+    "import socket, socketserver, sys\n"
+    "class H(socketserver.BaseRequestHandler):\n"
+    "    def handle(self):\n"
+    "        data, sock = self.request\n"
+    "        sock.sendto(b'echo:' + data, self.client_address)\n"
+    "class S(socketserver.UDPServer):\n"
+    "    allow_reuse_address = True\n"
+    "    if ':' in sys.argv[1]:\n"
+    "        address_family = socket.AF_INET6\n"
+    "S((sys.argv[1], int(sys.argv[2])), H).serve_forever()\n";
+
+/* Send msg to addr:53 until an answer comes, while pid lives. */
+static bool
+udp_echoes(pid_t pid, const char *addr, const char *msg)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(addr, 53, &ss);
+	long long deadline = harness_now_ms() + READY_MS;
+	char buf[256], want[128];
+	struct pollfd pfd;
+	ssize_t n = -1;
+	int fd;
+
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	snprintf(want, sizeof(want), "echo:%s", msg);
+	while (harness_now_ms() < deadline && alive(pid)) {
+		sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&ss, len);
+		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+		if (poll(&pfd, 1, 100) == 1 &&
+		    (n = recv(fd, buf, sizeof(buf) - 1, 0)) > 0)
+			break;
+	}
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strcmp(buf, want) == 0;
+}
+
+static pid_t
+start_py_udp(const char *addr, char *out, size_t outlen)
+{
+	char script[PATH_MAX];
+	const char *argv[] = { bin_run, "--", "/usr/bin/python3", script,
+	    addr, "53", NULL };
+	pid_t pid;
+
+	snprintf(script, sizeof(script), "%s/udpserver.py", work);
+	assert_int_equal(harness_write_file(script, py_udp, 0644), 0);
+	out_path(out, outlen);
+	pid = spawn(uid_a, gid_a, work, out, argv, NULL);
+	assert_true(pid > 0);
+	if (!udp_echoes(pid, addr, token)) {
+		show_output("python3 UDPServer", out);
+		daemon_dump(&daemon_);
+		fail();
+	}
+	return pid;
+}
+
+static void
+test_python_udpserver(void **state)
+{
+	char out[PATH_MAX];
+	pid_t pid;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	REQUIRE_SHIM();
+	REQUIRE_PROGRAM("/usr/bin/python3");
+	start_daemon();
+	pid = start_py_udp("127.0.0.1", out, sizeof(out));
+	assert_true(runs_as(pid, uid_a));
+	assert_true(LOG_HAS("decision=allow", "proto=udp",
+	    "addr=127.0.0.1", "port=53"));
+	kill_group(pid);
+	pid = start_py_udp("::1", out, sizeof(out));
+	assert_true(LOG_HAS("decision=allow", "proto=udp", "addr=::1",
+	    "port=53"));
+	kill_group(pid);
+}
+
+/* node's dgram with reuseAddr (it sets SO_REUSEADDR): echo. */
+static const char node_udp[] =
+    "const s = require('dgram').createSocket({ type: process.argv[2]"
+    ".includes(':') ? 'udp6' : 'udp4', reuseAddr: true });\n"
+    "s.on('message', (m, r) => s.send(Buffer.concat([Buffer.from("
+    "'echo:'), m]), r.port, r.address));\n"
+    "s.on('error', (e) => { console.error(e.message); process.exit(1); "
+    "});\n"
+    "s.bind(53, process.argv[2]);\n";
+
+static void
+test_node_dgram(void **state)
+{
+	char script[PATH_MAX], out[PATH_MAX];
+	const char *argv[] = { bin_run, "--", "/usr/bin/node", script,
+	    "127.0.0.1", NULL };
+	pid_t pid;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	REQUIRE_SHIM();
+	REQUIRE_PROGRAM("/usr/bin/node");
+	start_daemon();
+	snprintf(script, sizeof(script), "%s/dgram.js", work);
+	assert_int_equal(harness_write_file(script, node_udp, 0644), 0);
+	out_path(out, sizeof(out));
+	pid = spawn(uid_a, gid_a, work, out, argv, NULL);
+	assert_true(pid > 0);
+	if (!udp_echoes(pid, "127.0.0.1", token)) {
+		show_output("node dgram", out);
+		daemon_dump(&daemon_);
+		fail();
+	}
+	assert_true(runs_as(pid, uid_a));
+	assert_true(LOG_HAS("decision=allow", "proto=udp",
+	    "addr=127.0.0.1", "port=53"));
+	kill_group(pid);
+}
+
+/*
+ * The theft issue 11 must keep impossible: user C, granted the same UDP
+ * port, binds with SO_REUSEADDR (racing the broker's clear with a thread)
+ * while A's server, which set it too, holds the port. Every try must fail
+ * with EADDRINUSE, and A must still get the datagrams. The control: with
+ * A gone, the very same bind succeeds.
+ */
+static void
+test_udp_theft(void **state)
+{
+	char out[PATH_MAX], tries[16], *output;
+	const char *steal[] = { "udp-steal", "127.0.0.1", "53", tries, NULL };
+	const char *once[] = { "udp-steal", "127.0.0.1", "53", "1", NULL };
+	char want[64];
+	pid_t pid;
+	int rc;
+
+	(void)state;
+	HARNESS_REQUIRE_ROOT();
+	REQUIRE_SELF_SHIM();
+	REQUIRE_PROGRAM("/usr/bin/python3");
+	start_daemon();
+	pid = start_py_udp("127.0.0.1", out, sizeof(out));
+	snprintf(tries, sizeof(tries), "%d", STEAL_TRIES);
+	rc = run_helper_as(uid_c, gid_c, no_args, steal, NULL, &output);
+	assert_int_equal(rc, 0);
+	snprintf(want, sizeof(want), "stolen=0 inuse=%d other=0\n",
+	    STEAL_TRIES);
+	assert_true(holds(output, want));
+	free(output);
+	/* The broker did grant C each time; the kernel said in use. */
+	assert_true(LOG_HAS("decision=allow", "user=" USER_C, "proto=udp",
+	    "status=EADDRINUSE"));
+	assert_true(udp_echoes(pid, "127.0.0.1", "still-mine"));
+	kill_group(pid);
+
+	rc = run_helper_as(uid_c, gid_c, no_args, once, NULL, &output);
+	assert_int_equal(rc, 0);
+	assert_true(holds(output, "stolen=1 inuse=0 other=0\n"));
+	free(output);
+}
+
 /* ---- what the shim must leave alone ------------------------------------ */
 
 /* A Unix SEQPACKET listener that never answers: it counts connections. */
@@ -1451,6 +2167,18 @@ main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_multithreaded, test_teardown),
 		cmocka_unit_test_teardown(test_run_listen_env, test_teardown),
 		cmocka_unit_test_teardown(test_run_errors, test_teardown),
+		cmocka_unit_test_teardown(test_dnsmasq, test_teardown),
+		cmocka_unit_test_teardown(test_unbound, test_teardown),
+		cmocka_unit_test_teardown(test_go_static, test_teardown),
+		cmocka_unit_test_teardown(test_go_launchers, test_teardown),
+		cmocka_unit_test_teardown(test_caddy, test_teardown),
+		cmocka_unit_test_teardown(test_busybox_httpd, test_teardown),
+		cmocka_unit_test_teardown(test_mptcpize, test_teardown),
+		cmocka_unit_test_teardown(test_mptcp_create, test_teardown),
+		cmocka_unit_test_teardown(test_python_udpserver,
+		    test_teardown),
+		cmocka_unit_test_teardown(test_node_dgram, test_teardown),
+		cmocka_unit_test_teardown(test_udp_theft, test_teardown),
 	};
 
 	if (argc > 2 && strcmp(argv[1], "--helper") == 0)

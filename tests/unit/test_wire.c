@@ -356,8 +356,8 @@ test_request_value_errors(void **state)
 	assert_int_equal(decode(&req), EINVAL);
 	req.protocol = IPPROTO_SCTP;
 	assert_int_equal(decode(&req), EINVAL);
-	req.protocol = IPPROTO_MPTCP;
-	assert_int_equal(decode(&req), EINVAL);
+	req.protocol = IPPROTO_MPTCP;		/* judged as tcp */
+	assert_int_equal(decode(&req), 0);
 	req.protocol = -1;
 	assert_int_equal(decode(&req), EINVAL);
 	req.protocol = 0;
@@ -368,6 +368,8 @@ test_request_value_errors(void **state)
 	req.protocol = IPPROTO_ICMP;
 	assert_int_equal(decode(&req), EINVAL);
 	req.protocol = IPPROTO_UDPLITE;
+	assert_int_equal(decode(&req), EINVAL);
+	req.protocol = IPPROTO_MPTCP;
 	assert_int_equal(decode(&req), EINVAL);
 	req.protocol = IPPROTO_UDP;
 	assert_int_equal(decode(&req), 0);
