@@ -5,7 +5,8 @@
  *
  * Nothing here parses the policy format: every policy comes from
  * policy_load() or policy_parse(), and every decision from policy_decide(),
- * so the tool says exactly what bindreqd would do.
+ * so the tool says exactly what bindreqd would do. The address and grant
+ * algebra the commands share is tool_grants.h.
  */
 #ifndef BINDREQ_TOOL_H
 #define BINDREQ_TOOL_H
@@ -16,6 +17,7 @@
 #include <stdio.h>
 
 #include "policy.h"
+#include "tool_grants.h"
 
 /* Exit statuses shared by the commands. */
 #define TOOL_EXIT_OK		0
@@ -186,50 +188,8 @@ void	tool_rule_ports(struct tool_buf *b, const struct policy_rule *r);
 /* "127.0.0.1 ::1" or "*" */
 void	tool_rule_addrs(struct tool_buf *b, const struct policy_rule *r);
 
-/*
- * Who a rule names, as one number: users and uids share one space,
- * groups and gids another.
- */
-uint64_t tool_subject_key(const struct policy_rule *r);
-
-/* An address prefix with its host bits clear; v4 in a[0..3]. */
-struct tool_prefix {
-	uint8_t family;		/* 4 or 6 */
-	uint8_t len;
-	uint8_t a[16];
-};
-
-/*
- * The prefixes a rule grants, into out (room for at least r->naddrs, and
- * 2 for "any address": 0.0.0.0/0 and ::/0). Returns how many.
- */
-size_t	tool_rule_prefixes(const struct policy_rule *r,
-	    struct tool_prefix *out);
-size_t	tool_rule_nprefixes(const struct policy_rule *r);
-int	tool_prefix_cmp(const struct tool_prefix *x,
-	    const struct tool_prefix *y);
-bool	tool_prefix_contains(const struct tool_prefix *outer,
-	    const struct tool_prefix *inner);
-/* Is the prefix's network address all zero (so it holds 0.0.0.0 / ::)? */
-bool	tool_prefix_has_zero(const struct tool_prefix *p);
-void	tool_prefix_format(struct tool_buf *b, const struct tool_prefix *p);
-
 /* Append a sorted list of ranges as "80,443,600-700". */
 void	tool_ports_format(struct tool_buf *b,
 	    const struct policy_port_range *pr, size_t n);
-
-/*
- * The port sweep. Every rule's port ranges cut 1..1023 into segments in
- * which the set of rules granting a port does not change; fn is called
- * once per non-empty segment [lo, hi] with the indices (into rules,
- * ascending) of the rules active there. A check that only depends on
- * which rules cover a port thus runs once per segment instead of once per
- * port, and never compares rules that share no port. fn returns 0 or -1
- * to stop. Returns 0, or -1 (memory, or fn's -1).
- */
-typedef int (*tool_segment_fn)(void *arg, unsigned lo, unsigned hi,
-    const uint32_t *active, size_t nactive);
-int	tool_sweep(const struct policy_rule *const *rules, size_t nrules,
-	    tool_segment_fn fn, void *arg);
 
 #endif /* BINDREQ_TOOL_H */

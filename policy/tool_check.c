@@ -12,8 +12,8 @@
  *  - a file bindreqd would refuse to trust (owner, mode).
  *
  * Scale: a policy may hold 100 000 rules, so no check compares all rules
- * pairwise. The port sweep (tool_sweep) visits each segment of ports with
- * the rules granting it; within a segment, entries are sorted by address
+ * pairwise. The port sweep (grant_sweep) visits each segment of ports with
+ * the rules granting it; within a segment, grants are sorted by address
  * prefix, and since two prefixes overlap only when one contains the other,
  * a stack of enclosing prefixes yields every overlapping pair's partner
  * without comparing disjoint ones. Each rule reports the first partner it
@@ -36,13 +36,6 @@
 
 /* Nested prefixes of one family: /0 to /128. */
 #define STACK_MAX		130
-
-struct entry {
-	struct tool_prefix p;
-	uint64_t subj;
-	uint32_t rule;
-	uint32_t pfx;		/* which of the rule's prefixes */
-};
 
 struct group {
 	size_t start, end;	/* entries with one prefix (and subject) */
@@ -76,26 +69,16 @@ struct warning {
 struct checker {
 	const struct policy *pol;
 	const struct policy_rule **rules;
-	struct tool_prefix *pfx;	/* every rule's prefixes */
+	struct grant_prefix *pfx;	/* every rule's prefixes */
 	size_t *pfx_start;		/* rule i's are pfx[pfx_start[i]..] */
 	uint16_t *minport;
 	uint32_t *covered_by;		/* UINT32_MAX: not covered */
 	bool *v4zero, *v6zero;		/* grants 0.0.0.0 / :: */
 
-	/*
-	 * Every rule's entries, sorted once for each check: a segment with
-	 * many active rules picks its own from these in order rather than
-	 * sorting them again.
-	 */
-	struct entry *by_prefix, *by_subject;
-	size_t nentries;
-	uint32_t *subj_of;		/* rule -> dense subject number */
-	bool *subj_wanted;		/* per subject, in this segment */
-	bool *active;			/* per rule, in this segment */
-
-	struct entry *ents;		/* per-segment scratch */
+	struct grant *ents;		/* per-segment scratch */
 	size_t cap_ents;
 	uint32_t *order;		/* per-segment scratch */
+	uint64_t *wanted;		/* per-segment scratch */
 
 	struct conflict *conf;
 	size_t nconf, cap_conf;
@@ -116,11 +99,11 @@ u64_cmp(const void *a, const void *b)
 }
 
 static void
-add_conflict(struct checker *c, const struct entry *a, const struct entry *b,
+add_conflict(struct checker *c, const struct grant *a, const struct grant *b,
     unsigned proto, unsigned lo, unsigned hi)
 {
-	const struct entry *late = a->rule > b->rule ? a : b;
-	const struct entry *early = late == a ? b : a;
+	const struct grant *late = a->rule > b->rule ? a : b;
+	const struct grant *early = late == a ? b : a;
 	struct conflict *n;
 
 	n = tool_grow(c->conf, &c->cap_conf, c->nconf + 1, sizeof(*n));
@@ -161,47 +144,16 @@ add_dual(struct checker *c, uint32_t rule, unsigned protos, unsigned lo,
 /* ------------------------------------------------------------------ */
 /* Walking nested prefixes */
 
-/* By subject, then prefix, then rule: for the per-subject checks. */
-static int
-entry_subject_cmp(const void *a, const void *b)
-{
-	const struct entry *x = a, *y = b;
-	int c;
-
-	if (x->subj != y->subj)
-		return x->subj < y->subj ? -1 : 1;
-	c = tool_prefix_cmp(&x->p, &y->p);
-	if (c != 0)
-		return c;
-	if (x->rule != y->rule)
-		return x->rule < y->rule ? -1 : 1;
-	return x->pfx < y->pfx ? -1 : x->pfx > y->pfx;
-}
-
-/* By prefix, then rule: for the checks across subjects. */
-static int
-entry_prefix_cmp(const void *a, const void *b)
-{
-	const struct entry *x = a, *y = b;
-	int c = tool_prefix_cmp(&x->p, &y->p);
-
-	if (c != 0)
-		return c;
-	if (x->rule != y->rule)
-		return x->rule < y->rule ? -1 : 1;
-	return x->pfx < y->pfx ? -1 : x->pfx > y->pfx;
-}
-
 /* Can x and y meet at all? Across subjects always; else same subject. */
 static bool
-same_space(const struct entry *x, const struct entry *y, bool by_subject)
+same_space(const struct grant *x, const struct grant *y, bool by_subject)
 {
 	return !by_subject || x->subj == y->subj;
 }
 
 /* The run of entries with ents[start]'s prefix (and subject). */
 static void
-group_at(const struct entry *ents, size_t n, size_t start, bool by_subject,
+group_at(const struct grant *ents, size_t n, size_t start, bool by_subject,
     struct group *g)
 {
 	size_t i;
@@ -210,7 +162,7 @@ group_at(const struct entry *ents, size_t n, size_t start, bool by_subject,
 	g->start = start;
 	g->s1 = ents[start].subj;
 	for (i = start; i < n && same_space(&ents[i], &ents[start],
-	    by_subject) && tool_prefix_cmp(&ents[i].p, &ents[start].p) == 0;
+	    by_subject) && grant_prefix_cmp(&ents[i].p, &ents[start].p) == 0;
 	    i++) {
 		if (!g->has2 && ents[i].subj != g->s1) {
 			g->has2 = true;
@@ -227,15 +179,15 @@ group_at(const struct entry *ents, size_t n, size_t start, bool by_subject,
  * first. Prefixes nest or are disjoint, and those inside P follow P in
  * this order, so popping what does not contain G leaves its ancestors.
  */
-typedef void (*nest_fn)(struct checker *, const struct entry *,
+typedef void (*nest_fn)(struct checker *, const struct grant *,
     const struct group *, const struct group *, size_t, void *);
 
 static void
-nest_walk(struct checker *c, const struct entry *ents, size_t n,
+nest_walk(struct checker *c, const struct grant *ents, size_t n,
     bool by_subject, nest_fn fn, void *arg)
 {
 	struct group stack[STACK_MAX], g;
-	const struct entry *top;
+	const struct grant *top;
 	size_t depth = 0, i;
 
 	for (i = 0; i < n && !c->nomem; i = g.end) {
@@ -243,7 +195,7 @@ nest_walk(struct checker *c, const struct entry *ents, size_t n,
 		while (depth > 0) {
 			top = &ents[stack[depth - 1].start];
 			if (same_space(top, &ents[i], by_subject) &&
-			    tool_prefix_contains(&top->p, &ents[i].p))
+			    grant_prefix_contains(&top->p, &ents[i].p))
 				break;
 			depth--;
 		}
@@ -258,75 +210,56 @@ nest_walk(struct checker *c, const struct entry *ents, size_t n,
  * (0.0.0.0 or ::, held by any prefix with an all-zero network) receives
  * what is sent to every address of its family on that port.
  */
-static struct tool_prefix
-traffic_prefix(const struct tool_prefix *p)
+static struct grant_prefix
+traffic_prefix(const struct grant_prefix *p)
 {
-	struct tool_prefix w = { .family = p->family };
+	struct grant_prefix w = { .family = p->family };
 
-	return tool_prefix_has_zero(p) ? w : *p;
+	return grant_prefix_has_zero(p) ? w : *p;
 }
 
 static bool
-entry_wanted(const struct checker *c, const struct entry *e, unsigned proto,
-    bool only_wanted)
+wanted(const struct checker *c, uint64_t subj, size_t nwanted)
 {
-	if (proto != 0 && !(c->rules[e->rule]->protos & proto))
-		return false;
-	return !only_wanted || c->subj_wanted[c->subj_of[e->rule]];
-}
-
-static unsigned
-log2_ceil(size_t n)
-{
-	unsigned l = 0;
-
-	while (((size_t)1 << l) < n && l < 63)
-		l++;
-	return l;
+	return bsearch(&subj, c->wanted, nwanted, sizeof(subj), u64_cmp) !=
+	    NULL;
 }
 
 /*
- * Fill c->ents, in the order of cmp, with the entries of the active rules
- * that grant proto (0: any) and, if only_wanted, whose subject is wanted.
- * Sorting a few is cheaper than picking them from the presorted list of
- * all; for many it is the other way round.
+ * Fill c->ents, in the order of cmp, with the grants of the active rules
+ * that grant proto (0: any) and, if nwanted, whose subject is in
+ * c->wanted; traffic: with their traffic prefixes.
  */
 static size_t
 select_entries(struct checker *c, const uint32_t *active, size_t nactive,
-    unsigned proto, bool only_wanted, const struct entry *presorted,
-    int (*cmp)(const void *, const void *), bool traffic)
+    unsigned proto, size_t nwanted, int (*cmp)(const void *, const void *),
+    bool traffic)
 {
 	const struct policy_rule *r;
 	size_t i, j, k = 0, need = 0;
-	struct entry *e;
+	struct grant *e;
 
 	for (i = 0; i < nactive; i++)
-		need += tool_rule_nprefixes(c->rules[active[i]]);
+		need += grant_rule_nprefixes(c->rules[active[i]]);
 	e = tool_grow(c->ents, &c->cap_ents, need + 1, sizeof(*e));
 	if (e == NULL) {
 		c->nomem = 1;
 		return 0;
 	}
 	c->ents = e;
-	if (need * log2_ceil(need) > c->nentries) {
-		for (i = 0; i < c->nentries; i++)
-			if (c->active[presorted[i].rule] &&
-			    entry_wanted(c, &presorted[i], proto, only_wanted))
-				c->ents[k++] = presorted[i];
-		return k;
-	}
 	for (i = 0; i < nactive; i++) {
 		r = c->rules[active[i]];
-		for (j = 0; j < tool_rule_nprefixes(r); j++) {
-			e = &c->ents[k];
+		if ((proto != 0 && !(r->protos & proto)) ||
+		    (nwanted > 0 && !wanted(c, grant_subject(r), nwanted)))
+			continue;
+		for (j = 0; j < grant_rule_nprefixes(r); j++) {
+			e = &c->ents[k++];
 			e->p = c->pfx[c->pfx_start[active[i]] + j];
 			if (traffic)
 				e->p = traffic_prefix(&e->p);
-			e->subj = tool_subject_key(r);
+			e->subj = grant_subject(r);
 			e->rule = active[i];
 			e->pfx = (uint32_t)j;
-			if (entry_wanted(c, e, proto, only_wanted))
-				k++;
 		}
 	}
 	qsort(c->ents, k, sizeof(*c->ents), cmp);
@@ -346,12 +279,12 @@ struct seg {
  * enclosing group, and in g itself one that comes earlier.
  */
 static void
-conflict_group(struct checker *c, const struct entry *ents,
+conflict_group(struct checker *c, const struct grant *ents,
     const struct group *g, const struct group *stack, size_t depth,
     void *arg)
 {
 	const struct seg *s = arg;
-	const struct entry *e, *first = &ents[g->start];
+	const struct grant *e, *first = &ents[g->start];
 	size_t i, k;
 
 	for (i = g->start; i < g->end; i++) {
@@ -383,8 +316,8 @@ check_conflicts(struct checker *c, unsigned lo, unsigned hi,
 	if (nactive < 2)
 		return;
 	for (i = 0; i < 2 && !c->nomem; i++) {
-		n = select_entries(c, active, nactive, protos[i], false,
-		    c->by_prefix, entry_prefix_cmp, true);
+		n = select_entries(c, active, nactive, protos[i], 0,
+		    grant_prefix_order, true);
 		if (n < 2)
 			continue;
 		s.proto = protos[i];
@@ -427,15 +360,15 @@ static bool
 addrs_cover(const struct checker *c, uint32_t bi, uint32_t ai)
 {
 	const struct policy_rule *a = c->rules[ai], *b = c->rules[bi];
-	const struct tool_prefix *pa = &c->pfx[c->pfx_start[ai]];
-	const struct tool_prefix *pb = &c->pfx[c->pfx_start[bi]];
+	const struct grant_prefix *pa = &c->pfx[c->pfx_start[ai]];
+	const struct grant_prefix *pb = &c->pfx[c->pfx_start[bi]];
 	size_t i, j;
 
-	for (i = 0; i < tool_rule_nprefixes(a); i++) {
-		for (j = 0; j < tool_rule_nprefixes(b); j++)
-			if (tool_prefix_contains(&pb[j], &pa[i]))
+	for (i = 0; i < grant_rule_nprefixes(a); i++) {
+		for (j = 0; j < grant_rule_nprefixes(b); j++)
+			if (grant_prefix_contains(&pb[j], &pa[i]))
 				break;
-		if (j == tool_rule_nprefixes(b))
+		if (j == grant_rule_nprefixes(b))
 			return false;
 	}
 	return true;
@@ -446,7 +379,7 @@ covers(const struct checker *c, uint32_t bi, uint32_t ai)
 {
 	const struct policy_rule *a = c->rules[ai], *b = c->rules[bi];
 
-	return tool_subject_key(a) == tool_subject_key(b) &&
+	return grant_subject(a) == grant_subject(b) &&
 	    (a->protos & ~b->protos) == 0 && ports_cover(b, a) &&
 	    addrs_cover(c, bi, ai);
 }
@@ -467,12 +400,12 @@ try_cover(struct checker *c, uint32_t b, uint32_t a)
 }
 
 static void
-cover_group(struct checker *c, const struct entry *ents,
+cover_group(struct checker *c, const struct grant *ents,
     const struct group *g, const struct group *stack, size_t depth,
     void *arg)
 {
 	const unsigned *lo = arg;
-	const struct entry *e;
+	const struct grant *e;
 	size_t i, k, j, tries;
 
 	for (i = g->start; i < g->end; i++) {
@@ -498,24 +431,18 @@ static void
 check_covered(struct checker *c, unsigned lo, const uint32_t *active,
     size_t nactive)
 {
-	size_t i, n;
-	bool any = false;
+	size_t i, n, k = 0;
 
 	/* Only subjects with a rule starting here can have one covered. */
-	for (i = 0; i < nactive; i++) {
-		if (c->minport[active[i]] == lo) {
-			c->subj_wanted[c->subj_of[active[i]]] = true;
-			any = true;
-		}
-	}
-	if (!any)
+	for (i = 0; i < nactive; i++)
+		if (c->minport[active[i]] == lo)
+			c->wanted[k++] = grant_subject(c->rules[active[i]]);
+	if (k == 0)
 		return;
-	n = select_entries(c, active, nactive, 0, true, c->by_subject,
-	    entry_subject_cmp, false);
+	qsort(c->wanted, k, sizeof(*c->wanted), u64_cmp);
+	n = select_entries(c, active, nactive, 0, k, grant_cmp, false);
 	if (n >= 2)
 		nest_walk(c, c->ents, n, true, cover_group, &lo);
-	for (i = 0; i < nactive; i++)
-		c->subj_wanted[c->subj_of[active[i]]] = false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -526,8 +453,8 @@ order_by_subject(const void *a, const void *b, void *arg)
 {
 	const struct checker *c = arg;
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	uint64_t sx = tool_subject_key(c->rules[x]);
-	uint64_t sy = tool_subject_key(c->rules[y]);
+	uint64_t sx = grant_subject(c->rules[x]);
+	uint64_t sy = grant_subject(c->rules[y]);
 
 	if (sx != sy)
 		return sx < sy ? -1 : 1;
@@ -550,10 +477,10 @@ check_dual(struct checker *c, unsigned lo, unsigned hi,
 	memcpy(c->order, active, nactive * sizeof(*active));
 	qsort_r(c->order, nactive, sizeof(*c->order), order_by_subject, c);
 	for (i = 0; i < nactive; i = j) {
-		s = tool_subject_key(c->rules[c->order[i]]);
+		s = grant_subject(c->rules[c->order[i]]);
 		mask4 = 0;
 		for (j = i; j < nactive &&
-		    tool_subject_key(c->rules[c->order[j]]) == s; j++)
+		    grant_subject(c->rules[c->order[j]]) == s; j++)
 			if (c->v4zero[c->order[j]])
 				mask4 |= c->rules[c->order[j]]->protos;
 		for (k = i; k < j; k++) {
@@ -574,78 +501,19 @@ segment(void *arg, unsigned lo, unsigned hi, const uint32_t *active,
     size_t nactive)
 {
 	struct checker *c = arg;
-	size_t i;
 
-	for (i = 0; i < nactive; i++)
-		c->active[active[i]] = true;
 	check_conflicts(c, lo, hi, active, nactive);
 	check_covered(c, lo, active, nactive);
 	check_dual(c, lo, hi, active, nactive);
-	for (i = 0; i < nactive; i++)
-		c->active[active[i]] = false;
 	return c->nomem ? -1 : 0;
-}
-
-/* Number the subjects densely: subj_of[rule] indexes subj_wanted. */
-static int
-number_subjects(struct checker *c)
-{
-	size_t i, n = c->pol->nrules, k = 0;
-	uint64_t *keys, key, *hit;
-
-	keys = calloc(n + 1, sizeof(*keys));
-	if (keys == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		keys[i] = tool_subject_key(c->rules[i]);
-	qsort(keys, n, sizeof(*keys), u64_cmp);
-	for (i = 0; i < n; i++)
-		if (k == 0 || keys[k - 1] != keys[i])
-			keys[k++] = keys[i];
-	for (i = 0; i < n; i++) {
-		key = tool_subject_key(c->rules[i]);
-		hit = bsearch(&key, keys, k, sizeof(*keys), u64_cmp);
-		c->subj_of[i] = (uint32_t)(hit - keys);
-	}
-	free(keys);
-	return 0;
-}
-
-/* Every rule's entries, in both orders. */
-static int
-presort(struct checker *c)
-{
-	size_t i, j, k = 0;
-	struct entry *e;
-
-	c->by_prefix = calloc(c->nentries + 1, sizeof(*c->by_prefix));
-	c->by_subject = calloc(c->nentries + 1, sizeof(*c->by_subject));
-	if (c->by_prefix == NULL || c->by_subject == NULL)
-		return -1;
-	for (i = 0; i < c->pol->nrules; i++) {
-		for (j = 0; j < tool_rule_nprefixes(c->rules[i]); j++) {
-			e = &c->by_prefix[k++];
-			e->p = c->pfx[c->pfx_start[i] + j];
-			e->subj = tool_subject_key(c->rules[i]);
-			e->rule = (uint32_t)i;
-			e->pfx = (uint32_t)j;
-		}
-	}
-	memcpy(c->by_subject, c->by_prefix, k * sizeof(*c->by_prefix));
-	for (i = 0; i < k; i++)
-		c->by_prefix[i].p = traffic_prefix(&c->by_prefix[i].p);
-	qsort(c->by_prefix, k, sizeof(*c->by_prefix), entry_prefix_cmp);
-	qsort(c->by_subject, k, sizeof(*c->by_subject), entry_subject_cmp);
-	return 0;
 }
 
 static int
 checker_init(struct checker *c, const struct policy *pol)
 {
-	size_t i, j;
+	size_t i, j, nentries = 0, n = pol->nrules + 1;
 	const struct policy_rule *r;
-	struct tool_prefix *p;
-	size_t n = pol->nrules + 1;
+	struct grant_prefix *p;
 
 	memset(c, 0, sizeof(*c));
 	c->pol = pol;
@@ -655,21 +523,18 @@ checker_init(struct checker *c, const struct policy *pol)
 	c->covered_by = calloc(n, sizeof(*c->covered_by));
 	c->v4zero = calloc(n, sizeof(*c->v4zero));
 	c->v6zero = calloc(n, sizeof(*c->v6zero));
-	c->subj_of = calloc(n, sizeof(*c->subj_of));
-	c->subj_wanted = calloc(n, sizeof(*c->subj_wanted));
-	c->active = calloc(n, sizeof(*c->active));
 	c->order = calloc(n, sizeof(*c->order));
+	c->wanted = calloc(n, sizeof(*c->wanted));
 	if (c->rules == NULL || c->pfx_start == NULL || c->minport == NULL ||
 	    c->covered_by == NULL || c->v4zero == NULL || c->v6zero == NULL ||
-	    c->subj_of == NULL || c->subj_wanted == NULL ||
-	    c->active == NULL || c->order == NULL)
+	    c->order == NULL || c->wanted == NULL)
 		return -1;
 	for (i = 0; i < pol->nrules; i++) {
 		c->rules[i] = &pol->rules[i];
-		c->pfx_start[i] = c->nentries;
-		c->nentries += tool_rule_nprefixes(&pol->rules[i]);
+		c->pfx_start[i] = nentries;
+		nentries += grant_rule_nprefixes(&pol->rules[i]);
 	}
-	c->pfx = calloc(c->nentries + 1, sizeof(*c->pfx));
+	c->pfx = calloc(nentries + 1, sizeof(*c->pfx));
 	if (c->pfx == NULL)
 		return -1;
 	for (i = 0; i < pol->nrules; i++) {
@@ -680,9 +545,9 @@ checker_init(struct checker *c, const struct policy *pol)
 			if (r->ports[j].lo < c->minport[i])
 				c->minport[i] = r->ports[j].lo;
 		p = &c->pfx[c->pfx_start[i]];
-		tool_rule_prefixes(r, p);
-		for (j = 0; j < tool_rule_nprefixes(r); j++) {
-			if (!tool_prefix_has_zero(&p[j]))
+		for (j = 0; j < grant_rule_nprefixes(r); j++) {
+			grant_rule_prefix(r, j, &p[j]);
+			if (!grant_prefix_has_zero(&p[j]))
 				continue;
 			if (p[j].family == 4)
 				c->v4zero[i] = true;
@@ -690,8 +555,6 @@ checker_init(struct checker *c, const struct policy *pol)
 				c->v6zero[i] = true;
 		}
 	}
-	if (number_subjects(c) == -1 || presort(c) == -1)
-		return -1;
 	return 0;
 }
 
@@ -705,13 +568,9 @@ checker_free(struct checker *c)
 	free(c->covered_by);
 	free(c->v4zero);
 	free(c->v6zero);
-	free(c->by_prefix);
-	free(c->by_subject);
-	free(c->subj_of);
-	free(c->subj_wanted);
-	free(c->active);
 	free(c->ents);
 	free(c->order);
+	free(c->wanted);
 	free(c->conf);
 	free(c->dual);
 }
@@ -757,7 +616,7 @@ prefix_or_any(struct tool_buf *b, const struct checker *c, uint32_t rule,
 	if (c->rules[rule]->naddrs == 0)
 		tool_buf_printf(b, "any address");
 	else
-		tool_prefix_format(b, &c->pfx[c->pfx_start[rule] + pfx]);
+		grant_prefix_format(b, &c->pfx[c->pfx_start[rule] + pfx]);
 }
 
 static int
@@ -917,12 +776,12 @@ dual_cmp(const void *a, const void *b)
 static void
 v6_wildcard(struct tool_buf *b, const struct checker *c, uint32_t rule)
 {
-	const struct tool_prefix *p = &c->pfx[c->pfx_start[rule]];
+	const struct grant_prefix *p = &c->pfx[c->pfx_start[rule]];
 	size_t i;
 
-	for (i = 0; i < tool_rule_nprefixes(c->rules[rule]); i++) {
-		if (p[i].family == 6 && tool_prefix_has_zero(&p[i])) {
-			tool_prefix_format(b, &p[i]);
+	for (i = 0; i < grant_rule_nprefixes(c->rules[rule]); i++) {
+		if (p[i].family == 6 && grant_prefix_has_zero(&p[i])) {
+			grant_prefix_format(b, &p[i]);
 			return;
 		}
 	}
@@ -1032,7 +891,7 @@ tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 
 	if (checker_init(&c, pol) == -1)
 		goto out;
-	if (tool_sweep(c.rules, pol->nrules, segment, &c) == -1)
+	if (grant_sweep(c.rules, pol->nrules, segment, &c) == -1)
 		goto out;
 	warn_conflicts(&c, &ws);
 	warn_covered(&c, &ws);

@@ -49,15 +49,10 @@
 /* Addresses per policy line, to keep lines short and readable. */
 #define ADDRS_PER_RULE	16
 
-/* Unsigned 128-bit numbers for address arithmetic. */
-struct u128 {
-	uint64_t hi, lo;
-};
-
 /* A byaddr file that decides its address and port. */
 struct point {
 	int family;		/* 4 or 6 */
-	struct u128 addr;
+	uint8_t addr[16];	/* as in grant_prefix.a: memcmp orders them */
 	unsigned port;
 };
 
@@ -475,147 +470,6 @@ import_byport(struct importer *im)
 }
 
 /* ------------------------------------------------------------------ */
-/* Address arithmetic */
-
-static struct u128
-u128_from(int family, const uint8_t *a)
-{
-	struct u128 v = { 0, 0 };
-	int i;
-
-	if (family == 4) {
-		for (i = 0; i < 4; i++)
-			v.lo = v.lo << 8 | a[i];
-		return v;
-	}
-	for (i = 0; i < 8; i++)
-		v.hi = v.hi << 8 | a[i];
-	for (i = 8; i < 16; i++)
-		v.lo = v.lo << 8 | a[i];
-	return v;
-}
-
-static void
-u128_to(int family, struct u128 v, uint8_t *a)
-{
-	int i;
-
-	memset(a, 0, 16);
-	if (family == 4) {
-		for (i = 3; i >= 0; i--, v.lo >>= 8)
-			a[i] = (uint8_t)v.lo;
-		return;
-	}
-	for (i = 15; i >= 8; i--, v.lo >>= 8)
-		a[i] = (uint8_t)v.lo;
-	for (i = 7; i >= 0; i--, v.hi >>= 8)
-		a[i] = (uint8_t)v.hi;
-}
-
-static int
-u128_cmp(struct u128 x, struct u128 y)
-{
-	if (x.hi != y.hi)
-		return x.hi < y.hi ? -1 : 1;
-	if (x.lo != y.lo)
-		return x.lo < y.lo ? -1 : 1;
-	return 0;
-}
-
-static struct u128
-u128_add(struct u128 x, int d)
-{
-	if (d > 0) {
-		if (++x.lo == 0)
-			x.hi++;
-	} else {
-		if (x.lo-- == 0)
-			x.hi--;
-	}
-	return x;
-}
-
-/* The low host bits of a /len prefix in a family of width bits. */
-static struct u128
-host_mask(unsigned bits, unsigned len)
-{
-	struct u128 m = { 0, 0 };
-	unsigned h = bits - len;
-
-	if (h >= 128) {
-		m.hi = m.lo = UINT64_MAX;
-	} else if (h >= 64) {
-		m.lo = UINT64_MAX;
-		m.hi = h == 64 ? 0 : (UINT64_MAX >> (128 - h));
-	} else
-		m.lo = h == 0 ? 0 : (UINT64_MAX >> (64 - h));
-	return m;
-}
-
-static struct u128
-u128_or(struct u128 x, struct u128 y)
-{
-	x.hi |= y.hi;
-	x.lo |= y.lo;
-	return x;
-}
-
-static bool
-u128_and_zero(struct u128 x, struct u128 y)
-{
-	return (x.hi & y.hi) == 0 && (x.lo & y.lo) == 0;
-}
-
-/* An address range of one family, as a list of CIDR prefixes. */
-struct cidrs {
-	struct tool_prefix *p;
-	size_t n, cap;
-};
-
-static int
-cidrs_add(struct cidrs *c, int family, struct u128 start, unsigned len)
-{
-	struct tool_prefix *n;
-
-	if (c->n == c->cap) {
-		c->cap = c->cap == 0 ? 16 : c->cap * 2;
-		n = realloc(c->p, c->cap * sizeof(*n));
-		if (n == NULL)
-			return -1;
-		c->p = n;
-	}
-	memset(&c->p[c->n], 0, sizeof(c->p[c->n]));
-	c->p[c->n].family = (uint8_t)family;
-	c->p[c->n].len = (uint8_t)len;
-	u128_to(family, start, c->p[c->n].a);
-	c->n++;
-	return 0;
-}
-
-/* [lo, hi] as the fewest prefixes: the largest aligned block each time. */
-static int
-range_to_cidrs(struct cidrs *c, int family, struct u128 lo, struct u128 hi)
-{
-	unsigned bits = family == 4 ? 32 : 128, len;
-	struct u128 m, last;
-
-	while (u128_cmp(lo, hi) <= 0) {
-		for (len = 0; len <= bits; len++) {
-			m = host_mask(bits, len);
-			last = u128_or(lo, m);
-			if (u128_and_zero(lo, m) && u128_cmp(last, hi) <= 0)
-				break;
-		}
-		if (cidrs_add(c, family, lo, len) == -1)
-			return -1;
-		if (u128_cmp(last, hi) == 0)
-			break;
-		lo = u128_add(last, 1);
-	}
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
 /* byaddr */
 
 /* authbind's second IPv6 spelling: every group, no zeros dropped. */
@@ -735,7 +589,7 @@ add_point(struct importer *im, const struct byaddr *ba)
 		im->points = n;
 	}
 	im->points[im->npoints].family = ba->family;
-	im->points[im->npoints].addr = u128_from(ba->family, ba->addr);
+	memcpy(im->points[im->npoints].addr, ba->addr, 16);
 	im->points[im->npoints].port = ba->port;
 	im->npoints++;
 }
@@ -745,6 +599,7 @@ static void
 emit_byaddr(struct importer *im, int sfd, const struct byaddr *ba,
     const struct stat *st)
 {
+	static const uint8_t zero[16];
 	char src[PATH_MAX], grant[96], a[INET6_ADDRSTRLEN];
 
 	snprintf(src, sizeof(src), "byaddr/%s", ba->name);
@@ -756,8 +611,7 @@ emit_byaddr(struct importer *im, int sfd, const struct byaddr *ba,
 	} else
 		inet_ntop(ba->family == 4 ? AF_INET : AF_INET6, ba->addr, a,
 		    sizeof(a));
-	if (ba->family == 6 && u128_cmp(u128_from(6, ba->addr),
-	    (struct u128){ 0, 0 }) == 0)
+	if (ba->family == 6 && memcmp(ba->addr, zero, 16) == 0)
 		msg(im, true, src, "authbind lets a dual-stack [::] socket "
 		    "bind this with this file alone; bindreq also requires "
 		    "0.0.0.0 to be granted (or IPV6_V6ONLY)");
@@ -839,7 +693,7 @@ out:
 /* One byuid line: an address range of one family and a port range. */
 struct uidline {
 	int family;
-	struct u128 lo, hi;
+	uint8_t lo[16], hi[16];	/* as in grant_prefix.a */
 	unsigned long pmin, pmax;
 };
 
@@ -901,18 +755,21 @@ static const char *
 prefix_range(int family, const uint8_t *a, unsigned long len,
     struct uidline *ul)
 {
-	unsigned bits = family == 4 ? 32 : 128;
-	struct u128 m;
+	unsigned bits = family == 4 ? 32 : 128, i;
+	uint8_t m;
 
 	if (len > bits)
 		return "prefix length too long: authbind ignores the line";
-	m = host_mask(bits, (unsigned)len);
 	ul->family = family;
-	ul->lo = u128_from(family, a);
-	if (!u128_and_zero(ul->lo, m))
-		return "host bits set past the prefix length: authbind "
-		    "ignores the line";
-	ul->hi = u128_or(ul->lo, m);
+	memcpy(ul->lo, a, 16);
+	memcpy(ul->hi, a, 16);
+	for (i = (unsigned)len; i < bits; i++) {
+		m = (uint8_t)(0x80 >> (i % 8));
+		if (a[i / 8] & m)
+			return "host bits set past the prefix length: "
+			    "authbind ignores the line";
+		ul->hi[i / 8] |= m;
+	}
 	return NULL;
 }
 
@@ -988,9 +845,9 @@ parse_uid_line(char *line, struct uidline *ul)
 	if (dash != NULL && (parse_any_addr(dash + 1, &fb, b) == -1 ||
 	    fb != ul->family))
 		return "bad address range";
-	ul->lo = u128_from(ul->family, a);
-	ul->hi = dash != NULL ? u128_from(ul->family, b) : ul->lo;
-	if (u128_cmp(ul->lo, ul->hi) > 0)
+	memcpy(ul->lo, a, 16);
+	memcpy(ul->hi, dash != NULL ? b : a, 16);
+	if (memcmp(ul->lo, ul->hi, 16) > 0)
 		return "address range from high to low: authbind ignores the "
 		    "line";
 	return NULL;
@@ -999,7 +856,7 @@ parse_uid_line(char *line, struct uidline *ul)
 /* Print prefixes as "on A B C", ADDRS_PER_RULE to a rule. */
 static void
 emit_rules(struct importer *im, const char *subj, const char *ports,
-    const struct cidrs *c)
+    const struct grant_prefixes *c)
 {
 	struct tool_buf b = { 0 };
 	size_t i;
@@ -1009,7 +866,7 @@ emit_rules(struct importer *im, const char *subj, const char *ports,
 			tool_buf_printf(&b, "%sallow %s tcp,udp %s on", i ?
 			    "\n" : "", subj, ports);
 		tool_buf_printf(&b, " ");
-		tool_prefix_format(&b, &c->p[i]);
+		grant_prefix_format(&b, &c->p[i]);
 	}
 	if (b.err)
 		im->nomem = 1;
@@ -1024,36 +881,38 @@ emit_rules(struct importer *im, const char *subj, const char *ports,
  */
 static int
 carve(struct importer *im, const struct uidline *ul, unsigned port,
-    struct cidrs *c)
+    struct grant_prefixes *c)
 {
-	struct u128 start = ul->lo, p;
-	size_t i, j;
-	bool any;
+	uint8_t start[16], before[16];
+	const uint8_t *p;
+	size_t i;
 
+	memcpy(start, ul->lo, 16);
 	c->n = 0;
 	for (;;) {
 		/* The lowest point at or after start, inside the range. */
-		any = false;
-		j = 0;
+		p = NULL;
 		for (i = 0; i < im->npoints && port != 0; i++) {
-			p = im->points[i].addr;
 			if (im->points[i].family != ul->family ||
 			    im->points[i].port != port ||
-			    u128_cmp(p, start) < 0 || u128_cmp(p, ul->hi) > 0)
+			    memcmp(im->points[i].addr, start, 16) < 0 ||
+			    memcmp(im->points[i].addr, ul->hi, 16) > 0)
 				continue;
-			if (!any || u128_cmp(p, im->points[j].addr) < 0)
-				j = i;
-			any = true;
+			if (p == NULL || memcmp(im->points[i].addr, p, 16) < 0)
+				p = im->points[i].addr;
 		}
-		if (!any)
-			return range_to_cidrs(c, ul->family, start, ul->hi);
-		p = im->points[j].addr;
-		if (u128_cmp(p, start) > 0 && range_to_cidrs(c, ul->family,
-		    start, u128_add(p, -1)) == -1)
+		if (p == NULL)
+			return grant_range(c, (unsigned)ul->family, start,
+			    ul->hi);
+		memcpy(before, p, 16);
+		grant_addr_step((unsigned)ul->family, before, -1);
+		if (memcmp(p, start, 16) > 0 && grant_range(c,
+		    (unsigned)ul->family, start, before) == -1)
 			return -1;
-		if (u128_cmp(p, ul->hi) == 0)
+		if (memcmp(p, ul->hi, 16) == 0)
 			return 0;
-		start = u128_add(p, 1);
+		memcpy(start, p, 16);
+		grant_addr_step((unsigned)ul->family, start, 1);
 	}
 }
 
@@ -1067,8 +926,8 @@ port_has_points(const struct importer *im, const struct uidline *ul,
 	for (i = 0; i < im->npoints; i++)
 		if (im->points[i].family == ul->family &&
 		    im->points[i].port == port &&
-		    u128_cmp(im->points[i].addr, ul->lo) >= 0 &&
-		    u128_cmp(im->points[i].addr, ul->hi) <= 0)
+		    memcmp(im->points[i].addr, ul->lo, 16) >= 0 &&
+		    memcmp(im->points[i].addr, ul->hi, 16) <= 0)
 			return true;
 	return false;
 }
@@ -1076,20 +935,20 @@ port_has_points(const struct importer *im, const struct uidline *ul,
 /* IPv6 prefixes against bindreq judging ::ffff:a.b.c.d as IPv4. */
 static void
 fix_mapped(struct importer *im, const char *src, unsigned lineno,
-    struct cidrs *c, bool quiet)
+    struct grant_prefixes *c, bool quiet)
 {
-	static const struct tool_prefix mapped = {
+	static const struct grant_prefix mapped = {
 		.family = 6, .len = 96,
 		.a = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff },
 	};
-	struct tool_prefix *p;
+	struct grant_prefix *p;
 	size_t i;
 
 	for (i = 0; i < c->n; i++) {
 		p = &c->p[i];
 		if (p->family != 6)
 			continue;
-		if (tool_prefix_contains(&mapped, p)) {
+		if (grant_prefix_contains(&mapped, p)) {
 			memmove(p->a, p->a + 12, 4);
 			memset(p->a + 4, 0, 12);
 			p->family = 4;
@@ -1099,7 +958,7 @@ fix_mapped(struct importer *im, const char *src, unsigned lineno,
 				    "addresses: bindreq judges them as IPv4, "
 				    "so the grant also covers IPv4 sockets",
 				    lineno);
-		} else if (!quiet && tool_prefix_contains(p, &mapped))
+		} else if (!quiet && grant_prefix_contains(p, &mapped))
 			msg(im, true, src, "line %u: covers IPv4-mapped "
 			    "addresses (::ffff:a.b.c.d), which bindreq judges "
 			    "as IPv4: IPv6 sockets binding them need an IPv4 "
@@ -1116,7 +975,7 @@ emit_uid_line(struct importer *im, const char *src, unsigned lineno,
 	unsigned lo = bang ? LOW_HALF_END + 1 : 1;
 	unsigned hi = bang ? PORT_MAX_PRIV : LOW_HALF_END, port;
 	struct tool_buf ports = { 0 };
-	struct cidrs c = { 0 };
+	struct grant_prefixes c = { 0 };
 	size_t np = 0;
 	bool fixed = false;
 
@@ -1194,10 +1053,11 @@ struct wild {
 static void
 note_wildcards(const struct uidline *ul, struct wild *w)
 {
+	static const uint8_t zero[16];
 	bool *map = ul->family == 4 ? w->v4 : w->v6;
 	unsigned long p;
 
-	if (ul->lo.hi != 0 || ul->lo.lo != 0 || ul->pmin > ul->pmax)
+	if (memcmp(ul->lo, zero, 16) != 0 || ul->pmin > ul->pmax)
 		return;
 	for (p = ul->pmin; p <= ul->pmax && p <= PORT_MAX_PRIV; p++)
 		map[p] = true;

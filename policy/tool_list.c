@@ -33,7 +33,7 @@ static int
 by_user(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
-	uint64_t sx = tool_subject_key(x->r), sy = tool_subject_key(y->r);
+	uint64_t sx = grant_subject(x->r), sy = grant_subject(y->r);
 
 	if (sx != sy)
 		return sx < sy ? -1 : 1;
