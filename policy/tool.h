@@ -28,6 +28,9 @@
 #define TOOL_DEFAULT_AUTHBIND	"/etc/authbind"
 #define TOOL_DEFAULT_MAX_WARNINGS 50
 
+/* -1, 0 or 1 as x is below, equal to or above y: for comparators. */
+#define TOOL_CMP(x, y)	(((x) > (y)) - ((x) < (y)))
+
 /* ------------------------------------------------------------------ */
 /* Loading */
 

@@ -48,105 +48,52 @@ struct differ {
 	size_t nch, cap_ch;
 
 	/*
-	 * The last change recorded for each grant, so that one carried
-	 * from segment to segment grows its port range instead of adding a
-	 * record per segment (a rule over 1-1023 would add a thousand).
+	 * The changes of the segment before (prev) and of this one (cur),
+	 * in the order they are made: a grant carried from segment to
+	 * segment grows its port range instead of adding a record per
+	 * segment (a rule over 1-1023 would add a thousand).
 	 */
-	uint32_t *last;			/* change index + 1; 0: empty */
-	size_t last_mask;
+	uint32_t *prev, *cur;
+	size_t nprev, ncur, cap_prev, cap_cur, at;
 	int nomem;
 };
 
-static uint64_t
-mix(uint64_t h, uint64_t v)
-{
-	/* The splitmix64 finaliser over a running value. */
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebull;
-	return h ^ (h >> 31);
-}
-
-static size_t
-change_hash(const struct change *c)
-{
-	uint64_t h = 0, w;
-	size_t i;
-
-	h = mix(h, c->subj);
-	h = mix(h, (uint64_t)c->rule << 16 | (uint64_t)c->sign << 8 |
-	    c->protos);
-	h = mix(h, (uint64_t)c->p.family << 8 | c->p.len);
-	for (i = 0; i < 16; i += 8) {
-		memcpy(&w, c->p.a + i, sizeof(w));
-		h = mix(h, w);
-	}
-	return (size_t)h;
-}
-
-static bool
-same_key(const struct change *x, const struct change *y)
-{
-	return x->subj == y->subj && x->rule == y->rule &&
-	    x->sign == y->sign && x->protos == y->protos &&
-	    grant_prefix_cmp(&x->p, &y->p) == 0;
-}
-
-/* The slot for c's key: holding its last change, or empty. */
-static uint32_t *
-last_slot(struct differ *d, const struct change *c)
-{
-	size_t i;
-
-	for (i = change_hash(c) & d->last_mask;; i = (i + 1) & d->last_mask)
-		if (d->last[i] == 0 || same_key(&d->ch[d->last[i] - 1], c))
-			return &d->last[i];
-}
-
+/* The order changes are made in within a segment. */
 static int
-last_grow(struct differ *d)
+made_cmp(const struct change *x, const struct change *y)
 {
-	uint32_t *old = d->last;
-	size_t n = d->last == NULL ? 1024 : (d->last_mask + 1) * 2;
-	size_t i, oldn = d->last == NULL ? 0 : d->last_mask + 1;
+	int c;
 
-	d->last = calloc(n, sizeof(*d->last));
-	if (d->last == NULL) {
-		d->last = old;
-		return -1;
-	}
-	d->last_mask = n - 1;
-	for (i = 0; i < oldn; i++)
-		if (old[i] != 0)
-			*last_slot(d, &d->ch[old[i] - 1]) = old[i];
-	free(old);
-	return 0;
+	if ((c = TOOL_CMP(x->protos, y->protos)) != 0 ||
+	    (c = TOOL_CMP(x->sign, y->sign)) != 0 ||
+	    (c = TOOL_CMP(x->subj, y->subj)) != 0 ||
+	    (c = grant_prefix_cmp(&x->p, &y->p)) != 0)
+		return c;
+	return TOOL_CMP(x->rule, y->rule);
 }
 
 static void
 add_change(struct differ *d, const struct grant *g, unsigned sign,
     unsigned proto, unsigned lo, unsigned hi)
 {
-	struct change key, *c;
-	uint32_t *slot;
+	struct change key = { .subj = g->subj, .p = g->p, .rule = g->rule,
+	    .lo = (uint16_t)lo, .hi = (uint16_t)hi, .sign = (uint8_t)sign,
+	    .protos = (uint8_t)proto };
+	struct change *c;
+	uint32_t *cur;
 
-	memset(&key, 0, sizeof(key));
-	key.subj = g->subj;
-	key.p = g->p;
-	key.rule = g->rule;
-	key.lo = (uint16_t)lo;
-	key.hi = (uint16_t)hi;
-	key.sign = (uint8_t)sign;
-	key.protos = (uint8_t)proto;
-	if ((d->nch + 1) * 2 > d->last_mask + 1 && last_grow(d) == -1) {
+	while (d->at < d->nprev && made_cmp(&d->ch[d->prev[d->at]], &key) < 0)
+		d->at++;
+	cur = tool_grow(d->cur, &d->cap_cur, d->ncur + 1, sizeof(*cur));
+	if (cur == NULL) {
 		d->nomem = 1;
 		return;
 	}
-	slot = last_slot(d, &key);
-	if (*slot != 0 && d->ch[*slot - 1].hi + 1u == lo) {
-		d->ch[*slot - 1].hi = (uint16_t)hi;
+	d->cur = cur;
+	if (d->at < d->nprev && made_cmp(&d->ch[d->prev[d->at]], &key) == 0 &&
+	    d->ch[d->prev[d->at]].hi + 1u == lo) {
+		d->ch[d->prev[d->at]].hi = (uint16_t)hi;
+		d->cur[d->ncur++] = d->prev[d->at];
 		return;
 	}
 	c = tool_grow(d->ch, &d->cap_ch, d->nch + 1, sizeof(*c));
@@ -155,8 +102,8 @@ add_change(struct differ *d, const struct grant *g, unsigned sign,
 		return;
 	}
 	d->ch = c;
+	d->cur[d->ncur++] = (uint32_t)d->nch;
 	d->ch[d->nch++] = key;
-	*slot = (uint32_t)d->nch;
 }
 
 /*
@@ -195,10 +142,12 @@ segment(void *arg, unsigned lo, unsigned hi, const uint32_t *active,
 {
 	static const unsigned protos[] = { POLICY_TCP, POLICY_UDP };
 	struct differ *d = arg;
-	size_t k, nold = 0;
+	size_t k, nold = 0, cap;
+	uint32_t *t;
 
 	while (nold < nactive && active[nold] < d->nold)
 		nold++;
+	d->ncur = d->at = 0;
 	for (k = 0; k < 2 && !d->nomem; k++) {
 		if (grant_set_build(&d->set[0], d->rules, active, nold,
 		    protos[k]) == -1 || grant_set_build(&d->set[1], d->rules,
@@ -207,6 +156,13 @@ segment(void *arg, unsigned lo, unsigned hi, const uint32_t *active,
 		else
 			compare(d, protos[k], lo, hi);
 	}
+	t = d->prev;
+	d->prev = d->cur;
+	d->cur = t;
+	d->nprev = d->ncur;
+	cap = d->cap_prev;
+	d->cap_prev = d->cap_cur;
+	d->cap_cur = cap;
 	return d->nomem ? -1 : 0;
 }
 
@@ -219,18 +175,13 @@ change_cmp(const void *a, const void *b)
 	const struct change *x = a, *y = b;
 	int c;
 
-	if (x->subj != y->subj)
-		return x->subj < y->subj ? -1 : 1;
-	if (x->sign != y->sign)
-		return x->sign < y->sign ? -1 : 1;
-	if (x->protos != y->protos)
-		return x->protos < y->protos ? -1 : 1;
-	c = grant_prefix_cmp(&x->p, &y->p);
-	if (c != 0)
+	if ((c = TOOL_CMP(x->subj, y->subj)) != 0 ||
+	    (c = TOOL_CMP(x->sign, y->sign)) != 0 ||
+	    (c = TOOL_CMP(x->protos, y->protos)) != 0 ||
+	    (c = grant_prefix_cmp(&x->p, &y->p)) != 0 ||
+	    (c = TOOL_CMP(x->rule, y->rule)) != 0)
 		return c;
-	if (x->rule != y->rule)
-		return x->rule < y->rule ? -1 : 1;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
+	return TOOL_CMP(x->lo, y->lo);
 }
 
 static bool
@@ -241,64 +192,41 @@ same_grant(const struct change *x, const struct change *y)
 	    grant_prefix_cmp(&x->p, &y->p) == 0;
 }
 
-/* Order for joining protocols: all but protos equal, side by side. */
+/*
+ * by_addr NULL: the order for joining protocols, all else equal side by
+ * side. Otherwise the order for joining addresses and printing.
+ */
 static int
-line_proto_cmp(const void *a, const void *b)
+line_cmp(const void *a, const void *b, void *by_addr)
 {
 	const struct line *x = a, *y = b;
 	int c;
 
-	if (x->subj != y->subj)
-		return x->subj < y->subj ? -1 : 1;
-	if (x->sign != y->sign)
-		return x->sign < y->sign ? -1 : 1;
-	if (x->rule != y->rule)
-		return x->rule < y->rule ? -1 : 1;
-	c = strcmp(x->ports, y->ports);
-	if (c != 0)
+	if ((c = TOOL_CMP(x->subj, y->subj)) != 0 ||
+	    (c = TOOL_CMP(x->sign, y->sign)) != 0 ||
+	    (by_addr && (c = TOOL_CMP(x->first_port, y->first_port)) != 0) ||
+	    (c = TOOL_CMP(x->rule, y->rule)) != 0 ||
+	    (c = strcmp(x->ports, y->ports)) != 0 ||
+	    (by_addr && (c = TOOL_CMP(x->protos, y->protos)) != 0) ||
+	    (c = grant_prefix_cmp(&x->p, &y->p)) != 0)
 		return c;
-	c = grant_prefix_cmp(&x->p, &y->p);
-	if (c != 0)
-		return c;
-	return x->protos < y->protos ? -1 : x->protos > y->protos;
-}
-
-/* Order for joining addresses: all but the prefix equal, side by side. */
-static int
-line_addr_cmp(const void *a, const void *b)
-{
-	const struct line *x = a, *y = b;
-	int c;
-
-	if (x->subj != y->subj)
-		return x->subj < y->subj ? -1 : 1;
-	if (x->sign != y->sign)
-		return x->sign < y->sign ? -1 : 1;
-	if (x->first_port != y->first_port)
-		return x->first_port < y->first_port ? -1 : 1;
-	if (x->rule != y->rule)
-		return x->rule < y->rule ? -1 : 1;
-	c = strcmp(x->ports, y->ports);
-	if (c != 0)
-		return c;
-	if (x->protos != y->protos)
-		return x->protos < y->protos ? -1 : 1;
-	return grant_prefix_cmp(&x->p, &y->p);
+	return TOOL_CMP(x->protos, y->protos);
 }
 
 static bool
-same_but_addr(const struct line *x, const struct line *y)
+same_line(const struct line *x, const struct line *y, bool protos)
 {
 	return x->subj == y->subj && x->sign == y->sign &&
-	    x->rule == y->rule && x->protos == y->protos &&
-	    strcmp(x->ports, y->ports) == 0;
+	    x->rule == y->rule && strcmp(x->ports, y->ports) == 0 &&
+	    (protos ? x->protos == y->protos :
+	    grant_prefix_cmp(&x->p, &y->p) == 0);
 }
 
 /* Merge the sorted changes' port segments: one line per grant. */
 static struct line *
 make_lines(struct differ *d, size_t *nlines)
 {
-	struct policy_port_range *pr = NULL;
+	struct policy_port_range *pr;
 	struct tool_buf b = { 0 };
 	struct line *lines;
 	size_t i, j, k, n = 0, np;
@@ -313,10 +241,9 @@ make_lines(struct differ *d, size_t *nlines)
 		    j++) {
 			if (np > 0 && pr[np - 1].hi + 1 == d->ch[j].lo)
 				pr[np - 1].hi = d->ch[j].hi;
-			else {
-				pr[np].lo = d->ch[j].lo;
-				pr[np++].hi = d->ch[j].hi;
-			}
+			else
+				pr[np++] = (struct policy_port_range){
+				    d->ch[j].lo, d->ch[j].hi };
 		}
 		b.len = 0;
 		tool_ports_format(&b, pr, np);
@@ -330,21 +257,16 @@ make_lines(struct differ *d, size_t *nlines)
 		lines[n++].p = d->ch[i].p;
 	}
 	/* tcp and udp lines that are otherwise equal become one. */
-	qsort(lines, n, sizeof(*lines), line_proto_cmp);
+	qsort_r(lines, n, sizeof(*lines), line_cmp, NULL);
 	for (i = 0, k = 0; i < n; i++) {
-		if (k > 0 && lines[k - 1].subj == lines[i].subj &&
-		    lines[k - 1].sign == lines[i].sign &&
-		    lines[k - 1].rule == lines[i].rule &&
-		    strcmp(lines[k - 1].ports, lines[i].ports) == 0 &&
-		    grant_prefix_cmp(&lines[k - 1].p, &lines[i].p) == 0) {
+		if (k > 0 && same_line(&lines[k - 1], &lines[i], false)) {
 			lines[k - 1].protos |= lines[i].protos;
 			free(lines[i].ports);
-			continue;
-		}
-		lines[k++] = lines[i];
+		} else
+			lines[k++] = lines[i];
 	}
 	n = k;
-	qsort(lines, n, sizeof(*lines), line_addr_cmp);
+	qsort_r(lines, n, sizeof(*lines), line_cmp, lines);
 	free(pr);
 	tool_buf_free(&b);
 	*nlines = n;
@@ -358,12 +280,6 @@ fail:
 	return NULL;
 }
 
-static const struct policy *
-rule_policy(const struct differ *d, uint32_t rule)
-{
-	return rule < d->nold ? d->pol[0] : d->pol[1];
-}
-
 /* Print n lines that differ only in their prefixes as one. */
 static int
 print_line(const struct differ *d, const struct line *l, size_t n, FILE *out)
@@ -375,10 +291,8 @@ print_line(const struct differ *d, const struct line *l, size_t n, FILE *out)
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		if (l[i].p.len == 0 && l[i].p.family == 4)
-			any4 = true;
-		if (l[i].p.len == 0 && l[i].p.family == 6)
-			any6 = true;
+		any4 |= l[i].p.len == 0 && l[i].p.family == 4;
+		any6 |= l[i].p.len == 0 && l[i].p.family == 6;
 	}
 	tool_buf_printf(&b, "%c ", l[0].sign ? '+' : '-');
 	tool_rule_subject(&b, r);
@@ -392,8 +306,8 @@ print_line(const struct differ *d, const struct line *l, size_t n, FILE *out)
 		tool_buf_printf(&b, " ");
 		grant_prefix_format(&b, &l[i].p);
 	}
-	tool_buf_printf(&b, "  (%s:%u)", rule_policy(d, l[0].rule)->path,
-	    r->line);
+	tool_buf_printf(&b, "  (%s:%u)",
+	    d->pol[l[0].rule >= d->nold]->path, r->line);
 	rc = b.err ? -1 : 0;
 	if (rc == 0)
 		fprintf(out, "%s\n", b.s);
@@ -414,7 +328,7 @@ print_changes(struct differ *d, FILE *out)
 	if (lines == NULL)
 		return -1;
 	for (i = 0; i < n && rc == 0; i = j) {
-		for (j = i; j < n && same_but_addr(&lines[i], &lines[j]); j++)
+		for (j = i; j < n && same_line(&lines[i], &lines[j], true); j++)
 			continue;
 		rc = print_line(d, &lines[i], j - i, out);
 	}
@@ -426,53 +340,33 @@ print_changes(struct differ *d, FILE *out)
 
 /* ------------------------------------------------------------------ */
 
-static int
-differ_init(struct differ *d, const struct policy *oldp,
-    const struct policy *newp)
-{
-	size_t i;
-
-	memset(d, 0, sizeof(*d));
-	d->pol[0] = oldp;
-	d->pol[1] = newp;
-	d->nold = oldp->nrules;
-	d->nrules = oldp->nrules + newp->nrules;
-	d->rules = calloc(d->nrules + 1, sizeof(*d->rules));
-	if (d->rules == NULL)
-		return -1;
-	for (i = 0; i < d->nrules; i++)
-		d->rules[i] = i < d->nold ? &oldp->rules[i] :
-		    &newp->rules[i - d->nold];
-	return 0;
-}
-
-static void
-differ_free(struct differ *d)
-{
-	free(d->rules);
-	grant_set_free(&d->set[0]);
-	grant_set_free(&d->set[1]);
-	free(d->removed);
-	free(d->ch);
-	free(d->last);
-}
-
 int
 tool_diff(const struct policy *oldp, const struct policy *newp, FILE *out)
 {
-	struct differ d;
+	struct differ d = { .pol = { oldp, newp }, .nold = oldp->nrules };
 	int rc = TOOL_EXIT_TROUBLE;
+	size_t i;
 
-	if (differ_init(&d, oldp, newp) == -1)
+	d.nrules = oldp->nrules + newp->nrules;
+	d.rules = calloc(d.nrules + 1, sizeof(*d.rules));
+	if (d.rules == NULL)
 		goto out;
-	if (grant_sweep(d.rules, d.nrules, segment, &d) == -1)
-		goto out;
-	if (print_changes(&d, out) == -1)
+	for (i = 0; i < d.nrules; i++)
+		d.rules[i] = i < d.nold ? &oldp->rules[i] :
+		    &newp->rules[i - d.nold];
+	if (grant_sweep(d.rules, d.nrules, segment, &d) == -1 ||
+	    print_changes(&d, out) == -1)
 		goto out;
 	rc = d.nch > 0 ? TOOL_EXIT_FAIL : TOOL_EXIT_OK;
 out:
 	if (rc == TOOL_EXIT_TROUBLE)
 		errno = ENOMEM;
-	differ_free(&d);
+	free(d.rules);
+	grant_set_free(&d.set[0]);
+	grant_set_free(&d.set[1]);
+	free(d.removed);
+	free(d.ch);
+	free(d.prev);
+	free(d.cur);
 	return rc;
 }
