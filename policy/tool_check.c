@@ -60,12 +60,6 @@ struct dual {
 	uint16_t lo, hi;
 };
 
-struct warning {
-	unsigned line;
-	unsigned order;
-	char *text;
-};
-
 struct checker {
 	const struct policy *pol;
 	const struct policy_rule **rules;
@@ -73,12 +67,12 @@ struct checker {
 	size_t *pfx_start;		/* rule i's are pfx[pfx_start[i]..] */
 	uint16_t *minport;
 	uint32_t *covered_by;		/* UINT32_MAX: not covered */
-	bool *v4zero, *v6zero;		/* grants 0.0.0.0 / :: */
+	bool *v6zero;			/* grants :: */
 
 	struct grant *ents;		/* per-segment scratch */
 	size_t cap_ents;
-	uint32_t *order;		/* per-segment scratch */
 	uint64_t *wanted;		/* per-segment scratch */
+	struct grant_set set[2];	/* per-segment: tcp, udp */
 
 	struct conflict *conf;
 	size_t nconf, cap_conf;
@@ -88,14 +82,12 @@ struct checker {
 };
 
 /* ------------------------------------------------------------------ */
-/* Growing arrays */
+/* Findings */
 
 static int
 u64_cmp(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
+	return TOOL_CMP(*(const uint64_t *)a, *(const uint64_t *)b);
 }
 
 static void
@@ -112,14 +104,8 @@ add_conflict(struct checker *c, const struct grant *a, const struct grant *b,
 		return;
 	}
 	c->conf = n;
-	n = &c->conf[c->nconf++];
-	n->later = late->rule;
-	n->earlier = early->rule;
-	n->proto = proto;
-	n->lo = (uint16_t)lo;
-	n->hi = (uint16_t)hi;
-	n->pfx_later = late->pfx;
-	n->pfx_earlier = early->pfx;
+	n[c->nconf++] = (struct conflict){ late->rule, early->rule, proto,
+	    (uint16_t)lo, (uint16_t)hi, late->pfx, early->pfx };
 }
 
 static void
@@ -134,11 +120,8 @@ add_dual(struct checker *c, uint32_t rule, unsigned protos, unsigned lo,
 		return;
 	}
 	c->dual = n;
-	n = &c->dual[c->ndual++];
-	n->rule = rule;
-	n->protos = protos;
-	n->lo = (uint16_t)lo;
-	n->hi = (uint16_t)hi;
+	n[c->ndual++] = (struct dual){ rule, protos, (uint16_t)lo,
+	    (uint16_t)hi };
 }
 
 /* ------------------------------------------------------------------ */
@@ -448,48 +431,41 @@ check_covered(struct checker *c, unsigned lo, const uint32_t *active,
 /* ------------------------------------------------------------------ */
 /* IPv6 wildcard without the IPv4 one */
 
-static int
-order_by_subject(const void *a, const void *b, void *arg)
-{
-	const struct checker *c = arg;
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	uint64_t sx = grant_subject(c->rules[x]);
-	uint64_t sy = grant_subject(c->rules[y]);
-
-	if (sx != sy)
-		return sx < sy ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
+/*
+ * A rule granting :: for a protocol its subject is not granted 0.0.0.0
+ * for, in this segment: asked of the segment's grant sets.
+ */
 static void
 check_dual(struct checker *c, unsigned lo, unsigned hi,
     const uint32_t *active, size_t nactive)
 {
-	size_t i, j, k;
-	unsigned mask4, missing;
-	uint64_t s;
+	static const struct grant_prefix any4 = { .family = 4, .len = 32 };
+	const struct policy_rule *r;
+	unsigned missing, k;
+	size_t i;
 
-	for (i = 0; i < nactive; i++)
-		if (c->v6zero[active[i]])
-			break;
+	for (i = 0; i < nactive && !c->v6zero[active[i]]; i++)
+		continue;
 	if (i == nactive)
 		return;
-	memcpy(c->order, active, nactive * sizeof(*active));
-	qsort_r(c->order, nactive, sizeof(*c->order), order_by_subject, c);
-	for (i = 0; i < nactive; i = j) {
-		s = grant_subject(c->rules[c->order[i]]);
-		mask4 = 0;
-		for (j = i; j < nactive &&
-		    grant_subject(c->rules[c->order[j]]) == s; j++)
-			if (c->v4zero[c->order[j]])
-				mask4 |= c->rules[c->order[j]]->protos;
-		for (k = i; k < j; k++) {
-			if (!c->v6zero[c->order[k]])
-				continue;
-			missing = c->rules[c->order[k]]->protos & ~mask4;
-			if (missing != 0)
-				add_dual(c, c->order[k], missing, lo, hi);
+	for (k = 0; k < 2; k++) {
+		if (grant_set_build(&c->set[k], c->rules, active, nactive,
+		    k == 0 ? POLICY_TCP : POLICY_UDP) == -1) {
+			c->nomem = 1;
+			return;
 		}
+	}
+	for (; i < nactive; i++) {
+		r = c->rules[active[i]];
+		if (!c->v6zero[active[i]])
+			continue;
+		missing = 0;
+		for (k = 0; k < 2; k++)
+			if (grant_set_find(&c->set[k], grant_subject(r),
+			    &any4) == NULL)
+				missing |= k == 0 ? POLICY_TCP : POLICY_UDP;
+		if ((missing &= r->protos) != 0)
+			add_dual(c, active[i], missing, lo, hi);
 	}
 }
 
@@ -521,13 +497,10 @@ checker_init(struct checker *c, const struct policy *pol)
 	c->pfx_start = calloc(n, sizeof(*c->pfx_start));
 	c->minport = calloc(n, sizeof(*c->minport));
 	c->covered_by = calloc(n, sizeof(*c->covered_by));
-	c->v4zero = calloc(n, sizeof(*c->v4zero));
 	c->v6zero = calloc(n, sizeof(*c->v6zero));
-	c->order = calloc(n, sizeof(*c->order));
 	c->wanted = calloc(n, sizeof(*c->wanted));
 	if (c->rules == NULL || c->pfx_start == NULL || c->minport == NULL ||
-	    c->covered_by == NULL || c->v4zero == NULL || c->v6zero == NULL ||
-	    c->order == NULL || c->wanted == NULL)
+	    c->covered_by == NULL || c->v6zero == NULL || c->wanted == NULL)
 		return -1;
 	for (i = 0; i < pol->nrules; i++) {
 		c->rules[i] = &pol->rules[i];
@@ -547,11 +520,7 @@ checker_init(struct checker *c, const struct policy *pol)
 		p = &c->pfx[c->pfx_start[i]];
 		for (j = 0; j < grant_rule_nprefixes(r); j++) {
 			grant_rule_prefix(r, j, &p[j]);
-			if (!grant_prefix_has_zero(&p[j]))
-				continue;
-			if (p[j].family == 4)
-				c->v4zero[i] = true;
-			else
+			if (p[j].family == 6 && grant_prefix_has_zero(&p[j]))
 				c->v6zero[i] = true;
 		}
 	}
@@ -566,48 +535,17 @@ checker_free(struct checker *c)
 	free(c->pfx_start);
 	free(c->minport);
 	free(c->covered_by);
-	free(c->v4zero);
 	free(c->v6zero);
 	free(c->ents);
-	free(c->order);
 	free(c->wanted);
+	grant_set_free(&c->set[0]);
+	grant_set_free(&c->set[1]);
 	free(c->conf);
 	free(c->dual);
 }
 
 /* ------------------------------------------------------------------ */
 /* Turning findings into warnings */
-
-struct warnings {
-	struct warning *w;
-	size_t n, cap;
-	int nomem;
-};
-
-static void
-warn_add(struct warnings *ws, unsigned line, unsigned order,
-    struct tool_buf *b)
-{
-	struct warning *n;
-
-	if (b->err) {
-		ws->nomem = 1;
-		tool_buf_free(b);
-		return;
-	}
-	n = tool_grow(ws->w, &ws->cap, ws->n + 1, sizeof(*n));
-	if (n == NULL) {
-		ws->nomem = 1;
-		tool_buf_free(b);
-		return;
-	}
-	ws->w = n;
-	ws->w[ws->n].line = line;
-	ws->w[ws->n].order = order;
-	ws->w[ws->n].text = b->s;
-	ws->n++;
-	memset(b, 0, sizeof(*b));
-}
 
 static void
 prefix_or_any(struct tool_buf *b, const struct checker *c, uint32_t rule,
@@ -624,15 +562,13 @@ conflict_cmp(const void *a, const void *b)
 {
 	const struct conflict *x = a, *y = b;
 
-	if (x->later != y->later)
-		return x->later < y->later ? -1 : 1;
-	if (x->earlier != y->earlier)
-		return x->earlier < y->earlier ? -1 : 1;
-	if (x->proto != y->proto)
-		return x->proto < y->proto ? -1 : 1;
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return 0;
+	int c;
+
+	if ((c = TOOL_CMP(x->later, y->later)) != 0 ||
+	    (c = TOOL_CMP(x->earlier, y->earlier)) != 0 ||
+	    (c = TOOL_CMP(x->proto, y->proto)) != 0)
+		return c;
+	return TOOL_CMP(x->lo, y->lo);
 }
 
 /* "tcp 80,443 and udp 53" for the records [i, j) of one pair. */
@@ -702,64 +638,48 @@ conflict_others(struct tool_buf *b, const struct checker *c, size_t k,
 }
 
 /*
- * One warning per rule that overlaps earlier ones: the first in full,
- * the others by line.
+ * The warning for a rule that overlaps earlier ones, from its records
+ * c->conf[i..): the first in full, the others by line. Returns where the
+ * next rule's records start.
  */
-static void
-warn_conflicts(struct checker *c, struct warnings *ws)
+static size_t
+warn_conflict(const struct checker *c, struct tool_buf *b, size_t i)
 {
 	const struct policy_rule *late, *early;
-	struct tool_buf b = { 0 };
-	size_t i, j, k;
+	size_t j, k;
 
-	if (c->nconf > 0)
-		qsort(c->conf, c->nconf, sizeof(*c->conf), conflict_cmp);
-	for (i = 0; i < c->nconf && !ws->nomem; i = j) {
-		for (k = i; k < c->nconf && c->conf[k].later ==
-		    c->conf[i].later && c->conf[k].earlier ==
-		    c->conf[i].earlier; k++)
-			continue;
-		for (j = k; j < c->nconf && c->conf[j].later ==
-		    c->conf[i].later; j++)
-			continue;
-		late = c->rules[c->conf[i].later];
-		early = c->rules[c->conf[i].earlier];
-		tool_buf_printf(&b, "%s:%u: warning: ", c->pol->path,
-		    late->line);
-		conflict_ports(&b, c->conf, i, k);
-		tool_buf_printf(&b, ": granted to ");
-		tool_rule_subject(&b, late);
-		tool_buf_printf(&b, " here (on ");
-		prefix_or_any(&b, c, c->conf[i].later, c->conf[i].pfx_later);
-		tool_buf_printf(&b, ") and to ");
-		tool_rule_subject(&b, early);
-		tool_buf_printf(&b, " by line %u (on ", early->line);
-		prefix_or_any(&b, c, c->conf[i].earlier,
-		    c->conf[i].pfx_earlier);
-		tool_buf_printf(&b, "): the addresses overlap, so whichever "
-		    "binds first takes the traffic meant for the other");
-		conflict_others(&b, c, k, j);
-		warn_add(ws, late->line, 0, &b);
-	}
+	for (k = i; k < c->nconf && c->conf[k].later == c->conf[i].later &&
+	    c->conf[k].earlier == c->conf[i].earlier; k++)
+		continue;
+	for (j = k; j < c->nconf && c->conf[j].later == c->conf[i].later; j++)
+		continue;
+	late = c->rules[c->conf[i].later];
+	early = c->rules[c->conf[i].earlier];
+	tool_buf_printf(b, "%s:%u: warning: ", c->pol->path, late->line);
+	conflict_ports(b, c->conf, i, k);
+	tool_buf_printf(b, ": granted to ");
+	tool_rule_subject(b, late);
+	tool_buf_printf(b, " here (on ");
+	prefix_or_any(b, c, c->conf[i].later, c->conf[i].pfx_later);
+	tool_buf_printf(b, ") and to ");
+	tool_rule_subject(b, early);
+	tool_buf_printf(b, " by line %u (on ", early->line);
+	prefix_or_any(b, c, c->conf[i].earlier, c->conf[i].pfx_earlier);
+	tool_buf_printf(b, "): the addresses overlap, so whichever binds "
+	    "first takes the traffic meant for the other");
+	conflict_others(b, c, k, j);
+	return j;
 }
 
 static void
-warn_covered(struct checker *c, struct warnings *ws)
+warn_covered(const struct checker *c, struct tool_buf *b, size_t i)
 {
-	struct tool_buf b = { 0 };
-	const struct policy_rule *r;
-	size_t i;
+	const struct policy_rule *r = c->rules[c->covered_by[i]];
 
-	for (i = 0; i < c->pol->nrules && !ws->nomem; i++) {
-		if (c->covered_by[i] == UINT32_MAX)
-			continue;
-		r = c->rules[c->covered_by[i]];
-		tool_buf_printf(&b, "%s:%u: warning: redundant rule: line %u "
-		    "(", c->pol->path, c->rules[i]->line, r->line);
-		tool_rule_text(&b, r);
-		tool_buf_printf(&b, ") already grants all it grants");
-		warn_add(ws, c->rules[i]->line, 1, &b);
-	}
+	tool_buf_printf(b, "%s:%u: warning: redundant rule: line %u (",
+	    c->pol->path, c->rules[i]->line, r->line);
+	tool_rule_text(b, r);
+	tool_buf_printf(b, ") already grants all it grants");
 }
 
 static int
@@ -767,9 +687,9 @@ dual_cmp(const void *a, const void *b)
 {
 	const struct dual *x = a, *y = b;
 
-	if (x->rule != y->rule)
-		return x->rule < y->rule ? -1 : 1;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
+	int c = TOOL_CMP(x->rule, y->rule);
+
+	return c != 0 ? c : TOOL_CMP(x->lo, y->lo);
 }
 
 /* The rule's first IPv6 prefix holding :: ("::" or "::/0"...). */
@@ -834,84 +754,77 @@ dual_ports(struct tool_buf *b, const struct dual *d, size_t i, size_t j)
 	}
 }
 
+static size_t
+warn_dual(const struct checker *c, struct tool_buf *b, size_t i)
+{
+	const struct policy_rule *r = c->rules[c->dual[i].rule];
+	size_t j;
+
+	for (j = i; j < c->ndual && c->dual[j].rule == c->dual[i].rule; j++)
+		continue;
+	tool_buf_printf(b, "%s:%u: warning: ", c->pol->path, r->line);
+	tool_rule_subject(b, r);
+	tool_buf_printf(b, " is granted ");
+	v6_wildcard(b, c, c->dual[i].rule);
+	tool_buf_printf(b, " but not 0.0.0.0 for");
+	dual_ports(b, c->dual, i, j);
+	tool_buf_printf(b, ": a dual-stack [::] socket (without IPV6_V6ONLY) "
+	    "also binds 0.0.0.0 and will be denied; grant 0.0.0.0 as well, or "
+	    "set IPV6_V6ONLY");
+	return j;
+}
+
+/* Print the warning in b if it is among the first max; count it. */
 static void
-warn_dual(struct checker *c, struct warnings *ws)
+emit(struct tool_buf *b, size_t max, size_t *n, FILE *err, int *nomem)
 {
-	struct tool_buf b = { 0 };
-	const struct policy_rule *r;
-	size_t i, j;
-
-	if (c->ndual > 0)
-		qsort(c->dual, c->ndual, sizeof(*c->dual), dual_cmp);
-	for (i = 0; i < c->ndual && !ws->nomem; i = j) {
-		for (j = i; j < c->ndual && c->dual[j].rule ==
-		    c->dual[i].rule; j++)
-			continue;
-		r = c->rules[c->dual[i].rule];
-		tool_buf_printf(&b, "%s:%u: warning: ", c->pol->path, r->line);
-		tool_rule_subject(&b, r);
-		tool_buf_printf(&b, " is granted ");
-		v6_wildcard(&b, c, c->dual[i].rule);
-		tool_buf_printf(&b, " but not 0.0.0.0 for");
-		dual_ports(&b, c->dual, i, j);
-		tool_buf_printf(&b, ": a dual-stack [::] socket (without "
-		    "IPV6_V6ONLY) also binds 0.0.0.0 and will be denied; grant "
-		    "0.0.0.0 as well, or set IPV6_V6ONLY");
-		warn_add(ws, r->line, 2, &b);
-	}
+	if (b->err)
+		*nomem = 1;
+	else if (max == 0 || *n < max)
+		fprintf(err, "%s\n", b->s);
+	(*n)++;
+	b->len = 0;
 }
 
-static int
-warning_cmp(const void *a, const void *b)
-{
-	const struct warning *x = a, *y = b;
-
-	if (x->line != y->line)
-		return x->line < y->line ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
-}
-
-static void
-warnings_free(struct warnings *ws)
-{
-	size_t i;
-
-	for (i = 0; i < ws->n; i++)
-		free(ws->w[i].text);
-	free(ws->w);
-}
-
+/* By line: each rule's warnings in the order conflict, covered, dual. */
 long
 tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 {
-	struct warnings ws = { 0 };
+	struct tool_buf b = { 0 };
 	struct checker c;
-	long rc = -1;
-	size_t i;
+	size_t i, ci = 0, di = 0, n = 0;
 
-	if (checker_init(&c, pol) == -1)
-		goto out;
-	if (grant_sweep(c.rules, pol->nrules, segment, &c) == -1)
-		goto out;
-	warn_conflicts(&c, &ws);
-	warn_covered(&c, &ws);
-	warn_dual(&c, &ws);
-	if (ws.nomem)
-		goto out;
-	if (ws.n > 0)
-		qsort(ws.w, ws.n, sizeof(*ws.w), warning_cmp);
-	for (i = 0; i < ws.n && (max == 0 || i < max); i++)
-		fprintf(err, "%s\n", ws.w[i].text);
-	if (i < ws.n)
+	if (checker_init(&c, pol) == -1 ||
+	    grant_sweep(c.rules, pol->nrules, segment, &c) == -1)
+		c.nomem = 1;
+	if (c.nconf > 0)
+		qsort(c.conf, c.nconf, sizeof(*c.conf), conflict_cmp);
+	if (c.ndual > 0)
+		qsort(c.dual, c.ndual, sizeof(*c.dual), dual_cmp);
+	for (i = 0; i < pol->nrules && !c.nomem; i++) {
+		if (ci < c.nconf && c.conf[ci].later == i) {
+			ci = warn_conflict(&c, &b, ci);
+			emit(&b, max, &n, err, &c.nomem);
+		}
+		if (c.covered_by[i] != UINT32_MAX) {
+			warn_covered(&c, &b, i);
+			emit(&b, max, &n, err, &c.nomem);
+		}
+		if (di < c.ndual && c.dual[di].rule == i) {
+			di = warn_dual(&c, &b, di);
+			emit(&b, max, &n, err, &c.nomem);
+		}
+	}
+	if (!c.nomem && max != 0 && n > max)
 		fprintf(err, "%s: %zu more warnings not shown (use "
-		    "--max-warnings 0 to see them all)\n", pol->path, ws.n - i);
-	rc = (long)ws.n;
-out:
-	if (rc == -1)
-		errno = ENOMEM;
-	warnings_free(&ws);
+		    "--max-warnings 0 to see them all)\n", pol->path, n - max);
+	tool_buf_free(&b);
 	checker_free(&c);
-	return rc;
+	if (c.nomem) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return (long)n;
 }
 
 /* ------------------------------------------------------------------ */
