@@ -187,43 +187,32 @@ name_token_ok(const char *s)
 	return true;
 }
 
-/* "user NAME" when NAME maps back to uid, else "uid N". */
+/*
+ * "user NAME" ("group NAME") when NAME maps back to id, else "uid N"
+ * ("gid N").
+ */
 static void
-user_subject(char *buf, size_t len, uint32_t uid)
+subject_name(char *buf, size_t len, uint32_t id, bool group)
 {
-	struct passwd *pw = getpwuid((uid_t)uid);
-	char *name;
+	struct passwd *pw = group ? NULL : getpwuid((uid_t)id);
+	struct group *gr = group ? getgrgid((gid_t)id) : NULL;
+	const char *found = pw ? pw->pw_name : gr ? gr->gr_name : NULL;
+	char *name = NULL;
+	bool back = false;
 
-	if (pw != NULL && name_token_ok(pw->pw_name)) {
-		name = strdup(pw->pw_name);
-		pw = name != NULL ? getpwnam(name) : NULL;
-		if (pw != NULL && pw->pw_uid == (uid_t)uid &&
-		    (size_t)snprintf(buf, len, "user %s", name) < len) {
-			free(name);
-			return;
-		}
+	if (found != NULL && name_token_ok(found))
+		name = strdup(found);
+	if (name != NULL && group)
+		back = (gr = getgrnam(name)) != NULL && gr->gr_gid == (gid_t)id;
+	else if (name != NULL)
+		back = (pw = getpwnam(name)) != NULL && pw->pw_uid == (uid_t)id;
+	if (back && (size_t)snprintf(buf, len, "%s %s", group ? "group" :
+	    "user", name) < len) {
 		free(name);
+		return;
 	}
-	snprintf(buf, len, "uid %u", (unsigned)uid);
-}
-
-static void
-group_subject(char *buf, size_t len, uint32_t gid)
-{
-	struct group *gr = getgrgid((gid_t)gid);
-	char *name;
-
-	if (gr != NULL && name_token_ok(gr->gr_name)) {
-		name = strdup(gr->gr_name);
-		gr = name != NULL ? getgrnam(name) : NULL;
-		if (gr != NULL && gr->gr_gid == (gid_t)gid &&
-		    (size_t)snprintf(buf, len, "group %s", name) < len) {
-			free(name);
-			return;
-		}
-		free(name);
-	}
-	snprintf(buf, len, "gid %u", (unsigned)gid);
+	free(name);
+	snprintf(buf, len, "%s %u", group ? "gid" : "uid", (unsigned)id);
 }
 
 /* Is uid's user a member of gid (primary or supplementary)? */
@@ -259,13 +248,19 @@ user_in_group(uint32_t uid, uint32_t gid)
 /* Directories */
 
 static int
-name_cmp(const void *a, const void *b)
+not_dots(const struct dirent *de)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+}
+
+static int
+name_cmp(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
 static void
-free_names(char **names, size_t n)
+free_names(struct dirent **names, size_t n)
 {
 	size_t i;
 
@@ -279,62 +274,28 @@ free_names(char **names, size_t n)
  * 0 (an absent directory is empty, *sfd -1), or -1 after saying why.
  */
 static int
-read_names(struct importer *im, const char *sub, int *sfd, char ***out,
-    size_t *nout)
+read_names(struct importer *im, const char *sub, int *sfd,
+    struct dirent ***out, size_t *nout)
 {
-	char **names = NULL, **n;
-	size_t count = 0, cap = 0;
-	struct dirent *de;
-	DIR *d;
-	int fd, dupfd;
+	int n;
 
 	*out = NULL;
 	*nout = 0;
+	*sfd = openat(im->dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*sfd == -1 && errno == ENOENT)
+		return 0;
+	n = *sfd == -1 ? -1 : scandirat(*sfd, ".", out, not_dots, name_cmp);
+	if (n >= 0) {
+		*nout = (size_t)n;
+		return 0;
+	}
+	if (errno == ENOMEM)
+		im->nomem = 1;
+	else
+		msg(im, true, sub, "%s", strerror(errno));
+	if (*sfd != -1)
+		close(*sfd);
 	*sfd = -1;
-	fd = openat(im->dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		msg(im, true, sub, "%s", strerror(errno));
-		return -1;
-	}
-	dupfd = dup(fd);
-	d = dupfd == -1 ? NULL : fdopendir(dupfd);
-	if (d == NULL) {
-		msg(im, true, sub, "%s", strerror(errno));
-		if (dupfd != -1)
-			close(dupfd);
-		close(fd);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (count == cap) {
-			cap = cap == 0 ? 32 : cap * 2;
-			n = realloc(names, cap * sizeof(*names));
-			if (n == NULL)
-				goto nomem;
-			names = n;
-		}
-		names[count] = strdup(de->d_name);
-		if (names[count] == NULL)
-			goto nomem;
-		count++;
-	}
-	closedir(d);
-	if (count > 0)
-		qsort(names, count, sizeof(*names), name_cmp);
-	*out = names;
-	*nout = count;
-	*sfd = fd;
-	return 0;
-nomem:
-	im->nomem = 1;
-	closedir(d);
-	close(fd);
-	free_names(names, count);
 	return -1;
 }
 
@@ -399,14 +360,14 @@ emit_exec(struct importer *im, const char *src, int sfd, const char *name,
 		return;
 	}
 	if (m & S_IXUSR) {
-		user_subject(subj, sizeof(subj), (uint32_t)st->st_uid);
+		subject_name(subj, sizeof(subj), (uint32_t)st->st_uid, false);
 		if (st->st_uid == 0)
 			fprintf(im->out, "# owner root needs no grant\n");
 		else
 			fprintf(im->out, "allow %s %s\n", subj, grant);
 	}
 	if (m & S_IXGRP) {
-		group_subject(subj, sizeof(subj), (uint32_t)st->st_gid);
+		subject_name(subj, sizeof(subj), (uint32_t)st->st_gid, true);
 		fprintf(im->out, "allow %s %s\n", subj, grant);
 		if (!(m & S_IXUSR) && st->st_uid != 0 &&
 		    user_in_group((uint32_t)st->st_uid, (uint32_t)st->st_gid))
@@ -433,7 +394,7 @@ import_byport(struct importer *im)
 	char src[PATH_MAX], grant[64];
 	unsigned long port;
 	struct stat st;
-	char **names;
+	struct dirent **names;
 	size_t n, i;
 	bool bang;
 	int sfd, found;
@@ -441,27 +402,27 @@ import_byport(struct importer *im)
 	if (read_names(im, "byport", &sfd, &names, &n) == -1 || sfd == -1)
 		return;
 	for (i = 0; i < n; i++) {
-		snprintf(src, sizeof(src), "byport/%s", names[i]);
-		bang = names[i][0] == '!';
-		if (parse_canonical(names[i] + bang, 65535, &port) == -1) {
+		snprintf(src, sizeof(src), "byport/%s", names[i]->d_name);
+		bang = names[i]->d_name[0] == '!';
+		if (parse_canonical(names[i]->d_name + bang, 65535, &port) == -1) {
 			msg(im, false, src, "not a port number as authbind "
 			    "spells one: never consulted");
 			continue;
 		}
 		if (!port_consulted(im, src, port, bang))
 			continue;
-		found = stat_entry(im, sfd, "byport", names[i], &st);
+		found = stat_entry(im, sfd, "byport", names[i]->d_name, &st);
 		if (found == 0)
 			continue;
 		/* Existing, or unknown: either way it decides the port. */
 		im->port_decided[port] = true;
-		comment_path(im, "byport", names[i]);
+		comment_path(im, "byport", names[i]->d_name);
 		if (found == -1) {
 			fprintf(im->out, ": could not be read\n");
 			continue;
 		}
 		snprintf(grant, sizeof(grant), "tcp,udp %lu", port);
-		emit_exec(im, src, sfd, names[i], &st, grant);
+		emit_exec(im, src, sfd, names[i]->d_name, &st, grant);
 	}
 	free_names(names, n);
 	close(sfd);
@@ -626,7 +587,7 @@ import_byaddr(struct importer *im)
 	struct byaddr *ba = NULL;
 	char src[PATH_MAX];
 	struct stat st;
-	char **names;
+	struct dirent **names;
 	size_t n, i, nba = 0;
 	int sfd, found;
 	bool shadowed;
@@ -639,9 +600,9 @@ import_byaddr(struct importer *im)
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (parse_byaddr(im, names[i], &ba[nba]) == -1)
+		if (parse_byaddr(im, names[i]->d_name, &ba[nba]) == -1)
 			continue;
-		snprintf(src, sizeof(src), "byaddr/%s", names[i]);
+		snprintf(src, sizeof(src), "byaddr/%s", names[i]->d_name);
 		if (im->port_decided[ba[nba].port]) {
 			msg(im, false, src, "never consulted: byport decides "
 			    "port %u", ba[nba].port);
@@ -761,11 +722,12 @@ prefix_range(int family, const uint8_t *a, unsigned long len,
 	if (len > bits)
 		return "prefix length too long: authbind ignores the line";
 	ul->family = family;
-	memcpy(ul->lo, a, 16);
-	memcpy(ul->hi, a, 16);
+	memset(ul->lo, 0, 16);
+	memcpy(ul->lo, a, bits / 8);
+	memcpy(ul->hi, ul->lo, 16);
 	for (i = (unsigned)len; i < bits; i++) {
 		m = (uint8_t)(0x80 >> (i % 8));
-		if (a[i / 8] & m)
+		if (ul->lo[i / 8] & m)
 			return "host bits set past the prefix length: "
 			    "authbind ignores the line";
 		ul->hi[i / 8] |= m;
@@ -1116,7 +1078,7 @@ import_uid_file(struct importer *im, int sfd, const char *name, uint32_t uid,
 	if (pw == NULL)
 		msg(im, false, src, "uid %u has no passwd entry: granted by "
 		    "number", (unsigned)uid);
-	user_subject(subj, sizeof(subj), uid);
+	subject_name(subj, sizeof(subj), uid, false);
 	comment_path(im, "byuid", name);
 	fprintf(im->out, "\n");
 	while ((len = getline(&line, &cap, f)) != -1 && !im->nomem) {
@@ -1161,7 +1123,7 @@ import_byuid(struct importer *im)
 {
 	char src[PATH_MAX];
 	unsigned long uid;
-	char **names;
+	struct dirent **names;
 	size_t n, i;
 	bool bang;
 	int sfd;
@@ -1169,15 +1131,15 @@ import_byuid(struct importer *im)
 	if (read_names(im, "byuid", &sfd, &names, &n) == -1 || sfd == -1)
 		return;
 	for (i = 0; i < n && !im->nomem; i++) {
-		snprintf(src, sizeof(src), "byuid/%s", names[i]);
-		bang = names[i][0] == '!';
-		if (parse_canonical(names[i] + bang, UINT32_MAX - 1, &uid) ==
+		snprintf(src, sizeof(src), "byuid/%s", names[i]->d_name);
+		bang = names[i]->d_name[0] == '!';
+		if (parse_canonical(names[i]->d_name + bang, UINT32_MAX - 1, &uid) ==
 		    -1) {
 			msg(im, false, src, "not a uid as authbind spells one: "
 			    "never consulted");
 			continue;
 		}
-		import_uid_file(im, sfd, names[i], (uint32_t)uid, bang);
+		import_uid_file(im, sfd, names[i]->d_name, (uint32_t)uid, bang);
 	}
 	free_names(names, n);
 	close(sfd);
