@@ -42,29 +42,28 @@ struct group {
 	uint64_t s1;		/* the first entry's subject */
 	bool has2;		/* an entry with another subject... */
 	size_t second;		/* ...the first such */
-	uint64_t s2;
 };
 
-/* Two subjects may both bind proto ports [lo, hi] on overlapping addrs. */
-struct conflict {
-	uint32_t later, earlier;
-	unsigned proto;
-	uint16_t lo, hi;
-	uint32_t pfx_later, pfx_earlier;
-};
-
-/* rule grants the IPv6 wildcard for proto [lo, hi] but not 0.0.0.0. */
-struct dual {
-	uint32_t rule;
+/*
+ * A finding on ports [lo, hi]: rule and an earlier one (other) granting
+ * two subjects overlapping addresses for proto (a conflict), or rule
+ * granting :: but not 0.0.0.0 for protos (dual).
+ */
+struct finding {
+	uint32_t rule, other;
 	unsigned protos;
 	uint16_t lo, hi;
+	uint32_t pfx, pfx_other;	/* which of their prefixes */
+};
+
+struct findings {
+	struct finding *f;
+	size_t n, cap;
 };
 
 struct checker {
 	const struct policy *pol;
 	const struct policy_rule **rules;
-	struct grant_prefix *pfx;	/* every rule's prefixes */
-	size_t *pfx_start;		/* rule i's are pfx[pfx_start[i]..] */
 	uint16_t *minport;
 	uint32_t *covered_by;		/* UINT32_MAX: not covered */
 	bool *v6zero;			/* grants :: */
@@ -74,10 +73,8 @@ struct checker {
 	uint64_t *wanted;		/* per-segment scratch */
 	struct grant_set set[2];	/* per-segment: tcp, udp */
 
-	struct conflict *conf;
-	size_t nconf, cap_conf;
-	struct dual *dual;
-	size_t ndual, cap_dual;
+	unsigned lo, hi, proto;		/* the segment and protocol at hand */
+	struct findings conf, dual;
 	int nomem;
 };
 
@@ -91,37 +88,27 @@ u64_cmp(const void *a, const void *b)
 }
 
 static void
-add_conflict(struct checker *c, const struct grant *a, const struct grant *b,
-    unsigned proto, unsigned lo, unsigned hi)
+add(struct checker *c, struct findings *fs, struct finding f)
 {
-	const struct grant *late = a->rule > b->rule ? a : b;
-	const struct grant *early = late == a ? b : a;
-	struct conflict *n;
+	struct finding *n;
 
-	n = tool_grow(c->conf, &c->cap_conf, c->nconf + 1, sizeof(*n));
+	n = tool_grow(fs->f, &fs->cap, fs->n + 1, sizeof(*n));
 	if (n == NULL) {
 		c->nomem = 1;
 		return;
 	}
-	c->conf = n;
-	n[c->nconf++] = (struct conflict){ late->rule, early->rule, proto,
-	    (uint16_t)lo, (uint16_t)hi, late->pfx, early->pfx };
+	fs->f = n;
+	n[fs->n++] = f;
 }
 
 static void
-add_dual(struct checker *c, uint32_t rule, unsigned protos, unsigned lo,
-    unsigned hi)
+add_conflict(struct checker *c, const struct grant *a, const struct grant *b)
 {
-	struct dual *n;
+	const struct grant *late = a->rule > b->rule ? a : b;
+	const struct grant *early = late == a ? b : a;
 
-	n = tool_grow(c->dual, &c->cap_dual, c->ndual + 1, sizeof(*n));
-	if (n == NULL) {
-		c->nomem = 1;
-		return;
-	}
-	c->dual = n;
-	n[c->ndual++] = (struct dual){ rule, protos, (uint16_t)lo,
-	    (uint16_t)hi };
+	add(c, &c->conf, (struct finding){ late->rule, early->rule, c->proto,
+	    (uint16_t)c->lo, (uint16_t)c->hi, late->pfx, early->pfx });
 }
 
 /* ------------------------------------------------------------------ */
@@ -150,7 +137,6 @@ group_at(const struct grant *ents, size_t n, size_t start, bool by_subject,
 		if (!g->has2 && ents[i].subj != g->s1) {
 			g->has2 = true;
 			g->second = i;
-			g->s2 = ents[i].subj;
 		}
 	}
 	g->end = i;
@@ -163,11 +149,11 @@ group_at(const struct grant *ents, size_t n, size_t start, bool by_subject,
  * this order, so popping what does not contain G leaves its ancestors.
  */
 typedef void (*nest_fn)(struct checker *, const struct grant *,
-    const struct group *, const struct group *, size_t, void *);
+    const struct group *, const struct group *, size_t);
 
 static void
 nest_walk(struct checker *c, const struct grant *ents, size_t n,
-    bool by_subject, nest_fn fn, void *arg)
+    bool by_subject, nest_fn fn)
 {
 	struct group stack[STACK_MAX], g;
 	const struct grant *top;
@@ -182,7 +168,7 @@ nest_walk(struct checker *c, const struct grant *ents, size_t n,
 				break;
 			depth--;
 		}
-		fn(c, ents, &g, stack, depth, arg);
+		fn(c, ents, &g, stack, depth);
 		if (depth < STACK_MAX)
 			stack[depth++] = g;
 	}
@@ -201,13 +187,6 @@ traffic_prefix(const struct grant_prefix *p)
 	return grant_prefix_has_zero(p) ? w : *p;
 }
 
-static bool
-wanted(const struct checker *c, uint64_t subj, size_t nwanted)
-{
-	return bsearch(&subj, c->wanted, nwanted, sizeof(subj), u64_cmp) !=
-	    NULL;
-}
-
 /*
  * Fill c->ents, in the order of cmp, with the grants of the active rules
  * that grant proto (0: any) and, if nwanted, whose subject is in
@@ -221,6 +200,7 @@ select_entries(struct checker *c, const uint32_t *active, size_t nactive,
 	const struct policy_rule *r;
 	size_t i, j, k = 0, need = 0;
 	struct grant *e;
+	uint64_t subj;
 
 	for (i = 0; i < nactive; i++)
 		need += grant_rule_nprefixes(c->rules[active[i]]);
@@ -232,12 +212,13 @@ select_entries(struct checker *c, const uint32_t *active, size_t nactive,
 	c->ents = e;
 	for (i = 0; i < nactive; i++) {
 		r = c->rules[active[i]];
-		if ((proto != 0 && !(r->protos & proto)) ||
-		    (nwanted > 0 && !wanted(c, grant_subject(r), nwanted)))
+		subj = grant_subject(r);
+		if ((proto != 0 && !(r->protos & proto)) || (nwanted > 0 &&
+		    !bsearch(&subj, c->wanted, nwanted, sizeof(subj), u64_cmp)))
 			continue;
 		for (j = 0; j < grant_rule_nprefixes(r); j++) {
 			e = &c->ents[k++];
-			e->p = c->pfx[c->pfx_start[active[i]] + j];
+			grant_rule_prefix(r, j, &e->p);
 			if (traffic)
 				e->p = traffic_prefix(&e->p);
 			e->subj = grant_subject(r);
@@ -252,21 +233,14 @@ select_entries(struct checker *c, const uint32_t *active, size_t nactive,
 /* ------------------------------------------------------------------ */
 /* Overlapping grants to different subjects */
 
-struct seg {
-	unsigned lo, hi;
-	unsigned proto;
-};
-
 /*
  * For each entry of g: one partner with another subject in each
  * enclosing group, and in g itself one that comes earlier.
  */
 static void
 conflict_group(struct checker *c, const struct grant *ents,
-    const struct group *g, const struct group *stack, size_t depth,
-    void *arg)
+    const struct group *g, const struct group *stack, size_t depth)
 {
-	const struct seg *s = arg;
 	const struct grant *e, *first = &ents[g->start];
 	size_t i, k;
 
@@ -274,67 +248,52 @@ conflict_group(struct checker *c, const struct grant *ents,
 		e = &ents[i];
 		for (k = 0; k < depth; k++) {
 			if (stack[k].s1 != e->subj)
-				add_conflict(c, e, &ents[stack[k].start],
-				    s->proto, s->lo, s->hi);
+				add_conflict(c, e, &ents[stack[k].start]);
 			else if (stack[k].has2)
-				add_conflict(c, e, &ents[stack[k].second],
-				    s->proto, s->lo, s->hi);
+				add_conflict(c, e, &ents[stack[k].second]);
 		}
 		if (g->s1 != e->subj)
-			add_conflict(c, e, first, s->proto, s->lo, s->hi);
-		else if (g->has2 && g->second < i && g->s2 != e->subj)
-			add_conflict(c, e, &ents[g->second], s->proto, s->lo,
-			    s->hi);
+			add_conflict(c, e, first);
+		else if (g->has2 && g->second < i)
+			add_conflict(c, e, &ents[g->second]);
 	}
 }
 
 static void
-check_conflicts(struct checker *c, unsigned lo, unsigned hi,
-    const uint32_t *active, size_t nactive)
+check_conflicts(struct checker *c, const uint32_t *active, size_t nactive)
 {
-	static const unsigned protos[] = { POLICY_TCP, POLICY_UDP };
-	struct seg s = { .lo = lo, .hi = hi };
-	size_t i, n;
+	size_t n;
 
 	if (nactive < 2)
 		return;
-	for (i = 0; i < 2 && !c->nomem; i++) {
-		n = select_entries(c, active, nactive, protos[i], 0,
+	for (c->proto = POLICY_TCP; c->proto <= POLICY_UDP && !c->nomem;
+	    c->proto <<= 1) {
+		n = select_entries(c, active, nactive, c->proto, 0,
 		    grant_prefix_order, true);
-		if (n < 2)
-			continue;
-		s.proto = protos[i];
-		nest_walk(c, c->ents, n, false, conflict_group, &s);
+		if (n >= 2)
+			nest_walk(c, c->ents, n, false, conflict_group);
 	}
 }
 
 /* ------------------------------------------------------------------ */
 /* Rules wholly covered by another */
 
-static bool
-port_in(const struct policy_rule *r, unsigned port, unsigned *hi)
-{
-	size_t i;
-
-	for (i = 0; i < r->nports; i++) {
-		if (port >= r->ports[i].lo && port <= r->ports[i].hi) {
-			*hi = r->ports[i].hi;
-			return true;
-		}
-	}
-	return false;
-}
-
+/* Does b grant every port a grants? */
 static bool
 ports_cover(const struct policy_rule *b, const struct policy_rule *a)
 {
-	unsigned x, hi;
-	size_t i;
+	unsigned x;
+	size_t i, j;
 
 	for (i = 0; i < a->nports; i++) {
-		for (x = a->ports[i].lo; x <= a->ports[i].hi; x = hi + 1)
-			if (!port_in(b, x, &hi))
+		for (x = a->ports[i].lo; x <= a->ports[i].hi;
+		    x = b->ports[j].hi + 1u) {
+			for (j = 0; j < b->nports && (x < b->ports[j].lo ||
+			    x > b->ports[j].hi); j++)
+				continue;
+			if (j == b->nports)
 				return false;
+		}
 	}
 	return true;
 }
@@ -343,14 +302,16 @@ static bool
 addrs_cover(const struct checker *c, uint32_t bi, uint32_t ai)
 {
 	const struct policy_rule *a = c->rules[ai], *b = c->rules[bi];
-	const struct grant_prefix *pa = &c->pfx[c->pfx_start[ai]];
-	const struct grant_prefix *pb = &c->pfx[c->pfx_start[bi]];
+	struct grant_prefix pa, pb;
 	size_t i, j;
 
 	for (i = 0; i < grant_rule_nprefixes(a); i++) {
-		for (j = 0; j < grant_rule_nprefixes(b); j++)
-			if (grant_prefix_contains(&pb[j], &pa[i]))
+		grant_rule_prefix(a, i, &pa);
+		for (j = 0; j < grant_rule_nprefixes(b); j++) {
+			grant_rule_prefix(b, j, &pb);
+			if (grant_prefix_contains(&pb, &pa))
 				break;
+		}
 		if (j == grant_rule_nprefixes(b))
 			return false;
 	}
@@ -384,16 +345,14 @@ try_cover(struct checker *c, uint32_t b, uint32_t a)
 
 static void
 cover_group(struct checker *c, const struct grant *ents,
-    const struct group *g, const struct group *stack, size_t depth,
-    void *arg)
+    const struct group *g, const struct group *stack, size_t depth)
 {
-	const unsigned *lo = arg;
 	const struct grant *e;
 	size_t i, k, j, tries;
 
 	for (i = g->start; i < g->end; i++) {
 		e = &ents[i];
-		if (e->pfx != 0 || c->minport[e->rule] != *lo ||
+		if (e->pfx != 0 || c->minport[e->rule] != c->lo ||
 		    c->covered_by[e->rule] != UINT32_MAX)
 			continue;
 		tries = 0;
@@ -411,21 +370,20 @@ cover_group(struct checker *c, const struct grant *ents,
 }
 
 static void
-check_covered(struct checker *c, unsigned lo, const uint32_t *active,
-    size_t nactive)
+check_covered(struct checker *c, const uint32_t *active, size_t nactive)
 {
 	size_t i, n, k = 0;
 
 	/* Only subjects with a rule starting here can have one covered. */
 	for (i = 0; i < nactive; i++)
-		if (c->minport[active[i]] == lo)
+		if (c->minport[active[i]] == c->lo)
 			c->wanted[k++] = grant_subject(c->rules[active[i]]);
 	if (k == 0)
 		return;
 	qsort(c->wanted, k, sizeof(*c->wanted), u64_cmp);
 	n = select_entries(c, active, nactive, 0, k, grant_cmp, false);
 	if (n >= 2)
-		nest_walk(c, c->ents, n, true, cover_group, &lo);
+		nest_walk(c, c->ents, n, true, cover_group);
 }
 
 /* ------------------------------------------------------------------ */
@@ -436,8 +394,7 @@ check_covered(struct checker *c, unsigned lo, const uint32_t *active,
  * for, in this segment: asked of the segment's grant sets.
  */
 static void
-check_dual(struct checker *c, unsigned lo, unsigned hi,
-    const uint32_t *active, size_t nactive)
+check_dual(struct checker *c, const uint32_t *active, size_t nactive)
 {
 	static const struct grant_prefix any4 = { .family = 4, .len = 32 };
 	const struct policy_rule *r;
@@ -465,7 +422,9 @@ check_dual(struct checker *c, unsigned lo, unsigned hi,
 			    &any4) == NULL)
 				missing |= k == 0 ? POLICY_TCP : POLICY_UDP;
 		if ((missing &= r->protos) != 0)
-			add_dual(c, active[i], missing, lo, hi);
+			add(c, &c->dual, (struct finding){ .rule = active[i],
+			    .protos = missing, .lo = (uint16_t)c->lo,
+			    .hi = (uint16_t)c->hi });
 	}
 }
 
@@ -478,49 +437,41 @@ segment(void *arg, unsigned lo, unsigned hi, const uint32_t *active,
 {
 	struct checker *c = arg;
 
-	check_conflicts(c, lo, hi, active, nactive);
-	check_covered(c, lo, active, nactive);
-	check_dual(c, lo, hi, active, nactive);
+	c->lo = lo;
+	c->hi = hi;
+	check_conflicts(c, active, nactive);
+	check_covered(c, active, nactive);
+	check_dual(c, active, nactive);
 	return c->nomem ? -1 : 0;
 }
 
 static int
 checker_init(struct checker *c, const struct policy *pol)
 {
-	size_t i, j, nentries = 0, n = pol->nrules + 1;
+	size_t i, j, n = pol->nrules + 1;
 	const struct policy_rule *r;
-	struct grant_prefix *p;
+	struct grant_prefix p;
 
 	memset(c, 0, sizeof(*c));
 	c->pol = pol;
 	c->rules = calloc(n, sizeof(*c->rules));
-	c->pfx_start = calloc(n, sizeof(*c->pfx_start));
 	c->minport = calloc(n, sizeof(*c->minport));
 	c->covered_by = calloc(n, sizeof(*c->covered_by));
 	c->v6zero = calloc(n, sizeof(*c->v6zero));
 	c->wanted = calloc(n, sizeof(*c->wanted));
-	if (c->rules == NULL || c->pfx_start == NULL || c->minport == NULL ||
-	    c->covered_by == NULL || c->v6zero == NULL || c->wanted == NULL)
+	if (c->rules == NULL || c->minport == NULL || c->covered_by == NULL ||
+	    c->v6zero == NULL || c->wanted == NULL)
 		return -1;
 	for (i = 0; i < pol->nrules; i++) {
-		c->rules[i] = &pol->rules[i];
-		c->pfx_start[i] = nentries;
-		nentries += grant_rule_nprefixes(&pol->rules[i]);
-	}
-	c->pfx = calloc(nentries + 1, sizeof(*c->pfx));
-	if (c->pfx == NULL)
-		return -1;
-	for (i = 0; i < pol->nrules; i++) {
-		r = &pol->rules[i];
+		r = c->rules[i] = &pol->rules[i];
 		c->covered_by[i] = UINT32_MAX;
 		c->minport[i] = UINT16_MAX;
 		for (j = 0; j < r->nports; j++)
 			if (r->ports[j].lo < c->minport[i])
 				c->minport[i] = r->ports[j].lo;
-		p = &c->pfx[c->pfx_start[i]];
 		for (j = 0; j < grant_rule_nprefixes(r); j++) {
-			grant_rule_prefix(r, j, &p[j]);
-			if (p[j].family == 6 && grant_prefix_has_zero(&p[j]))
+			grant_rule_prefix(r, j, &p);
+			if (p.family == 6 && grant_prefix_has_zero(&p))
 				c->v6zero[i] = true;
 		}
 	}
@@ -531,8 +482,6 @@ static void
 checker_free(struct checker *c)
 {
 	free(c->rules);
-	free(c->pfx);
-	free(c->pfx_start);
 	free(c->minport);
 	free(c->covered_by);
 	free(c->v6zero);
@@ -540,8 +489,8 @@ checker_free(struct checker *c)
 	free(c->wanted);
 	grant_set_free(&c->set[0]);
 	grant_set_free(&c->set[1]);
-	free(c->conf);
-	free(c->dual);
+	free(c->conf.f);
+	free(c->dual.f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -551,59 +500,84 @@ static void
 prefix_or_any(struct tool_buf *b, const struct checker *c, uint32_t rule,
     uint32_t pfx)
 {
+	struct grant_prefix p;
+
+	grant_rule_prefix(c->rules[rule], pfx, &p);
 	if (c->rules[rule]->naddrs == 0)
 		tool_buf_printf(b, "any address");
 	else
-		grant_prefix_format(b, &c->pfx[c->pfx_start[rule] + pfx]);
+		grant_prefix_format(b, &p);
 }
 
+/* By rule, other, protocol and port. */
 static int
-conflict_cmp(const void *a, const void *b)
+finding_cmp(const void *a, const void *b)
 {
-	const struct conflict *x = a, *y = b;
-
+	const struct finding *x = a, *y = b;
 	int c;
 
-	if ((c = TOOL_CMP(x->later, y->later)) != 0 ||
-	    (c = TOOL_CMP(x->earlier, y->earlier)) != 0 ||
-	    (c = TOOL_CMP(x->proto, y->proto)) != 0)
+	if ((c = TOOL_CMP(x->rule, y->rule)) != 0 ||
+	    (c = TOOL_CMP(x->other, y->other)) != 0 ||
+	    (c = TOOL_CMP(x->protos, y->protos)) != 0)
 		return c;
 	return TOOL_CMP(x->lo, y->lo);
 }
 
-/* "tcp 80,443 and udp 53" for the records [i, j) of one pair. */
-static void
-conflict_ports(struct tool_buf *b, const struct conflict *cf, size_t i,
-    size_t j)
+/* By rule and port, for one rule's dual findings: by port per protocol. */
+static int
+dual_cmp(const void *a, const void *b)
 {
-	unsigned proto = 0, lo = 0, hi = 0;
-	bool open = false;
+	const struct finding *x = a, *y = b;
+	int c = TOOL_CMP(x->rule, y->rule);
+
+	return c != 0 ? c : TOOL_CMP(x->lo, y->lo);
+}
+
+static void
+range_out(struct tool_buf *b, unsigned lo, unsigned hi)
+{
+	if (lo == hi)
+		tool_buf_printf(b, "%u", lo);
+	else
+		tool_buf_printf(b, "%u-%u", lo, hi);
+}
+
+/*
+ * "tcp 80,443 and udp 53" for the findings [i, j), by port within each
+ * protocol; touching and overlapping ranges join.
+ */
+static void
+join_ports(struct tool_buf *b, const struct finding *f, size_t i, size_t j)
+{
+	const char *sep = "";
+	unsigned pr, lo = 0, hi = 0;
+	bool open;
 	size_t k;
 
-	for (k = i; k <= j; k++) {
-		if (open && k < j && cf[k].proto == proto &&
-		    cf[k].lo <= hi + 1) {
-			if (cf[k].hi > hi)
-				hi = cf[k].hi;
-			continue;
+	for (pr = POLICY_TCP; pr <= POLICY_UDP; pr <<= 1) {
+		open = false;
+		for (k = i; k < j; k++) {
+			if (!(f[k].protos & pr))
+				continue;
+			if (open && f[k].lo <= hi + 1) {
+				if (f[k].hi > hi)
+					hi = f[k].hi;
+				continue;
+			}
+			if (open)
+				range_out(b, lo, hi);
+			tool_buf_printf(b, "%s", open ? "," : sep);
+			if (!open)
+				tool_buf_printf(b, "%s ",
+				    policy_protos_name(pr));
+			lo = f[k].lo;
+			hi = f[k].hi;
+			open = true;
 		}
 		if (open) {
-			if (lo == hi)
-				tool_buf_printf(b, "%u", lo);
-			else
-				tool_buf_printf(b, "%u-%u", lo, hi);
+			range_out(b, lo, hi);
+			sep = " and ";
 		}
-		if (k == j)
-			break;
-		if (!open || cf[k].proto != proto)
-			tool_buf_printf(b, "%s%s ", open ? " and " : "",
-			    policy_protos_name(cf[k].proto));
-		else
-			tool_buf_printf(b, ",");
-		proto = cf[k].proto;
-		lo = cf[k].lo;
-		hi = cf[k].hi;
-		open = true;
 	}
 }
 
@@ -612,59 +586,53 @@ static void
 conflict_others(struct tool_buf *b, const struct checker *c, size_t k,
     size_t j)
 {
-	size_t shown = 0, more = 0, total = 0, i;
-	uint32_t last = UINT32_MAX;
+	size_t total = 0, i;
 
-	for (i = k; i < j; i++) {
-		if (c->conf[i].earlier != last)
-			total++;
-		last = c->conf[i].earlier;
-	}
-	for (last = UINT32_MAX; k < j; k++) {
-		if (c->conf[k].earlier == last)
+	for (i = k; i < j; i++)
+		total += i == k || c->conf.f[i].other != c->conf.f[i - 1].other;
+	for (i = 0; k < j; k++) {
+		if (k > 0 && c->conf.f[k].other == c->conf.f[k - 1].other)
 			continue;
-		last = c->conf[k].earlier;
-		if (shown == OTHERS_SHOWN) {
-			more++;
-			continue;
-		}
-		tool_buf_printf(b, "%s%u", shown ? ", " : total > 1 ?
-		    "; it also overlaps lines " : "; it also overlaps line ",
-		    c->rules[last]->line);
-		shown++;
+		if (i < OTHERS_SHOWN)
+			tool_buf_printf(b, "%s%u", i > 0 ? ", " : total > 1 ?
+			    "; it also overlaps lines " :
+			    "; it also overlaps line ",
+			    c->rules[c->conf.f[k].other]->line);
+		i++;
 	}
-	if (more > 0)
-		tool_buf_printf(b, " and %zu more", more);
+	if (total > OTHERS_SHOWN)
+		tool_buf_printf(b, " and %zu more", total - OTHERS_SHOWN);
 }
 
 /*
- * The warning for a rule that overlaps earlier ones, from its records
- * c->conf[i..): the first in full, the others by line. Returns where the
- * next rule's records start.
+ * The warning for a rule that overlaps earlier ones, from its findings
+ * c->conf.f[i..): the first in full, the others by line. Returns where
+ * the next rule's start.
  */
 static size_t
 warn_conflict(const struct checker *c, struct tool_buf *b, size_t i)
 {
+	const struct finding *f = c->conf.f;
 	const struct policy_rule *late, *early;
 	size_t j, k;
 
-	for (k = i; k < c->nconf && c->conf[k].later == c->conf[i].later &&
-	    c->conf[k].earlier == c->conf[i].earlier; k++)
+	for (k = i; k < c->conf.n && f[k].rule == f[i].rule &&
+	    f[k].other == f[i].other; k++)
 		continue;
-	for (j = k; j < c->nconf && c->conf[j].later == c->conf[i].later; j++)
+	for (j = k; j < c->conf.n && f[j].rule == f[i].rule; j++)
 		continue;
-	late = c->rules[c->conf[i].later];
-	early = c->rules[c->conf[i].earlier];
+	late = c->rules[f[i].rule];
+	early = c->rules[f[i].other];
 	tool_buf_printf(b, "%s:%u: warning: ", c->pol->path, late->line);
-	conflict_ports(b, c->conf, i, k);
+	join_ports(b, f, i, k);
 	tool_buf_printf(b, ": granted to ");
 	tool_rule_subject(b, late);
 	tool_buf_printf(b, " here (on ");
-	prefix_or_any(b, c, c->conf[i].later, c->conf[i].pfx_later);
+	prefix_or_any(b, c, f[i].rule, f[i].pfx);
 	tool_buf_printf(b, ") and to ");
 	tool_rule_subject(b, early);
 	tool_buf_printf(b, " by line %u (on ", early->line);
-	prefix_or_any(b, c, c->conf[i].earlier, c->conf[i].pfx_earlier);
+	prefix_or_any(b, c, f[i].other, f[i].pfx_other);
 	tool_buf_printf(b, "): the addresses overlap, so whichever binds "
 	    "first takes the traffic meant for the other");
 	conflict_others(b, c, k, j);
@@ -682,74 +650,18 @@ warn_covered(const struct checker *c, struct tool_buf *b, size_t i)
 	tool_buf_printf(b, ") already grants all it grants");
 }
 
-static int
-dual_cmp(const void *a, const void *b)
-{
-	const struct dual *x = a, *y = b;
-
-	int c = TOOL_CMP(x->rule, y->rule);
-
-	return c != 0 ? c : TOOL_CMP(x->lo, y->lo);
-}
-
 /* The rule's first IPv6 prefix holding :: ("::" or "::/0"...). */
 static void
 v6_wildcard(struct tool_buf *b, const struct checker *c, uint32_t rule)
 {
-	const struct grant_prefix *p = &c->pfx[c->pfx_start[rule]];
+	struct grant_prefix p;
 	size_t i;
 
 	for (i = 0; i < grant_rule_nprefixes(c->rules[rule]); i++) {
-		if (p[i].family == 6 && grant_prefix_has_zero(&p[i])) {
-			grant_prefix_format(b, &p[i]);
+		grant_rule_prefix(c->rules[rule], i, &p);
+		if (p.family == 6 && grant_prefix_has_zero(&p)) {
+			grant_prefix_format(b, &p);
 			return;
-		}
-	}
-}
-
-static void
-range_out(struct tool_buf *b, unsigned lo, unsigned hi)
-{
-	if (lo == hi)
-		tool_buf_printf(b, "%u", lo);
-	else
-		tool_buf_printf(b, "%u-%u", lo, hi);
-}
-
-/*
- * " tcp 80,443 and udp 53" for the records [i, j) of one rule, sorted by
- * port; adjacent segments join into one range.
- */
-static void
-dual_ports(struct tool_buf *b, const struct dual *d, size_t i, size_t j)
-{
-	const char *sep = " ";
-	unsigned pr, lo = 0, hi = 0;
-	bool open;
-	size_t k;
-
-	for (pr = POLICY_TCP; pr <= POLICY_UDP; pr <<= 1) {
-		open = false;
-		for (k = i; k < j; k++) {
-			if (!(d[k].protos & pr))
-				continue;
-			if (open && d[k].lo == hi + 1) {
-				hi = d[k].hi;
-				continue;
-			}
-			if (open)
-				range_out(b, lo, hi);
-			tool_buf_printf(b, "%s", open ? "," : sep);
-			if (!open)
-				tool_buf_printf(b, "%s ",
-				    policy_protos_name(pr));
-			lo = d[k].lo;
-			hi = d[k].hi;
-			open = true;
-		}
-		if (open) {
-			range_out(b, lo, hi);
-			sep = " and ";
 		}
 	}
 }
@@ -757,17 +669,18 @@ dual_ports(struct tool_buf *b, const struct dual *d, size_t i, size_t j)
 static size_t
 warn_dual(const struct checker *c, struct tool_buf *b, size_t i)
 {
-	const struct policy_rule *r = c->rules[c->dual[i].rule];
+	const struct finding *f = c->dual.f;
+	const struct policy_rule *r = c->rules[f[i].rule];
 	size_t j;
 
-	for (j = i; j < c->ndual && c->dual[j].rule == c->dual[i].rule; j++)
+	for (j = i; j < c->dual.n && f[j].rule == f[i].rule; j++)
 		continue;
 	tool_buf_printf(b, "%s:%u: warning: ", c->pol->path, r->line);
 	tool_rule_subject(b, r);
 	tool_buf_printf(b, " is granted ");
-	v6_wildcard(b, c, c->dual[i].rule);
-	tool_buf_printf(b, " but not 0.0.0.0 for");
-	dual_ports(b, c->dual, i, j);
+	v6_wildcard(b, c, f[i].rule);
+	tool_buf_printf(b, " but not 0.0.0.0 for ");
+	join_ports(b, f, i, j);
 	tool_buf_printf(b, ": a dual-stack [::] socket (without IPV6_V6ONLY) "
 	    "also binds 0.0.0.0 and will be denied; grant 0.0.0.0 as well, or "
 	    "set IPV6_V6ONLY");
@@ -797,12 +710,12 @@ tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 	if (checker_init(&c, pol) == -1 ||
 	    grant_sweep(c.rules, pol->nrules, segment, &c) == -1)
 		c.nomem = 1;
-	if (c.nconf > 0)
-		qsort(c.conf, c.nconf, sizeof(*c.conf), conflict_cmp);
-	if (c.ndual > 0)
-		qsort(c.dual, c.ndual, sizeof(*c.dual), dual_cmp);
+	if (c.conf.n > 0)
+		qsort(c.conf.f, c.conf.n, sizeof(*c.conf.f), finding_cmp);
+	if (c.dual.n > 0)
+		qsort(c.dual.f, c.dual.n, sizeof(*c.dual.f), dual_cmp);
 	for (i = 0; i < pol->nrules && !c.nomem; i++) {
-		if (ci < c.nconf && c.conf[ci].later == i) {
+		if (ci < c.conf.n && c.conf.f[ci].rule == i) {
 			ci = warn_conflict(&c, &b, ci);
 			emit(&b, max, &n, err, &c.nomem);
 		}
@@ -810,7 +723,7 @@ tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 			warn_covered(&c, &b, i);
 			emit(&b, max, &n, err, &c.nomem);
 		}
-		if (di < c.ndual && c.dual[di].rule == i) {
+		if (di < c.dual.n && c.dual.f[di].rule == i) {
 			di = warn_dual(&c, &b, di);
 			emit(&b, max, &n, err, &c.nomem);
 		}
