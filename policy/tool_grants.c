@@ -289,6 +289,17 @@ grant_set_free(struct grant_set *s)
 /* Answering a query from a grant set */
 
 static bool
+grants_port(const struct policy_rule *r, unsigned port)
+{
+	size_t j;
+
+	for (j = 0; j < r->nports; j++)
+		if (port >= r->ports[j].lo && port <= r->ports[j].hi)
+			return true;
+	return false;
+}
+
+static bool
 granted(const struct grant_set *s, const struct policy_query *q,
     const struct grant_prefix *p)
 {
@@ -313,7 +324,7 @@ grant_decide(const struct policy *pol, const struct policy_query *q)
 	struct grant_set s = { 0 };
 	const char *why = "out of memory";
 	uint32_t *active;
-	size_t i, j, n = 0;
+	size_t i, n = 0;
 
 	memcpy(p.a, q->addr, 16);
 	if (q->family == AF_INET || memcmp(q->addr, mapped, 12) == 0) {
@@ -329,11 +340,7 @@ grant_decide(const struct policy *pol, const struct policy_query *q)
 		goto out;
 	for (i = 0; i < pol->nrules; i++) {
 		rules[i] = &pol->rules[i];
-		for (j = 0; j < rules[i]->nports; j++)
-			if (q->port >= rules[i]->ports[j].lo &&
-			    q->port <= rules[i]->ports[j].hi)
-				break;
-		if (j < rules[i]->nports)
+		if (grants_port(rules[i], q->port))
 			active[n++] = (uint32_t)i;
 	}
 	if (grant_set_build(&s, rules, active, n, q->proto) == -1)
@@ -355,116 +362,36 @@ out:
 /* ------------------------------------------------------------------ */
 /* The port sweep */
 
-struct event {
-	uint16_t port;		/* where the range starts, or ends + 1 */
-	int16_t delta;		/* +1 start, -1 end */
-	uint32_t rule;
-};
-
-static int
-event_cmp(const void *a, const void *b)
-{
-	const struct event *x = a, *y = b;
-
-	return x->port < y->port ? -1 : x->port > y->port;
-}
-
-static int
-u32_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-struct active_set {
-	uint32_t *list;		/* rules active now, unordered */
-	uint32_t *pos;		/* where each rule is in list */
-	uint32_t *count;	/* how many of a rule's ranges hold the port */
-	size_t n;
-};
-
-static void
-active_apply(struct active_set *s, const struct event *e)
-{
-	uint32_t r = e->rule, last;
-
-	if (e->delta > 0) {
-		if (s->count[r]++ == 0) {
-			s->pos[r] = (uint32_t)s->n;
-			s->list[s->n++] = r;
-		}
-		return;
-	}
-	if (--s->count[r] == 0) {
-		last = s->list[--s->n];
-		s->list[s->pos[r]] = last;
-		s->pos[last] = s->pos[r];
-	}
-}
-
-/* The active rules in ascending order: sorted, or read off the counts. */
-static void
-active_sorted(const struct active_set *s, size_t nrules, uint32_t *out)
-{
-	size_t k, lg = 0;
-
-	while (((size_t)1 << lg) < s->n && lg < 63)
-		lg++;
-	if (s->n * lg <= nrules) {
-		memcpy(out, s->list, s->n * sizeof(*out));
-		qsort(out, s->n, sizeof(*out), u32_cmp);
-		return;
-	}
-	for (k = 0; k < nrules; k++)
-		if (s->count[k] > 0)
-			*out++ = (uint32_t)k;
-}
-
+/*
+ * Segments end where a range starts or has ended, so there are at most
+ * 1023; each lists its rules by one pass over them, in order.
+ */
 int
 grant_sweep(const struct policy_rule *const *rules, size_t nrules,
     grant_segment_fn fn, void *arg)
 {
-	struct active_set s = { 0 };
-	struct event *ev;
-	uint32_t *sorted;
-	size_t nev = 0, i, j;
-	int rc = -1;
+	bool edge[1025] = { false };
+	unsigned lo, hi;
+	uint32_t *active;
+	size_t i, j, n;
+	int rc = 0;
 
+	active = calloc(nrules + 1, sizeof(*active));
+	if (active == NULL)
+		return -1;
 	for (i = 0; i < nrules; i++)
-		nev += 2 * rules[i]->nports;
-	ev = calloc(nev + 1, sizeof(*ev));
-	s.list = calloc(nrules + 1, sizeof(*s.list));
-	s.pos = calloc(nrules + 1, sizeof(*s.pos));
-	s.count = calloc(nrules + 1, sizeof(*s.count));
-	sorted = calloc(nrules + 1, sizeof(*sorted));
-	if (ev == NULL || s.list == NULL || s.pos == NULL ||
-	    s.count == NULL || sorted == NULL)
-		goto out;
-	for (i = 0, nev = 0; i < nrules; i++) {
-		for (j = 0; j < rules[i]->nports; j++) {
-			ev[nev++] = (struct event){ rules[i]->ports[j].lo, 1,
-			    (uint32_t)i };
-			ev[nev++] = (struct event){ (uint16_t)(
-			    rules[i]->ports[j].hi + 1), -1, (uint32_t)i };
-		}
-	}
-	qsort(ev, nev, sizeof(*ev), event_cmp);
-	for (i = 0; i < nev; i = j) {
-		for (j = i; j < nev && ev[j].port == ev[i].port; j++)
-			active_apply(&s, &ev[j]);
-		if (s.n == 0 || j == nev)
+		for (j = 0; j < rules[i]->nports; j++)
+			edge[rules[i]->ports[j].lo] =
+			    edge[rules[i]->ports[j].hi + 1] = true;
+	for (lo = 1; lo <= 1023 && rc == 0; lo = hi + 1) {
+		for (hi = lo; hi < 1023 && !edge[hi + 1]; hi++)
 			continue;
-		active_sorted(&s, nrules, sorted);
-		if (fn(arg, ev[i].port, ev[j].port - 1u, sorted, s.n) == -1)
-			goto out;
+		for (i = 0, n = 0; i < nrules; i++)
+			if (grants_port(rules[i], lo))
+				active[n++] = (uint32_t)i;
+		if (n > 0)
+			rc = fn(arg, lo, hi, active, n);
 	}
-	rc = 0;
-out:
-	free(ev);
-	free(s.list);
-	free(s.pos);
-	free(s.count);
-	free(sorted);
-	return rc;
+	free(active);
+	return rc == -1 ? -1 : 0;
 }
