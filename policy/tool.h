@@ -41,6 +41,8 @@
  */
 int	tool_load(const char *path, const struct policy_resolver *resolver,
 	    struct policy **out, FILE *err);
+/* A policy_errors reporter: each message as a line on the FILE * arg. */
+void	tool_report(void *arg, const char *msg);
 
 /* ------------------------------------------------------------------ */
 /* check */

@@ -222,17 +222,6 @@ print_match(FILE *out, const struct policy_rule *r,
 }
 
 static bool
-is_v4_mapped(const struct tool_request *rq)
-{
-	static const uint8_t prefix[12] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
-	};
-
-	return rq->family == AF_INET6 &&
-	    memcmp(rq->addr, prefix, sizeof(prefix)) == 0;
-}
-
-static bool
 is_v6_any(const struct tool_request *rq)
 {
 	static const uint8_t zero[16];
@@ -318,7 +307,7 @@ tool_explain(const struct policy *pol, const struct tool_identity *id,
 		print_caller(out, id);
 		print_others(out, pol, rq);
 	}
-	if (is_v4_mapped(rq))
+	if (rq->family == AF_INET6 && grant_is_v4_mapped(rq->addr))
 		fprintf(out, "  note: %s is judged as the IPv4 address %s\n",
 		    inet_ntop(AF_INET6, rq->addr, a6, sizeof(a6)) ? a6 : "?",
 		    inet_ntop(AF_INET, rq->addr + 12, a4, sizeof(a4)) ? a4 :

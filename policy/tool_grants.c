@@ -65,6 +65,14 @@ grant_prefix_format(struct tool_buf *b, const struct grant_prefix *p)
 		tool_buf_printf(b, "%s/%u", s, p->len);
 }
 
+bool
+grant_is_v4_mapped(const uint8_t a[16])
+{
+	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
+
+	return memcmp(a, prefix, sizeof(prefix)) == 0;
+}
+
 void
 grant_addr_step(unsigned family, uint8_t a[16], int d)
 {
@@ -317,7 +325,6 @@ granted(const struct grant_set *s, const struct policy_query *q,
 const char *
 grant_decide(const struct policy *pol, const struct policy_query *q)
 {
-	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 	const struct policy_rule **rules;
 	struct grant_prefix p = { .family = 6, .len = 128 }, any4 = {
 	    .family = 4, .len = 32 };
@@ -327,7 +334,7 @@ grant_decide(const struct policy *pol, const struct policy_query *q)
 	size_t i, n = 0;
 
 	memcpy(p.a, q->addr, 16);
-	if (q->family == AF_INET || memcmp(q->addr, mapped, 12) == 0) {
+	if (q->family == AF_INET || grant_is_v4_mapped(q->addr)) {
 		/* ::ffff:a.b.c.d is the IPv4 address a.b.c.d. */
 		memset(p.a, 0, 16);
 		memcpy(p.a, q->addr + (q->family == AF_INET ? 0 : 12), 4);

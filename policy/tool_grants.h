@@ -54,6 +54,8 @@ struct grant_prefixes {
  */
 int	grant_range(struct grant_prefixes *out, unsigned family,
 	    const uint8_t lo[16], const uint8_t hi[16]);
+/* Is the IPv6 address a ::ffff:a.b.c.d? */
+bool	grant_is_v4_mapped(const uint8_t a[16]);
 /* The address after (d 1) or before (d -1) a. */
 void	grant_addr_step(unsigned family, uint8_t a[16], int d);
 

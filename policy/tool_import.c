@@ -55,12 +55,9 @@ struct byaddr {
 /* ------------------------------------------------------------------ */
 /* Messages */
 
-/*
- * One message about src (a path under dir). differs: the policy is not
- * equivalent there; otherwise a note.
- */
 void
-import_msg(struct importer *im, bool differs, const char *src, const char *fmt, ...)
+msg(struct importer *im, bool differs, const char *src,
+    const char *fmt, ...)
 {
 	struct tool_buf b = { 0 };
 	char text[1024];
@@ -81,7 +78,6 @@ import_msg(struct importer *im, bool differs, const char *src, const char *fmt, 
 		im->differs = 1;
 }
 
-/* A path for a comment: control bytes cannot end the comment line. */
 void
 import_comment(struct importer *im, const char *sub, const char *name)
 {
@@ -95,7 +91,6 @@ import_comment(struct importer *im, const char *sub, const char *name)
 /* ------------------------------------------------------------------ */
 /* Names */
 
-/* A decimal number as authbind prints one: no sign, no leading zero. */
 int
 import_number(const char *s, unsigned long max, unsigned long *v)
 {
@@ -124,21 +119,21 @@ port_consulted(struct importer *im, const char *src, unsigned long port,
     bool bang)
 {
 	if (port == 0) {
-		import_msg(im, false, src, "port 0 is never looked up");
+		msg(im, false, src, "port 0 is never looked up");
 		return false;
 	}
 	if (port > PORT_MAX_PRIV) {
-		import_msg(im, false, src, "port %lu needs no privilege: anyone may "
+		msg(im, false, src, "port %lu needs no privilege: anyone may "
 		    "bind it, bindreq grants only 1-1023", port);
 		return false;
 	}
 	if (bang && port <= LOW_HALF_END) {
-		import_msg(im, false, src, "never consulted: authbind looks up ports "
+		msg(im, false, src, "never consulted: authbind looks up ports "
 		    "below 512 without the '!'");
 		return false;
 	}
 	if (!bang && port > LOW_HALF_END) {
-		import_msg(im, false, src, "never consulted: authbind looks up ports "
+		msg(im, false, src, "never consulted: authbind looks up ports "
 		    "512-1023 only under names starting with '!'");
 		return false;
 	}
@@ -159,10 +154,6 @@ name_token_ok(const char *s)
 	return true;
 }
 
-/*
- * "user NAME" ("group NAME") when NAME maps back to id, else "uid N"
- * ("gid N").
- */
 void
 import_subject(char *buf, size_t len, uint32_t id, bool group)
 {
@@ -241,10 +232,6 @@ import_names_free(struct dirent **names, size_t n)
 	free(names);
 }
 
-/*
- * The sorted entries of dir/sub, and a descriptor on it in *sfd. Returns
- * 0 (an absent directory is empty, *sfd -1), or -1 after saying why.
- */
 int
 import_names(struct importer *im, const char *sub, int *sfd,
     struct dirent ***out, size_t *nout)
@@ -264,7 +251,7 @@ import_names(struct importer *im, const char *sub, int *sfd,
 	if (errno == ENOMEM)
 		im->nomem = 1;
 	else
-		import_msg(im, true, sub, "%s", strerror(errno));
+		msg(im, true, sub, "%s", strerror(errno));
 	if (*sfd != -1)
 		close(*sfd);
 	*sfd = -1;
@@ -286,11 +273,11 @@ stat_entry(struct importer *im, int sfd, const char *sub, const char *name,
 	if (fstatat(sfd, name, st, 0) == 0)
 		return 1;
 	if (errno == ENOENT) {
-		import_msg(im, false, src, "dangling symbolic link: authbind finds no "
+		msg(im, false, src, "dangling symbolic link: authbind finds no "
 		    "file here");
 		return 0;
 	}
-	import_msg(im, true, src, "%s: cannot tell whether authbind would allow it",
+	msg(im, true, src, "%s: cannot tell whether authbind would allow it",
 	    strerror(errno));
 	return -1;
 }
@@ -324,7 +311,7 @@ emit_exec(struct importer *im, const char *src, int sfd, const char *name,
 	    (unsigned)st->st_uid, (unsigned)st->st_gid,
 	    (unsigned)(m & 07777));
 	if (has_acl(sfd, name))
-		import_msg(im, true, src, "has a POSIX ACL, which access(2) honours; "
+		msg(im, true, src, "has a POSIX ACL, which access(2) honours; "
 		    "only the owner, group and other bits were translated");
 	if (!(m & (S_IXUSR | S_IXGRP | S_IXOTH))) {
 		fprintf(im->out, "# executable by nobody: authbind refuses "
@@ -343,7 +330,7 @@ emit_exec(struct importer *im, const char *src, int sfd, const char *name,
 		fprintf(im->out, "allow %s %s\n", subj, grant);
 		if (!(m & S_IXUSR) && st->st_uid != 0 &&
 		    user_in_group((uint32_t)st->st_uid, (uint32_t)st->st_gid))
-			import_msg(im, true, src, "its owner (uid %u) may not execute "
+			msg(im, true, src, "its owner (uid %u) may not execute "
 			    "it but is in its group, which may: authbind "
 			    "refuses the owner, this policy grants it through "
 			    "the group", (unsigned)st->st_uid);
@@ -351,7 +338,7 @@ emit_exec(struct importer *im, const char *src, int sfd, const char *name,
 	if (m & S_IXOTH) {
 		fprintf(im->out, "# not translated: executable by others, "
 		    "so authbind allows every user: %s\n", grant);
-		import_msg(im, true, src, "executable by others: authbind lets every "
+		msg(im, true, src, "executable by others: authbind lets every "
 		    "user bind this; a bindreq policy names its users, so add "
 		    "rules for those who need it");
 	}
@@ -376,8 +363,9 @@ import_byport(struct importer *im)
 	for (i = 0; i < n; i++) {
 		snprintf(src, sizeof(src), "byport/%s", names[i]->d_name);
 		bang = names[i]->d_name[0] == '!';
-		if (import_number(names[i]->d_name + bang, 65535, &port) == -1) {
-			import_msg(im, false, src, "not a port number as authbind "
+		if (import_number(names[i]->d_name + bang, 65535, &port) ==
+		    -1) {
+			msg(im, false, src, "not a port number as authbind "
 			    "spells one: never consulted");
 			continue;
 		}
@@ -418,16 +406,6 @@ v6_long_form(const uint8_t *a, char *buf, size_t len)
 		    i ? ":" : "", (unsigned)(a[2 * i] << 8 | a[2 * i + 1]));
 }
 
-static bool
-is_v4_mapped(const uint8_t *a)
-{
-	static const uint8_t prefix[12] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
-	};
-
-	return memcmp(a, prefix, sizeof(prefix)) == 0;
-}
-
 /*
  * Parse a byaddr file name. Returns 0 with *ba filled (rank: the order in
  * which authbind tries the spellings for one address), or -1 after a note
@@ -451,7 +429,7 @@ parse_byaddr(struct importer *im, const char *name, struct byaddr *ba)
 		colon_form = true;
 	}
 	if (sep == NULL || import_number(sep + 1, 65535, &port) == -1) {
-		import_msg(im, false, src, "not ADDR,PORT or ADDR:PORT as authbind "
+		msg(im, false, src, "not ADDR,PORT or ADDR:PORT as authbind "
 		    "spells them: never consulted");
 		return -1;
 	}
@@ -486,7 +464,7 @@ parse_byaddr(struct importer *im, const char *name, struct byaddr *ba)
 	}
 	return 0;
 spelling:
-	import_msg(im, false, src, "never consulted: authbind looks up addresses "
+	msg(im, false, src, "never consulted: authbind looks up addresses "
 	    "spelt as inet_ntop(3) spells them (ADDR:PORT only for IPv4)");
 	return -1;
 }
@@ -536,16 +514,16 @@ emit_byaddr(struct importer *im, int sfd, const struct byaddr *ba,
 	char src[PATH_MAX], grant[96], a[INET6_ADDRSTRLEN];
 
 	snprintf(src, sizeof(src), "byaddr/%s", ba->name);
-	if (ba->family == 6 && is_v4_mapped(ba->addr)) {
+	if (ba->family == 6 && grant_is_v4_mapped(ba->addr)) {
 		/* The policy judges ::ffff:a.b.c.d as a.b.c.d. */
 		inet_ntop(AF_INET, ba->addr + 12, a, sizeof(a));
-		import_msg(im, true, src, "an IPv4-mapped address: bindreq judges it "
+		msg(im, true, src, "an IPv4-mapped address: bindreq judges it "
 		    "as %s, so the grant also covers IPv4 sockets", a);
 	} else
 		inet_ntop(ba->family == 4 ? AF_INET : AF_INET6, ba->addr, a,
 		    sizeof(a));
 	if (ba->family == 6 && memcmp(ba->addr, zero, 16) == 0)
-		import_msg(im, true, src, "authbind lets a dual-stack [::] socket "
+		msg(im, true, src, "authbind lets a dual-stack [::] socket "
 		    "bind this with this file alone; bindreq also requires "
 		    "0.0.0.0 to be granted (or IPV6_V6ONLY)");
 	snprintf(grant, sizeof(grant), "tcp,udp %u on %s", ba->port, a);
@@ -576,7 +554,7 @@ import_byaddr(struct importer *im)
 			continue;
 		snprintf(src, sizeof(src), "byaddr/%s", names[i]->d_name);
 		if (im->port_decided[ba[nba].port]) {
-			import_msg(im, false, src, "never consulted: byport decides "
+			msg(im, false, src, "never consulted: byport decides "
 			    "port %u", ba[nba].port);
 			free(ba[nba].name);
 			continue;
@@ -591,7 +569,7 @@ import_byaddr(struct importer *im)
 		    ba[i - 1].rank >= 0;
 		snprintf(src, sizeof(src), "byaddr/%s", ba[i].name);
 		if (shadowed) {
-			import_msg(im, false, src, "never consulted: an earlier "
+			msg(im, false, src, "never consulted: an earlier "
 			    "spelling of the same address and port decides");
 			ba[i].rank = ba[i - 1].rank;
 			continue;
@@ -622,17 +600,11 @@ out:
 
 /* ------------------------------------------------------------------ */
 
-static void
-report_error(void *arg, const char *m)
-{
-	fprintf(arg, "%s\n", m);
-}
-
 /* The translation must load: parse it as bindreqd would. */
 static int
 verify(struct importer *im, const char *text, size_t len)
 {
-	struct policy_errors errs = { .report = report_error, .arg = im->err };
+	struct policy_errors errs = { .report = tool_report, .arg = im->err };
 	struct policy *pol = NULL;
 
 	if (policy_parse("(translation)", text, len, NULL, &pol, &errs) == 0) {

@@ -40,7 +40,7 @@ struct importer {
  * One message about src (a path under dir). differs: the policy is not
  * equivalent there; otherwise a note.
  */
-void	import_msg(struct importer *im, bool differs, const char *src,
+void	msg(struct importer *im, bool differs, const char *src,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* "# SUB/NAME", NAME escaped: control bytes cannot end the comment. */
 void	import_comment(struct importer *im, const char *sub,

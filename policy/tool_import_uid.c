@@ -284,12 +284,12 @@ fix_mapped(struct importer *im, const char *src, unsigned lineno,
 			p->family = 4;
 			p->len = (uint8_t)(p->len - 96);
 			if (!quiet)
-				import_msg(im, true, src, "line %u: IPv4-mapped "
+				msg(im, true, src, "line %u: IPv4-mapped "
 				    "addresses: bindreq judges them as IPv4, "
 				    "so the grant also covers IPv4 sockets",
 				    lineno);
 		} else if (!quiet && grant_prefix_contains(p, &mapped))
-			import_msg(im, true, src, "line %u: covers IPv4-mapped "
+			msg(im, true, src, "line %u: covers IPv4-mapped "
 			    "addresses (::ffff:a.b.c.d), which bindreq judges "
 			    "as IPv4: IPv6 sockets binding them need an IPv4 "
 			    "grant", lineno);
@@ -310,16 +310,16 @@ emit_uid_line(struct importer *im, const char *src, unsigned lineno,
 	bool fixed = false;
 
 	if (ul->pmin > ul->pmax) {
-		import_msg(im, false, src, "line %u: port range from high to low: "
+		msg(im, false, src, "line %u: port range from high to low: "
 		    "authbind ignores the line", lineno);
 		return;
 	}
 	if (ul->pmax > PORT_MAX_PRIV)
-		import_msg(im, false, src, "line %u: ports 1024 and above need no "
+		msg(im, false, src, "line %u: ports 1024 and above need no "
 		    "privilege; not translated", lineno);
 	if ((ul->pmin < lo && (bang || ul->pmin > 0)) ||
 	    (ul->pmax > hi && !bang))
-		import_msg(im, false, src, "line %u: this file serves only ports "
+		msg(im, false, src, "line %u: this file serves only ports "
 		    "%u-%u (the others are read from byuid/%s%s)", lineno, lo,
 		    hi, bang ? "" : "!", strrchr(src, '/') + 1 + bang);
 	if (ul->pmin > lo)
@@ -331,7 +331,7 @@ emit_uid_line(struct importer *im, const char *src, unsigned lineno,
 		goto nomem;
 	for (port = lo; port <= hi; port++) {
 		if (im->port_decided[port]) {
-			import_msg(im, false, src, "line %u: port %u is decided by "
+			msg(im, false, src, "line %u: port %u is decided by "
 			    "byport, not by this file", lineno, port);
 			continue;
 		}
@@ -400,7 +400,7 @@ check_wildcards(struct importer *im, const char *src, const struct wild *w)
 
 	for (p = 1; p <= PORT_MAX_PRIV; p++) {
 		if (w->v6[p] && !w->v4[p] && !im->port_decided[p]) {
-			import_msg(im, true, src, "grants :: but not 0.0.0.0 (first "
+			msg(im, true, src, "grants :: but not 0.0.0.0 (first "
 			    "at port %u): authbind lets a dual-stack [::] "
 			    "socket bind with :: alone, bindreq also requires "
 			    "0.0.0.0", p);
@@ -428,10 +428,10 @@ import_uid_file(struct importer *im, int sfd, const char *name, uint32_t uid,
 	fd = openat(sfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd == -1 || (f = fdopen(fd, "r")) == NULL) {
 		if (errno == ENOENT)
-			import_msg(im, false, src, "dangling symbolic link: authbind "
+			msg(im, false, src, "dangling symbolic link: authbind "
 			    "finds no file here");
 		else
-			import_msg(im, true, src, "cannot read: %s", strerror(errno));
+			msg(im, true, src, "cannot read: %s", strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return;
@@ -444,7 +444,7 @@ import_uid_file(struct importer *im, int sfd, const char *name, uint32_t uid,
 	errno = 0;
 	pw = getpwuid((uid_t)uid);
 	if (pw == NULL)
-		import_msg(im, false, src, "uid %u has no passwd entry: granted by "
+		msg(im, false, src, "uid %u has no passwd entry: granted by "
 		    "number", (unsigned)uid);
 	import_subject(subj, sizeof(subj), uid, false);
 	import_comment(im, "byuid", name);
@@ -452,7 +452,7 @@ import_uid_file(struct importer *im, int sfd, const char *name, uint32_t uid,
 	while ((len = getline(&line, &cap, f)) != -1 && !im->nomem) {
 		lineno++;
 		if (memchr(line, '\0', (size_t)len) != NULL) {
-			import_msg(im, false, src, "line %u: NUL byte: not translated",
+			msg(im, false, src, "line %u: NUL byte: not translated",
 			    lineno);
 			continue;
 		}
@@ -469,7 +469,7 @@ import_uid_file(struct importer *im, int sfd, const char *name, uint32_t uid,
 		}
 		why = parse_uid_line(line, &ul);
 		if (why != NULL) {
-			import_msg(im, false, src, "line %u: %s; ignored", lineno,
+			msg(im, false, src, "line %u: %s; ignored", lineno,
 			    why);
 			continue;
 		}
@@ -477,7 +477,7 @@ import_uid_file(struct importer *im, int sfd, const char *name, uint32_t uid,
 		emit_uid_line(im, src, lineno, subj, &ul, bang);
 	}
 	if (ferror(f))
-		import_msg(im, true, src, "read error: %s", strerror(errno));
+		msg(im, true, src, "read error: %s", strerror(errno));
 	check_wildcards(im, src, w);
 	fputc('\n', im->out);
 out:
@@ -501,9 +501,9 @@ import_byuid(struct importer *im)
 	for (i = 0; i < n && !im->nomem; i++) {
 		snprintf(src, sizeof(src), "byuid/%s", names[i]->d_name);
 		bang = names[i]->d_name[0] == '!';
-		if (import_number(names[i]->d_name + bang, UINT32_MAX - 1, &uid) ==
-		    -1) {
-			import_msg(im, false, src, "not a uid as authbind spells one: "
+		if (import_number(names[i]->d_name + bang, UINT32_MAX - 1,
+		    &uid) == -1) {
+			msg(im, false, src, "not a uid as authbind spells one: "
 			    "never consulted");
 			continue;
 		}

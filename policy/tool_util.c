@@ -264,8 +264,8 @@ tool_rule_text(struct tool_buf *b, const struct policy_rule *r)
 /* As policy_load() allows. */
 #define STDIN_MAX	(64u * 1024 * 1024)
 
-static void
-report_error(void *arg, const char *msg)
+void
+tool_report(void *arg, const char *msg)
 {
 	fprintf(arg, "%s\n", msg);
 }
@@ -308,7 +308,7 @@ int
 tool_load(const char *path, const struct policy_resolver *resolver,
     struct policy **out, FILE *err)
 {
-	struct policy_errors errs = { .report = report_error, .arg = err };
+	struct policy_errors errs = { .report = tool_report, .arg = err };
 	const char *name = path;
 	size_t len = 0;
 	char *text;

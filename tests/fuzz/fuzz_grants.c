@@ -112,7 +112,7 @@ queries(const struct policy *pol)
 		o = &pol->rules[(i * 7 + 3) % pol->nrules];
 		for (k = 0; k < 4; k++) {
 			memset(&q, 0, sizeof(q));
-			/* This rule's subject in one role, another's in another. */
+			/* This rule's subject in one role, another's too. */
 			q.uid = k & 1 ? o->id : r->id;
 			q.gid = k & 1 ? r->id : o->id;
 			groups[0] = o->id ^ 1;
@@ -129,7 +129,8 @@ queries(const struct policy *pol)
 				j = k % r->naddrs;
 				q.family = r->addrs[j].family;
 				memcpy(q.addr, r->addrs[j].addr, 16);
-				addresses(pol, &q, &r->addrs[j], (unsigned)i + k);
+				addresses(pol, &q, &r->addrs[j],
+				    (unsigned)i + k);
 			} else {
 				q.family = k & 1 ? AF_INET6 : AF_INET;
 				addresses(pol, &q, NULL, k);
