@@ -207,43 +207,36 @@ emit_rules(struct importer *im, const char *subj, const char *ports,
 
 /*
  * The prefixes for [lo, hi] of one family minus the points deciding
- * port (by their byaddr files), IPv4-mapped parts made IPv4.
+ * port (by their byaddr files), which are in address order.
  */
 static int
 carve(struct importer *im, const struct uidline *ul, unsigned port,
     struct grant_prefixes *c)
 {
+	unsigned f = (unsigned)ul->family;
 	uint8_t start[16], before[16];
-	const uint8_t *p;
+	const struct point *p;
 	size_t i;
 
 	memcpy(start, ul->lo, 16);
 	c->n = 0;
-	for (;;) {
-		/* The lowest point at or after start, inside the range. */
-		p = NULL;
-		for (i = 0; i < im->npoints && port != 0; i++) {
-			if (im->points[i].family != ul->family ||
-			    im->points[i].port != port ||
-			    memcmp(im->points[i].addr, start, 16) < 0 ||
-			    memcmp(im->points[i].addr, ul->hi, 16) > 0)
-				continue;
-			if (p == NULL || memcmp(im->points[i].addr, p, 16) < 0)
-				p = im->points[i].addr;
-		}
-		if (p == NULL)
-			return grant_range(c, (unsigned)ul->family, start,
-			    ul->hi);
-		memcpy(before, p, 16);
-		grant_addr_step((unsigned)ul->family, before, -1);
-		if (memcmp(p, start, 16) > 0 && grant_range(c,
-		    (unsigned)ul->family, start, before) == -1)
+	for (i = 0; i < im->npoints && port != 0; i++) {
+		p = &im->points[i];
+		if (p->family != ul->family || p->port != port ||
+		    memcmp(p->addr, start, 16) < 0 ||
+		    memcmp(p->addr, ul->hi, 16) > 0)
+			continue;
+		memcpy(before, p->addr, 16);
+		grant_addr_step(f, before, -1);
+		if (memcmp(p->addr, start, 16) > 0 &&
+		    grant_range(c, f, start, before) == -1)
 			return -1;
-		if (memcmp(p, ul->hi, 16) == 0)
+		if (memcmp(p->addr, ul->hi, 16) == 0)
 			return 0;
-		memcpy(start, p, 16);
-		grant_addr_step((unsigned)ul->family, start, 1);
+		memcpy(start, p->addr, 16);
+		grant_addr_step(f, start, 1);
 	}
+	return grant_range(c, f, start, ul->hi);
 }
 
 /* Does a byaddr file decide some address of the line at port? */
