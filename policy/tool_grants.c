@@ -16,14 +16,11 @@
 int
 grant_prefix_cmp(const struct grant_prefix *x, const struct grant_prefix *y)
 {
-	int c;
+	int c = TOOL_CMP(x->family, y->family);
 
-	if (x->family != y->family)
-		return x->family < y->family ? -1 : 1;
-	c = memcmp(x->a, y->a, sizeof(x->a));
-	if (c != 0)
-		return c;
-	return x->len < y->len ? -1 : x->len > y->len;
+	if (c == 0)
+		c = memcmp(x->a, y->a, sizeof(x->a));
+	return c != 0 ? c : TOOL_CMP(x->len, y->len);
 }
 
 bool
@@ -172,21 +169,18 @@ grant_prefix_order(const void *a, const void *b)
 	const struct grant *x = a, *y = b;
 	int c = grant_prefix_cmp(&x->p, &y->p);
 
-	if (c != 0)
-		return c;
-	if (x->rule != y->rule)
-		return x->rule < y->rule ? -1 : 1;
-	return x->pfx < y->pfx ? -1 : x->pfx > y->pfx;
+	if (c == 0)
+		c = TOOL_CMP(x->rule, y->rule);
+	return c != 0 ? c : TOOL_CMP(x->pfx, y->pfx);
 }
 
 int
 grant_cmp(const void *a, const void *b)
 {
 	const struct grant *x = a, *y = b;
+	int c = TOOL_CMP(x->subj, y->subj);
 
-	if (x->subj != y->subj)
-		return x->subj < y->subj ? -1 : 1;
-	return grant_prefix_order(a, b);
+	return c != 0 ? c : grant_prefix_order(a, b);
 }
 
 /* Are x and y the two halves of one prefix, x the lower? */

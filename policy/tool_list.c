@@ -19,27 +19,21 @@ static int
 by_port(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
+	int c;
 
-	if (x->range->lo != y->range->lo)
-		return x->range->lo < y->range->lo ? -1 : 1;
-	if (x->range->hi != y->range->hi)
-		return x->range->hi < y->range->hi ? -1 : 1;
-	if (x->r->line != y->r->line)
-		return x->r->line < y->r->line ? -1 : 1;
-	return 0;
+	if ((c = TOOL_CMP(x->range->lo, y->range->lo)) != 0 ||
+	    (c = TOOL_CMP(x->range->hi, y->range->hi)) != 0)
+		return c;
+	return TOOL_CMP(x->r->line, y->r->line);
 }
 
 static int
 by_user(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
-	uint64_t sx = grant_subject(x->r), sy = grant_subject(y->r);
+	int c = TOOL_CMP(grant_subject(x->r), grant_subject(y->r));
 
-	if (sx != sy)
-		return sx < sy ? -1 : 1;
-	if (x->r->line != y->r->line)
-		return x->r->line < y->r->line ? -1 : 1;
-	return 0;
+	return c != 0 ? c : TOOL_CMP(x->r->line, y->r->line);
 }
 
 static struct row *
