@@ -68,8 +68,7 @@ struct checker {
 	uint32_t *covered_by;		/* UINT32_MAX: not covered */
 	bool *v6zero;			/* grants :: */
 
-	struct grant *ents;		/* per-segment scratch */
-	size_t cap_ents;
+	struct grant_set ents;		/* per-segment scratch */
 	uint64_t *wanted;		/* per-segment scratch */
 	struct grant_set set[2];	/* per-segment: tcp, udp */
 
@@ -197,36 +196,24 @@ select_entries(struct checker *c, const uint32_t *active, size_t nactive,
     unsigned proto, size_t nwanted, int (*cmp)(const void *, const void *),
     bool traffic)
 {
-	const struct policy_rule *r;
-	size_t i, j, k = 0, need = 0;
 	struct grant *e;
-	uint64_t subj;
+	size_t i, k = 0;
 
-	for (i = 0; i < nactive; i++)
-		need += grant_rule_nprefixes(c->rules[active[i]]);
-	e = tool_grow(c->ents, &c->cap_ents, need + 1, sizeof(*e));
-	if (e == NULL) {
+	if (grant_set_expand(&c->ents, c->rules, active, nactive, proto) ==
+	    -1) {
 		c->nomem = 1;
 		return 0;
 	}
-	c->ents = e;
-	for (i = 0; i < nactive; i++) {
-		r = c->rules[active[i]];
-		subj = grant_subject(r);
-		if ((proto != 0 && !(r->protos & proto)) || (nwanted > 0 &&
-		    !bsearch(&subj, c->wanted, nwanted, sizeof(subj), u64_cmp)))
+	for (i = 0, e = c->ents.g; i < c->ents.n; i++) {
+		if (nwanted > 0 && !bsearch(&e[i].subj, c->wanted, nwanted,
+		    sizeof(e[i].subj), u64_cmp))
 			continue;
-		for (j = 0; j < grant_rule_nprefixes(r); j++) {
-			e = &c->ents[k++];
-			grant_rule_prefix(r, j, &e->p);
-			if (traffic)
-				e->p = traffic_prefix(&e->p);
-			e->subj = grant_subject(r);
-			e->rule = active[i];
-			e->pfx = (uint32_t)j;
-		}
+		e[k] = e[i];
+		if (traffic)
+			e[k].p = traffic_prefix(&e[k].p);
+		k++;
 	}
-	qsort(c->ents, k, sizeof(*c->ents), cmp);
+	qsort(e, k, sizeof(*e), cmp);
 	return k;
 }
 
@@ -271,7 +258,7 @@ check_conflicts(struct checker *c, const uint32_t *active, size_t nactive)
 		n = select_entries(c, active, nactive, c->proto, 0,
 		    grant_prefix_order, true);
 		if (n >= 2)
-			nest_walk(c, c->ents, n, false, conflict_group);
+			nest_walk(c, c->ents.g, n, false, conflict_group);
 	}
 }
 
@@ -383,7 +370,7 @@ check_covered(struct checker *c, const uint32_t *active, size_t nactive)
 	qsort(c->wanted, k, sizeof(*c->wanted), u64_cmp);
 	n = select_entries(c, active, nactive, 0, k, grant_cmp, false);
 	if (n >= 2)
-		nest_walk(c, c->ents, n, true, cover_group);
+		nest_walk(c, c->ents.g, n, true, cover_group);
 }
 
 /* ------------------------------------------------------------------ */
@@ -485,7 +472,7 @@ checker_free(struct checker *c)
 	free(c->minport);
 	free(c->covered_by);
 	free(c->v6zero);
-	free(c->ents);
+	grant_set_free(&c->ents);
 	free(c->wanted);
 	grant_set_free(&c->set[0]);
 	grant_set_free(&c->set[1]);

@@ -227,7 +227,7 @@ canonical(struct grant *g, size_t n)
 }
 
 int
-grant_set_build(struct grant_set *s, const struct policy_rule *const *rules,
+grant_set_expand(struct grant_set *s, const struct policy_rule *const *rules,
     const uint32_t *active, size_t nactive, unsigned proto)
 {
 	const struct policy_rule *r;
@@ -243,7 +243,7 @@ grant_set_build(struct grant_set *s, const struct policy_rule *const *rules,
 	s->n = 0;
 	for (i = 0; i < nactive; i++) {
 		r = rules[active[i]];
-		if (!(r->protos & proto))
+		if (proto != 0 && !(r->protos & proto))
 			continue;
 		for (j = 0; j < grant_rule_nprefixes(r); j++) {
 			g = &s->g[s->n++];
@@ -253,6 +253,15 @@ grant_set_build(struct grant_set *s, const struct policy_rule *const *rules,
 			g->pfx = (uint32_t)j;
 		}
 	}
+	return 0;
+}
+
+int
+grant_set_build(struct grant_set *s, const struct policy_rule *const *rules,
+    const uint32_t *active, size_t nactive, unsigned proto)
+{
+	if (grant_set_expand(s, rules, active, nactive, proto) == -1)
+		return -1;
 	qsort(s->g, s->n, sizeof(*s->g), grant_cmp);
 	s->n = canonical(s->g, s->n);
 	return 0;

@@ -97,6 +97,13 @@ struct grant_set {
 };
 
 /*
+ * Every grant of rules[active[0..nactive)] for proto (0: either) into s,
+ * in rule order and not normalized. Returns 0, or -1 when memory ran out.
+ */
+int	grant_set_expand(struct grant_set *s,
+	    const struct policy_rule *const *rules, const uint32_t *active,
+	    size_t nactive, unsigned proto);
+/*
  * The grant set of rules[active[0..nactive)] for proto (POLICY_TCP or
  * POLICY_UDP) into s, replacing what it held. Returns 0, or -1 when
  * memory ran out.
