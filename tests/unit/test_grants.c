@@ -479,10 +479,114 @@ test_grants_random(void **state)
 	assert_true(v6any > 0);
 }
 
+/* Address a + d in the low 64 bits of the family's last bytes. */
+static void
+addr_plus(unsigned family, const uint8_t *a, uint64_t d, uint8_t *out)
+{
+	memcpy(out, a, 16);
+	while (d-- > 0)
+		grant_addr_step(family, out, 1);
+}
+
+static bool
+in_prefixes(const struct grant_prefixes *l, unsigned family,
+    const uint8_t *a)
+{
+	struct grant_prefix p = { .family = (uint8_t)family,
+	    .len = family == 4 ? 32 : 128 };
+	size_t i;
+
+	memcpy(p.a, a, 16);
+	for (i = 0; i < l->n; i++)
+		if (grant_prefix_contains(&l->p[i], &p))
+			return true;
+	return false;
+}
+
+/*
+ * grant_range against brute force: small windows anywhere, at the ends
+ * of both families; the prefixes hold exactly lo..hi, in order, none
+ * inside another.
+ */
+static void
+test_grants_range(void **state)
+{
+	static const char *const bases[] = { "0.0.0.0", "10.0.0.0",
+	    "255.255.255.200", "::", "fd00::", "ffff:ffff:ffff:ffff:ffff:"
+	    "ffff:ffff:ff00", "::ffff:10.0.0.0" };
+	struct grant_prefixes l = { 0 };
+	uint8_t base[16], lo[16], hi[16], a[16], last[16];
+	unsigned family, k, t;
+	uint64_t x, y, i;
+	size_t j;
+
+	(void)state;
+	rng = 7;
+	for (t = 0; t < 3000; t++) {
+		k = rnd(sizeof(bases) / sizeof(bases[0]));
+		family = strchr(bases[k], ':') ? 6 : 4;
+		memset(base, 0, sizeof(base));
+		assert_int_equal(inet_pton(family == 4 ? AF_INET : AF_INET6,
+		    bases[k], base), 1);
+		x = rnd(40);
+		y = x + rnd(40);
+		if (k == 2 && y > 55)	/* stay below 255.255.255.255 */
+			y = 55;
+		if (k == 5 && y > 255)
+			y = 255;
+		if (x > y)
+			x = y;
+		addr_plus(family, base, x, lo);
+		addr_plus(family, base, y, hi);
+		l.n = 0;
+		assert_int_equal(grant_range(&l, family, lo, hi), 0);
+		assert_true(l.n > 0);
+		for (i = x > 3 ? x - 3 : 0; i <= y + 3; i++) {
+			if (k == 2 && i > 55)
+				break;
+			if (k == 5 && i > 255)
+				break;
+			addr_plus(family, base, i, a);
+			assert_int_equal(in_prefixes(&l, family, a),
+			    i >= x && i <= y);
+		}
+		for (j = 1; j < l.n; j++) {
+			assert_true(grant_prefix_cmp(&l.p[j - 1], &l.p[j]) < 0);
+			assert_false(grant_prefix_contains(&l.p[j - 1],
+			    &l.p[j]));
+		}
+	}
+	/* Whole families: one prefix each. */
+	memset(lo, 0, 16);
+	memset(hi, 0, 16);
+	memset(hi, 0xff, 4);
+	l.n = 0;
+	assert_int_equal(grant_range(&l, 4, lo, hi), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.p[0].len, 0);
+	memset(last, 0xff, 16);
+	l.n = 0;
+	assert_int_equal(grant_range(&l, 6, lo, last), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.p[0].len, 0);
+	/* 10.0.0.1-10.0.0.6: .1/32 .2/31 .4/31 .6/32 */
+	assert_int_equal(inet_pton(AF_INET, "10.0.0.1", lo), 1);
+	assert_int_equal(inet_pton(AF_INET, "10.0.0.6", hi), 1);
+	l.n = 0;
+	assert_int_equal(grant_range(&l, 4, lo, hi), 0);
+	assert_int_equal(l.n, 4);
+	assert_int_equal(l.p[0].len, 32);
+	assert_int_equal(l.p[1].len, 31);
+	assert_int_equal(l.p[2].len, 31);
+	assert_int_equal(l.p[3].len, 32);
+	free(l.p);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_grants_range),
 		cmocka_unit_test(test_grants_fixed),
 		cmocka_unit_test(test_grants_random),
 	};
