@@ -171,35 +171,21 @@ const char *tool_subject_word(enum policy_subject s);
  */
 void *tool_grow(void *p, size_t *cap, size_t need, size_t size);
 
-/* A growing string; err is set when memory ran out. */
-struct tool_buf {
-	char *s;
-	size_t len, cap;
-	int err;
-};
-
-void	tool_buf_printf(struct tool_buf *b, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	tool_buf_free(struct tool_buf *b);
-/* The string so far ("" if nothing or out of memory). */
-const char *tool_buf_str(const struct tool_buf *b);
-
-/* Append s with control bytes, backslash and bad UTF-8 as \xNN. */
-void	tool_buf_safe(struct tool_buf *b, const char *s);
-/* Append s as a JSON string, quotes included. */
-void	tool_buf_json(struct tool_buf *b, const char *s);
+/* Write s with control bytes, backslash and bad UTF-8 as \xNN. */
+void	tool_put_safe(FILE *f, const char *s);
+/* Write s as a JSON string, quotes included. */
+void	tool_put_json(FILE *f, const char *s);
 
 /* "allow user alice tcp 80,443 on 127.0.0.1 ::1" */
-void	tool_rule_text(struct tool_buf *b, const struct policy_rule *r);
+void	tool_rule_text(FILE *f, const struct policy_rule *r);
 /* "user alice", "uid 1001" */
-void	tool_rule_subject(struct tool_buf *b, const struct policy_rule *r);
-/* "80,443,600-700" */
-void	tool_rule_ports(struct tool_buf *b, const struct policy_rule *r);
+void	tool_rule_subject(FILE *f, const struct policy_rule *r);
 /* "127.0.0.1 ::1" or "*" */
-void	tool_rule_addrs(struct tool_buf *b, const struct policy_rule *r);
-
-/* Append a sorted list of ranges as "80,443,600-700". */
-void	tool_ports_format(struct tool_buf *b,
-	    const struct policy_port_range *pr, size_t n);
+void	tool_rule_addrs(FILE *f, const struct policy_rule *r);
+/* A sorted list of ranges as "80,443,600-700". */
+void	tool_ports_format(FILE *f, const struct policy_port_range *pr,
+	    size_t n);
+/* The same as a string to free, or NULL when memory ran out. */
+char	*tool_ports_string(const struct policy_port_range *pr, size_t n);
 
 #endif /* BINDREQ_TOOL_H */

@@ -484,16 +484,16 @@ checker_free(struct checker *c)
 /* Turning findings into warnings */
 
 static void
-prefix_or_any(struct tool_buf *b, const struct checker *c, uint32_t rule,
+prefix_or_any(FILE *out, const struct checker *c, uint32_t rule,
     uint32_t pfx)
 {
 	struct grant_prefix p;
 
 	grant_rule_prefix(c->rules[rule], pfx, &p);
 	if (c->rules[rule]->naddrs == 0)
-		tool_buf_printf(b, "any address");
+		fprintf(out, "any address");
 	else
-		grant_prefix_format(b, &p);
+		grant_prefix_format(out, &p);
 }
 
 /* By rule, other, protocol and port. */
@@ -521,12 +521,12 @@ dual_cmp(const void *a, const void *b)
 }
 
 static void
-range_out(struct tool_buf *b, unsigned lo, unsigned hi)
+range_out(FILE *out, unsigned lo, unsigned hi)
 {
 	if (lo == hi)
-		tool_buf_printf(b, "%u", lo);
+		fprintf(out, "%u", lo);
 	else
-		tool_buf_printf(b, "%u-%u", lo, hi);
+		fprintf(out, "%u-%u", lo, hi);
 }
 
 /*
@@ -534,7 +534,7 @@ range_out(struct tool_buf *b, unsigned lo, unsigned hi)
  * protocol; touching and overlapping ranges join.
  */
 static void
-join_ports(struct tool_buf *b, const struct finding *f, size_t i, size_t j)
+join_ports(FILE *out, const struct finding *f, size_t i, size_t j)
 {
 	const char *sep = "";
 	unsigned pr, lo = 0, hi = 0;
@@ -552,17 +552,17 @@ join_ports(struct tool_buf *b, const struct finding *f, size_t i, size_t j)
 				continue;
 			}
 			if (open)
-				range_out(b, lo, hi);
-			tool_buf_printf(b, "%s", open ? "," : sep);
+				range_out(out, lo, hi);
+			fprintf(out, "%s", open ? "," : sep);
 			if (!open)
-				tool_buf_printf(b, "%s ",
+				fprintf(out, "%s ",
 				    policy_protos_name(pr));
 			lo = f[k].lo;
 			hi = f[k].hi;
 			open = true;
 		}
 		if (open) {
-			range_out(b, lo, hi);
+			range_out(out, lo, hi);
 			sep = " and ";
 		}
 	}
@@ -570,7 +570,7 @@ join_ports(struct tool_buf *b, const struct finding *f, size_t i, size_t j)
 
 /* Lines other than the first that the rule overlaps, after [k, j). */
 static void
-conflict_others(struct tool_buf *b, const struct checker *c, size_t k,
+conflict_others(FILE *out, const struct checker *c, size_t k,
     size_t j)
 {
 	size_t total = 0, i;
@@ -581,14 +581,14 @@ conflict_others(struct tool_buf *b, const struct checker *c, size_t k,
 		if (k > 0 && c->conf.f[k].other == c->conf.f[k - 1].other)
 			continue;
 		if (i < OTHERS_SHOWN)
-			tool_buf_printf(b, "%s%u", i > 0 ? ", " : total > 1 ?
+			fprintf(out, "%s%u", i > 0 ? ", " : total > 1 ?
 			    "; it also overlaps lines " :
 			    "; it also overlaps line ",
 			    c->rules[c->conf.f[k].other]->line);
 		i++;
 	}
 	if (total > OTHERS_SHOWN)
-		tool_buf_printf(b, " and %zu more", total - OTHERS_SHOWN);
+		fprintf(out, " and %zu more", total - OTHERS_SHOWN);
 }
 
 /*
@@ -597,7 +597,7 @@ conflict_others(struct tool_buf *b, const struct checker *c, size_t k,
  * the next rule's start.
  */
 static size_t
-warn_conflict(const struct checker *c, struct tool_buf *b, size_t i)
+warn_conflict(const struct checker *c, FILE *out, size_t i)
 {
 	const struct finding *f = c->conf.f;
 	const struct policy_rule *late, *early;
@@ -608,38 +608,43 @@ warn_conflict(const struct checker *c, struct tool_buf *b, size_t i)
 		continue;
 	for (j = k; j < c->conf.n && f[j].rule == f[i].rule; j++)
 		continue;
+	if (out == NULL)
+		return j;
 	late = c->rules[f[i].rule];
 	early = c->rules[f[i].other];
-	tool_buf_printf(b, "%s:%u: warning: ", c->pol->path, late->line);
-	join_ports(b, f, i, k);
-	tool_buf_printf(b, ": granted to ");
-	tool_rule_subject(b, late);
-	tool_buf_printf(b, " here (on ");
-	prefix_or_any(b, c, f[i].rule, f[i].pfx);
-	tool_buf_printf(b, ") and to ");
-	tool_rule_subject(b, early);
-	tool_buf_printf(b, " by line %u (on ", early->line);
-	prefix_or_any(b, c, f[i].other, f[i].pfx_other);
-	tool_buf_printf(b, "): the addresses overlap, so whichever binds "
+	fprintf(out, "%s:%u: warning: ", c->pol->path, late->line);
+	join_ports(out, f, i, k);
+	fprintf(out, ": granted to ");
+	tool_rule_subject(out, late);
+	fprintf(out, " here (on ");
+	prefix_or_any(out, c, f[i].rule, f[i].pfx);
+	fprintf(out, ") and to ");
+	tool_rule_subject(out, early);
+	fprintf(out, " by line %u (on ", early->line);
+	prefix_or_any(out, c, f[i].other, f[i].pfx_other);
+	fprintf(out, "): the addresses overlap, so whichever binds "
 	    "first takes the traffic meant for the other");
-	conflict_others(b, c, k, j);
+	conflict_others(out, c, k, j);
+	fputc('\n', out);
 	return j;
 }
 
 static void
-warn_covered(const struct checker *c, struct tool_buf *b, size_t i)
+warn_covered(const struct checker *c, FILE *out, size_t i)
 {
 	const struct policy_rule *r = c->rules[c->covered_by[i]];
 
-	tool_buf_printf(b, "%s:%u: warning: redundant rule: line %u (",
+	if (out == NULL)
+		return;
+	fprintf(out, "%s:%u: warning: redundant rule: line %u (",
 	    c->pol->path, c->rules[i]->line, r->line);
-	tool_rule_text(b, r);
-	tool_buf_printf(b, ") already grants all it grants");
+	tool_rule_text(out, r);
+	fprintf(out, ") already grants all it grants\n");
 }
 
 /* The rule's first IPv6 prefix holding :: ("::" or "::/0"...). */
 static void
-v6_wildcard(struct tool_buf *b, const struct checker *c, uint32_t rule)
+v6_wildcard(FILE *out, const struct checker *c, uint32_t rule)
 {
 	struct grant_prefix p;
 	size_t i;
@@ -647,14 +652,14 @@ v6_wildcard(struct tool_buf *b, const struct checker *c, uint32_t rule)
 	for (i = 0; i < grant_rule_nprefixes(c->rules[rule]); i++) {
 		grant_rule_prefix(c->rules[rule], i, &p);
 		if (p.family == 6 && grant_prefix_has_zero(&p)) {
-			grant_prefix_format(b, &p);
+			grant_prefix_format(out, &p);
 			return;
 		}
 	}
 }
 
 static size_t
-warn_dual(const struct checker *c, struct tool_buf *b, size_t i)
+warn_dual(const struct checker *c, FILE *out, size_t i)
 {
 	const struct finding *f = c->dual.f;
 	const struct policy_rule *r = c->rules[f[i].rule];
@@ -662,35 +667,31 @@ warn_dual(const struct checker *c, struct tool_buf *b, size_t i)
 
 	for (j = i; j < c->dual.n && f[j].rule == f[i].rule; j++)
 		continue;
-	tool_buf_printf(b, "%s:%u: warning: ", c->pol->path, r->line);
-	tool_rule_subject(b, r);
-	tool_buf_printf(b, " is granted ");
-	v6_wildcard(b, c, f[i].rule);
-	tool_buf_printf(b, " but not 0.0.0.0 for ");
-	join_ports(b, f, i, j);
-	tool_buf_printf(b, ": a dual-stack [::] socket (without IPV6_V6ONLY) "
+	if (out == NULL)
+		return j;
+	fprintf(out, "%s:%u: warning: ", c->pol->path, r->line);
+	tool_rule_subject(out, r);
+	fprintf(out, " is granted ");
+	v6_wildcard(out, c, f[i].rule);
+	fprintf(out, " but not 0.0.0.0 for ");
+	join_ports(out, f, i, j);
+	fprintf(out, ": a dual-stack [::] socket (without IPV6_V6ONLY) "
 	    "also binds 0.0.0.0 and will be denied; grant 0.0.0.0 as well, or "
-	    "set IPV6_V6ONLY");
+	    "set IPV6_V6ONLY\n");
 	return j;
 }
 
-/* Print the warning in b if it is among the first max; count it. */
-static void
-emit(struct tool_buf *b, size_t max, size_t *n, FILE *err, int *nomem)
+/* Where the warning numbered n goes: err while fewer than max are out. */
+static FILE *
+shown(FILE *err, size_t max, size_t n)
 {
-	if (b->err)
-		*nomem = 1;
-	else if (max == 0 || *n < max)
-		fprintf(err, "%s\n", b->s);
-	(*n)++;
-	b->len = 0;
+	return max == 0 || n < max ? err : NULL;
 }
 
 /* By line: each rule's warnings in the order conflict, covered, dual. */
 long
 tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 {
-	struct tool_buf b = { 0 };
 	struct checker c;
 	size_t i, ci = 0, di = 0, n = 0;
 
@@ -702,23 +703,16 @@ tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 	if (c.dual.n > 0)
 		qsort(c.dual.f, c.dual.n, sizeof(*c.dual.f), dual_cmp);
 	for (i = 0; i < pol->nrules && !c.nomem; i++) {
-		if (ci < c.conf.n && c.conf.f[ci].rule == i) {
-			ci = warn_conflict(&c, &b, ci);
-			emit(&b, max, &n, err, &c.nomem);
-		}
-		if (c.covered_by[i] != UINT32_MAX) {
-			warn_covered(&c, &b, i);
-			emit(&b, max, &n, err, &c.nomem);
-		}
-		if (di < c.dual.n && c.dual.f[di].rule == i) {
-			di = warn_dual(&c, &b, di);
-			emit(&b, max, &n, err, &c.nomem);
-		}
+		if (ci < c.conf.n && c.conf.f[ci].rule == i)
+			ci = warn_conflict(&c, shown(err, max, n++), ci);
+		if (c.covered_by[i] != UINT32_MAX)
+			warn_covered(&c, shown(err, max, n++), i);
+		if (di < c.dual.n && c.dual.f[di].rule == i)
+			di = warn_dual(&c, shown(err, max, n++), di);
 	}
 	if (!c.nomem && max != 0 && n > max)
 		fprintf(err, "%s: %zu more warnings not shown (use "
 		    "--max-warnings 0 to see them all)\n", pol->path, n - max);
-	tool_buf_free(&b);
 	checker_free(&c);
 	if (c.nomem) {
 		errno = ENOMEM;

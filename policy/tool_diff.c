@@ -227,7 +227,6 @@ static struct line *
 make_lines(struct differ *d, size_t *nlines)
 {
 	struct policy_port_range *pr;
-	struct tool_buf b = { 0 };
 	struct line *lines;
 	size_t i, j, k, n = 0, np;
 
@@ -245,9 +244,7 @@ make_lines(struct differ *d, size_t *nlines)
 				pr[np++] = (struct policy_port_range){
 				    d->ch[j].lo, d->ch[j].hi };
 		}
-		b.len = 0;
-		tool_ports_format(&b, pr, np);
-		if (b.err || (lines[n].ports = strdup(b.s)) == NULL)
+		if ((lines[n].ports = tool_ports_string(pr, np)) == NULL)
 			goto fail;
 		lines[n].subj = d->ch[i].subj;
 		lines[n].rule = d->ch[i].rule;
@@ -268,7 +265,6 @@ make_lines(struct differ *d, size_t *nlines)
 	n = k;
 	qsort_r(lines, n, sizeof(*lines), line_cmp, lines);
 	free(pr);
-	tool_buf_free(&b);
 	*nlines = n;
 	return lines;
 fail:
@@ -276,43 +272,33 @@ fail:
 		free(lines[i].ports);
 	free(lines);
 	free(pr);
-	tool_buf_free(&b);
 	return NULL;
 }
 
 /* Print n lines that differ only in their prefixes as one. */
-static int
+static void
 print_line(const struct differ *d, const struct line *l, size_t n, FILE *out)
 {
 	const struct policy_rule *r = d->rules[l[0].rule];
-	struct tool_buf b = { 0 };
 	bool any4 = false, any6 = false;
 	size_t i;
-	int rc;
 
 	for (i = 0; i < n; i++) {
 		any4 |= l[i].p.len == 0 && l[i].p.family == 4;
 		any6 |= l[i].p.len == 0 && l[i].p.family == 6;
 	}
-	tool_buf_printf(&b, "%c ", l[0].sign ? '+' : '-');
-	tool_rule_subject(&b, r);
-	tool_buf_printf(&b, " %s %s on", policy_protos_name(l[0].protos),
-	    l[0].ports);
-	if (any4 && any6)
-		tool_buf_printf(&b, " *");
+	fprintf(out, "%c ", l[0].sign ? '+' : '-');
+	tool_rule_subject(out, r);
+	fprintf(out, " %s %s on%s", policy_protos_name(l[0].protos),
+	    l[0].ports, any4 && any6 ? " *" : "");
 	for (i = 0; i < n; i++) {
 		if (any4 && any6 && l[i].p.len == 0)
 			continue;
-		tool_buf_printf(&b, " ");
-		grant_prefix_format(&b, &l[i].p);
+		fputc(' ', out);
+		grant_prefix_format(out, &l[i].p);
 	}
-	tool_buf_printf(&b, "  (%s:%u)",
-	    d->pol[l[0].rule >= d->nold]->path, r->line);
-	rc = b.err ? -1 : 0;
-	if (rc == 0)
-		fprintf(out, "%s\n", b.s);
-	tool_buf_free(&b);
-	return rc;
+	fprintf(out, "  (%s:%u)\n", d->pol[l[0].rule >= d->nold]->path,
+	    r->line);
 }
 
 static int
@@ -320,22 +306,21 @@ print_changes(struct differ *d, FILE *out)
 {
 	struct line *lines;
 	size_t n = 0, i, j;
-	int rc = 0;
 
 	if (d->nch > 0)
 		qsort(d->ch, d->nch, sizeof(*d->ch), change_cmp);
 	lines = make_lines(d, &n);
 	if (lines == NULL)
 		return -1;
-	for (i = 0; i < n && rc == 0; i = j) {
+	for (i = 0; i < n; i = j) {
 		for (j = i; j < n && same_line(&lines[i], &lines[j], true); j++)
 			continue;
-		rc = print_line(d, &lines[i], j - i, out);
+		print_line(d, &lines[i], j - i, out);
 	}
 	for (i = 0; i < n; i++)
 		free(lines[i].ports);
 	free(lines);
-	return rc;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

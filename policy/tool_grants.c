@@ -49,17 +49,16 @@ grant_prefix_has_zero(const struct grant_prefix *p)
 }
 
 void
-grant_prefix_format(struct tool_buf *b, const struct grant_prefix *p)
+grant_prefix_format(FILE *f, const struct grant_prefix *p)
 {
 	char s[INET6_ADDRSTRLEN];
 
 	if (inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->a, s,
 	    sizeof(s)) == NULL)
 		snprintf(s, sizeof(s), "?");
-	if (p->len == (p->family == 4 ? 32 : 128))
-		tool_buf_printf(b, "%s", s);
-	else
-		tool_buf_printf(b, "%s/%u", s, p->len);
+	fputs(s, f);
+	if (p->len != (p->family == 4 ? 32 : 128))
+		fprintf(f, "/%u", p->len);
 }
 
 bool

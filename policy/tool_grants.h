@@ -16,10 +16,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "policy.h"
-
-struct tool_buf;
 
 /*
  * An address prefix with its host bits clear, v4 in a[0..3] and the rest
@@ -39,7 +38,7 @@ bool	grant_prefix_contains(const struct grant_prefix *outer,
 /* Is the network address all zero (so it holds 0.0.0.0 / ::)? */
 bool	grant_prefix_has_zero(const struct grant_prefix *p);
 /* "10.0.0.0/8", "::1" */
-void	grant_prefix_format(struct tool_buf *b, const struct grant_prefix *p);
+void	grant_prefix_format(FILE *f, const struct grant_prefix *p);
 
 /* A growing list of prefixes. */
 struct grant_prefixes {

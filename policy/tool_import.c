@@ -56,24 +56,20 @@ struct byaddr {
 /* Messages */
 
 void
-msg(struct importer *im, bool differs, const char *src,
-    const char *fmt, ...)
+msg(struct importer *im, bool differs, const char *src, const char *fmt, ...)
 {
-	struct tool_buf b = { 0 };
-	char text[1024];
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	tool_buf_safe(&b, im->dir);
+	tool_put_safe(im->err, im->dir);
 	if (src != NULL) {
-		tool_buf_printf(&b, "/");
-		tool_buf_safe(&b, src);
+		fputc('/', im->err);
+		tool_put_safe(im->err, src);
 	}
-	fprintf(im->err, "%s: %s: %s\n", tool_buf_str(&b),
-	    differs ? "not translated" : "note", text);
-	tool_buf_free(&b);
+	fprintf(im->err, ": %s: ", differs ? "not translated" : "note");
+	va_start(ap, fmt);
+	vfprintf(im->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', im->err);
 	if (differs)
 		im->differs = 1;
 }
@@ -81,11 +77,8 @@ msg(struct importer *im, bool differs, const char *src,
 void
 import_comment(struct importer *im, const char *sub, const char *name)
 {
-	struct tool_buf b = { 0 };
-
-	tool_buf_safe(&b, name);
-	fprintf(im->out, "# %s/%s", sub, tool_buf_str(&b));
-	tool_buf_free(&b);
+	fprintf(im->out, "# %s/", sub);
+	tool_put_safe(im->out, name);
 }
 
 /* ------------------------------------------------------------------ */
@@ -620,7 +613,6 @@ int
 tool_import_authbind(const char *dir, FILE *out, FILE *err)
 {
 	struct importer im;
-	struct tool_buf d = { 0 };
 	char *text = NULL;
 	size_t len = 0;
 	int rc = TOOL_EXIT_TROUBLE;
@@ -630,25 +622,25 @@ tool_import_authbind(const char *dir, FILE *out, FILE *err)
 	im.err = err;
 	im.dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (im.dfd == -1) {
-		tool_buf_safe(&d, dir);
-		fprintf(err, "%s: %s\n", tool_buf_str(&d), strerror(errno));
-		tool_buf_free(&d);
+		tool_put_safe(err, dir);
+		fprintf(err, ": %s\n", strerror(errno));
 		return TOOL_EXIT_TROUBLE;
 	}
 	im.out = open_memstream(&text, &len);
 	if (im.out == NULL)
 		goto out;
-	tool_buf_safe(&d, dir);
 	fprintf(im.out, "# bindreq policy translated from the authbind "
-	    "configuration in %s\n# by bindreq-policy import-authbind. "
-	    "authbind grants a port for any protocol,\n# so every rule names "
-	    "tcp,udp. See bindreq-policy(8) for what is not translated.\n\n",
-	    tool_buf_str(&d));
+	    "configuration in ");
+	tool_put_safe(im.out, dir);
+	fprintf(im.out, "\n# by bindreq-policy import-authbind. authbind "
+	    "grants a port for any protocol,\n# so every rule names tcp,udp. "
+	    "See bindreq-policy(8) for what is not translated.\n\n");
 	import_byport(&im);
 	import_byaddr(&im);
 	import_byuid(&im);
 	if (fclose(im.out) != 0 || im.nomem) {
-		fprintf(err, "%s: out of memory\n", tool_buf_str(&d));
+		tool_put_safe(err, dir);
+		fprintf(err, ": out of memory\n");
 		goto out;
 	}
 	fwrite(text, 1, len, out);
@@ -657,7 +649,6 @@ tool_import_authbind(const char *dir, FILE *out, FILE *err)
 out:
 	free(text);
 	free(im.points);
-	tool_buf_free(&d);
 	close(im.dfd);
 	return rc;
 }

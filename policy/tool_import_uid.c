@@ -185,24 +185,24 @@ parse_uid_line(char *line, struct uidline *ul)
 
 /* Print prefixes as "on A B C", ADDRS_PER_RULE to a rule. */
 static void
-emit_rules(struct importer *im, const char *subj, const char *ports,
+emit_rules(struct importer *im, const char *subj,
+    const struct policy_port_range *pr, size_t np,
     const struct grant_prefixes *c)
 {
-	struct tool_buf b = { 0 };
 	size_t i;
 
 	for (i = 0; i < c->n; i++) {
-		if (i % ADDRS_PER_RULE == 0)
-			tool_buf_printf(&b, "%sallow %s tcp,udp %s on", i ?
-			    "\n" : "", subj, ports);
-		tool_buf_printf(&b, " ");
-		grant_prefix_format(&b, &c->p[i]);
+		if (i % ADDRS_PER_RULE == 0) {
+			fprintf(im->out, "%sallow %s tcp,udp ", i ? "\n" : "",
+			    subj);
+			tool_ports_format(im->out, pr, np);
+			fprintf(im->out, " on");
+		}
+		fputc(' ', im->out);
+		grant_prefix_format(im->out, &c->p[i]);
 	}
-	if (b.err)
-		im->nomem = 1;
-	else if (c->n > 0)
-		fprintf(im->out, "%s\n", b.s);
-	tool_buf_free(&b);
+	if (c->n > 0)
+		fputc('\n', im->out);
 }
 
 /*
@@ -297,7 +297,6 @@ emit_uid_line(struct importer *im, const char *src, unsigned lineno,
 	struct policy_port_range *pr = NULL;
 	unsigned lo = bang ? LOW_HALF_END + 1 : 1;
 	unsigned hi = bang ? PORT_MAX_PRIV : LOW_HALF_END, port;
-	struct tool_buf ports = { 0 };
 	struct grant_prefixes c = { 0 };
 	size_t np = 0;
 	bool fixed = false;
@@ -338,12 +337,11 @@ emit_uid_line(struct importer *im, const char *src, unsigned lineno,
 		}
 	}
 	if (np > 0) {
-		tool_ports_format(&ports, pr, np);
-		if (carve(im, ul, 0, &c) == -1 || ports.err)
+		if (carve(im, ul, 0, &c) == -1)
 			goto nomem;
 		fix_mapped(im, src, lineno, &c, fixed);
 		fixed = true;
-		emit_rules(im, subj, ports.s, &c);
+		emit_rules(im, subj, pr, np, &c);
 	}
 	/* Ports where a byaddr file decides some of the addresses. */
 	for (port = lo; port <= hi; port++) {
@@ -355,9 +353,8 @@ emit_uid_line(struct importer *im, const char *src, unsigned lineno,
 			goto nomem;
 		fix_mapped(im, src, lineno, &c, fixed);
 		fixed = true;
-		ports.len = 0;
-		tool_buf_printf(&ports, "%u", port);
-		emit_rules(im, subj, tool_buf_str(&ports), &c);
+		pr[0].lo = pr[0].hi = (uint16_t)port;
+		emit_rules(im, subj, pr, 1, &c);
 	}
 	goto out;
 nomem:
@@ -365,7 +362,6 @@ nomem:
 out:
 	free(pr);
 	free(c.p);
-	tool_buf_free(&ports);
 }
 
 /* Track what a file grants at the wildcards, for the dual-stack rule. */
@@ -452,14 +448,9 @@ import_uid_file(struct importer *im, int sfd, const char *name, uint32_t uid,
 		line[strcspn(line, "\r\n")] = '\0';
 		if (only_space(line) || line[strspn(line, " \t")] == '#')
 			continue;
-		{
-			struct tool_buf b = { 0 };
-
-			tool_buf_safe(&b, line);
-			fprintf(im->out, "#   line %u: %s\n", lineno,
-			    tool_buf_str(&b));
-			tool_buf_free(&b);
-		}
+		fprintf(im->out, "#   line %u: ", lineno);
+		tool_put_safe(im->out, line);
+		fputc('\n', im->out);
 		why = parse_uid_line(line, &ul);
 		if (why != NULL) {
 			msg(im, false, src, "line %u: %s; ignored", lineno,

@@ -1,6 +1,6 @@
 /*
- * Helpers shared by bindreq-policy's commands: a growing string, safe and
- * JSON quoting, rule formatting and loading.
+ * Helpers shared by bindreq-policy's commands: safe and JSON quoting,
+ * rule formatting and loading.
  *
  * Names in a policy are whatever the file says (the parser only forbids
  * NUL and blanks), so everything printed from one is escaped: a name
@@ -17,81 +17,7 @@
 #include "tool.h"
 
 /* ------------------------------------------------------------------ */
-/* Growing strings */
-
-static int
-buf_reserve(struct tool_buf *b, size_t more)
-{
-	size_t ncap;
-	char *n;
-
-	if (b->err)
-		return -1;
-	if (b->len + more + 1 <= b->cap)
-		return 0;
-	ncap = b->cap == 0 ? 128 : b->cap;
-	while (ncap < b->len + more + 1)
-		ncap *= 2;
-	n = realloc(b->s, ncap);
-	if (n == NULL) {
-		b->err = ENOMEM;
-		return -1;
-	}
-	b->s = n;
-	b->cap = ncap;
-	return 0;
-}
-
-void
-tool_buf_printf(struct tool_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || buf_reserve(b, (size_t)n) == -1) {
-		b->err = b->err ? b->err : EINVAL;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-static void
-buf_putc(struct tool_buf *b, char c)
-{
-	if (buf_reserve(b, 1) == -1)
-		return;
-	b->s[b->len++] = c;
-	b->s[b->len] = '\0';
-}
-
-static void
-buf_put(struct tool_buf *b, const char *s, size_t n)
-{
-	if (buf_reserve(b, n) == -1)
-		return;
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-void
-tool_buf_free(struct tool_buf *b)
-{
-	free(b->s);
-	memset(b, 0, sizeof(*b));
-}
-
-const char *
-tool_buf_str(const struct tool_buf *b)
-{
-	return b->s != NULL && !b->err ? b->s : "";
-}
+/* Quoting */
 
 /*
  * Length of the valid UTF-8 sequence at s (1..4), or 0 if s does not
@@ -128,55 +54,45 @@ utf8_len(const unsigned char *s)
 }
 
 void
-tool_buf_safe(struct tool_buf *b, const char *s)
+tool_put_safe(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n;
 
 	while (*p != '\0') {
 		n = utf8_len(p);
-		if (n == 1 && *p >= 0x20 && *p != 0x7f && *p != '\\') {
-			buf_putc(b, (char)*p++);
-			continue;
-		}
-		if (n > 1) {
-			buf_put(b, (const char *)p, n);
-			p += n;
-			continue;
-		}
-		tool_buf_printf(b, "\\x%02x", *p++);
+		if (n == 1 && *p >= 0x20 && *p != 0x7f && *p != '\\')
+			fputc(*p, f);
+		else if (n > 1)
+			fwrite(p, 1, n, f);
+		else
+			fprintf(f, "\\x%02x", *p);
+		p += n > 1 ? n : 1;
 	}
 }
 
 void
-tool_buf_json(struct tool_buf *b, const char *s)
+tool_put_json(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n;
 
-	buf_putc(b, '"');
+	fputc('"', f);
 	while (*p != '\0') {
 		n = utf8_len(p);
-		if (n > 1) {
-			buf_put(b, (const char *)p, n);
-			p += n;
-			continue;
-		}
-		if (n == 0) {
-			/* Not UTF-8: JSON cannot carry the byte itself. */
-			tool_buf_printf(b, "\\ufffd");
-			p++;
-			continue;
-		}
-		if (*p == '"' || *p == '\\') {
-			buf_putc(b, '\\');
-			buf_putc(b, (char)*p++);
-		} else if (*p < 0x20 || *p == 0x7f)
-			tool_buf_printf(b, "\\u%04x", *p++);
+		if (n > 1)
+			fwrite(p, 1, n, f);
+		else if (n == 0)	/* not UTF-8: JSON cannot carry it */
+			fputs("\\ufffd", f);
+		else if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
 		else
-			buf_putc(b, (char)*p++);
+			fputc(*p, f);
+		p += n > 1 ? n : 1;
 	}
-	buf_putc(b, '"');
+	fputc('"', f);
 }
 
 /* ------------------------------------------------------------------ */
@@ -199,63 +115,67 @@ tool_subject_word(enum policy_subject s)
 }
 
 void
-tool_rule_subject(struct tool_buf *b, const struct policy_rule *r)
+tool_rule_subject(FILE *f, const struct policy_rule *r)
 {
-	tool_buf_printf(b, "%s ", tool_subject_word(r->subject));
+	fprintf(f, "%s ", tool_subject_word(r->subject));
 	if (r->who != NULL)
-		tool_buf_safe(b, r->who);
+		tool_put_safe(f, r->who);
 	else
-		tool_buf_printf(b, "%u", (unsigned)r->id);
+		fprintf(f, "%u", (unsigned)r->id);
 }
 
 void
-tool_ports_format(struct tool_buf *b, const struct policy_port_range *pr,
-    size_t n)
+tool_ports_format(FILE *f, const struct policy_port_range *pr, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (i > 0)
-			buf_putc(b, ',');
-		if (pr[i].lo == pr[i].hi)
-			tool_buf_printf(b, "%u", pr[i].lo);
-		else
-			tool_buf_printf(b, "%u-%u", pr[i].lo, pr[i].hi);
+		fprintf(f, "%s%u", i > 0 ? "," : "", pr[i].lo);
+		if (pr[i].lo != pr[i].hi)
+			fprintf(f, "-%u", pr[i].hi);
 	}
 }
 
 void
-tool_rule_ports(struct tool_buf *b, const struct policy_rule *r)
-{
-	tool_ports_format(b, r->ports, r->nports);
-}
-
-void
-tool_rule_addrs(struct tool_buf *b, const struct policy_rule *r)
+tool_rule_addrs(FILE *f, const struct policy_rule *r)
 {
 	char a[INET6_ADDRSTRLEN + 8];
 	size_t i;
 
-	if (r->naddrs == 0) {
-		buf_putc(b, '*');
-		return;
-	}
+	if (r->naddrs == 0)
+		fputc('*', f);
 	for (i = 0; i < r->naddrs; i++)
-		tool_buf_printf(b, "%s%s", i > 0 ? " " : "",
+		fprintf(f, "%s%s", i > 0 ? " " : "",
 		    policy_addr_format(&r->addrs[i], a, sizeof(a)));
 }
 
 void
-tool_rule_text(struct tool_buf *b, const struct policy_rule *r)
+tool_rule_text(FILE *f, const struct policy_rule *r)
 {
-	tool_buf_printf(b, "allow ");
-	tool_rule_subject(b, r);
-	tool_buf_printf(b, " %s ", policy_protos_name(r->protos));
-	tool_rule_ports(b, r);
+	fprintf(f, "allow ");
+	tool_rule_subject(f, r);
+	fprintf(f, " %s ", policy_protos_name(r->protos));
+	tool_ports_format(f, r->ports, r->nports);
 	if (r->naddrs > 0) {
-		tool_buf_printf(b, " on ");
-		tool_rule_addrs(b, r);
+		fprintf(f, " on ");
+		tool_rule_addrs(f, r);
 	}
+}
+
+char *
+tool_ports_string(const struct policy_port_range *pr, size_t n)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+
+	if (f == NULL)
+		return NULL;
+	tool_ports_format(f, pr, n);
+	if (fclose(f) == 0)
+		return s;
+	free(s);
+	return NULL;
 }
 
 /* ------------------------------------------------------------------ */
