@@ -512,8 +512,8 @@ static void
 test_grants_range(void **state)
 {
 	static const char *const bases[] = { "0.0.0.0", "10.0.0.0",
-	    "255.255.255.200", "::", "fd00::", "ffff:ffff:ffff:ffff:ffff:"
-	    "ffff:ffff:ff00", "::ffff:10.0.0.0" };
+	    "255.255.255.200", "::", "fd00::",
+	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00", "::ffff:10.0.0.0" };
 	struct grant_prefixes l = { 0 };
 	uint8_t base[16], lo[16], hi[16], a[16], last[16];
 	unsigned family, k, t;
