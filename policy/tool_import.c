@@ -466,16 +466,11 @@ static int
 byaddr_cmp(const void *a, const void *b)
 {
 	const struct byaddr *x = a, *y = b;
-	int c;
+	int c = TOOL_CMP(x->family, y->family);
 
-	if (x->family != y->family)
-		return x->family < y->family ? -1 : 1;
-	c = memcmp(x->addr, y->addr, sizeof(x->addr));
-	if (c != 0)
-		return c;
-	if (x->port != y->port)
-		return x->port < y->port ? -1 : 1;
-	return x->rank - y->rank;
+	if (c == 0 && (c = memcmp(x->addr, y->addr, sizeof(x->addr))) == 0)
+		c = TOOL_CMP(x->port, y->port);
+	return c != 0 ? c : x->rank - y->rank;
 }
 
 static void
@@ -483,19 +478,16 @@ add_point(struct importer *im, const struct byaddr *ba)
 {
 	struct point *n;
 
-	if (im->npoints == im->cap_points) {
-		im->cap_points = im->cap_points == 0 ? 16 : im->cap_points * 2;
-		n = realloc(im->points, im->cap_points * sizeof(*n));
-		if (n == NULL) {
-			im->nomem = 1;
-			return;
-		}
-		im->points = n;
+	n = tool_grow(im->points, &im->cap_points, im->npoints + 1, sizeof(*n));
+	if (n == NULL) {
+		im->nomem = 1;
+		return;
 	}
-	im->points[im->npoints].family = ba->family;
-	memcpy(im->points[im->npoints].addr, ba->addr, 16);
-	im->points[im->npoints].port = ba->port;
-	im->npoints++;
+	im->points = n;
+	n = &im->points[im->npoints++];
+	n->family = ba->family;
+	memcpy(n->addr, ba->addr, 16);
+	n->port = ba->port;
 }
 
 /* The file that decides its address and port: into rules. */
