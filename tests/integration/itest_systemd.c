@@ -77,6 +77,7 @@ static pid_t nspawn_pid = -1;
 static pid_t ct_pid = -1;	/* the container's PID 1 (systemd) */
 static bool installed;		/* test_install ran its apt-get */
 static const char *skip_why;	/* why every test skips, or NULL */
+static volatile pid_t running = -1;	/* run_argv's child (its group) */
 
 /* ---- running commands ------------------------------------------------ */
 
@@ -117,6 +118,7 @@ run_argv(char *const argv[], int timeout_s, char **out)
 		execvp(argv[0], argv);
 		_exit(127);
 	}
+	running = pid;
 	close(p[1]);
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	/*
@@ -157,6 +159,7 @@ run_argv(char *const argv[], int timeout_s, char **out)
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
+	running = -1;
 	buf[len] = '\0';
 	if (out != NULL)
 		*out = buf;
@@ -847,6 +850,21 @@ shutdown_all(void)
 	}
 }
 
+/*
+ * Interrupted (^C, a CI job's timeout): the container is in a process
+ * group of its own and would outlive us. Not async-signal-safe, but the
+ * process ends right after.
+ */
+static void
+on_signal(int sig)
+{
+	if (running > 0)
+		kill(-running, SIGKILL);
+	shutdown_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static int
 setup(void **state)
 {
@@ -870,6 +888,9 @@ setup(void **state)
 #endif
 #endif
 	atexit(shutdown_all);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	if (find_tree() < 0 || ensure_tools() < 0 || ensure_debs() < 0 ||
 	    ensure_cache() < 0)
 		return -1;
