@@ -548,7 +548,10 @@ ensure_debs(void)
 	free(out);
 	fprintf(stderr, "itest_systemd: make deb\n");
 	out = NULL;
-	rc = host(900, &out, "make -C %s BUILD=%s deb", srcdir, builddir);
+	/* nocheck: make check runs the unit tests already, and their
+	 * timing goals need no second try on a busy machine. */
+	rc = host(900, &out, "DEB_BUILD_OPTIONS=nocheck make -C %s BUILD=%s "
+	    "deb", srcdir, builddir);
 	if (rc != 0)
 		fprintf(stderr, "itest_systemd: make deb failed:\n%s\n", out);
 	free(out);
@@ -723,21 +726,31 @@ mount_overlay(void)
 	return 0;
 }
 
-/* The container's PID 1: nspawn's child. */
+/*
+ * The container's PID 1: the child of nspawn that runs systemd (nspawn
+ * has short-lived helper children too, before and beside it).
+ */
 static pid_t
 find_child(pid_t parent)
 {
-	char p[64], *out;
-	pid_t pid;
+	char p[64], *list, *at, *end, *comm;
+	pid_t pid, found = -1;
 
 	snprintf(p, sizeof(p), "/proc/%ld/task/%ld/children", (long)parent,
 	    (long)parent);
-	out = harness_read_file(p);
-	if (out == NULL)
-		return -1;
-	pid = (pid_t)strtol(out, NULL, 10);
-	free(out);
-	return pid > 0 ? pid : -1;
+	list = harness_read_file(p);
+	for (at = list; at != NULL && found < 0; at = end) {
+		pid = (pid_t)strtol(at, &end, 10);
+		if (end == at || pid <= 0)
+			break;
+		snprintf(p, sizeof(p), "/proc/%ld/comm", (long)pid);
+		comm = harness_read_file(p);
+		if (comm != NULL && strcmp(comm, "systemd\n") == 0)
+			found = pid;
+		free(comm);
+	}
+	free(list);
+	return found;
 }
 
 static int
@@ -768,22 +781,23 @@ boot(void)
 		    "--machine=" MACHINE, (char *)NULL);
 		_exit(127);
 	}
-	end = harness_now_ms() + 30000;
-	while ((ct_pid = find_child(nspawn_pid)) < 0 &&
-	    harness_now_ms() < end && waitpid(nspawn_pid, NULL, WNOHANG) == 0)
-		usleep(50 * 1000);
-	if (ct_pid < 0)
-		goto fail;
-	/* Until systemd is up (nsenter fails while the child is nspawn's). */
+	/* Until systemd in there says it has booted. */
 	end = harness_now_ms() + 60000;
 	for (;;) {
+		if (waitpid(nspawn_pid, NULL, WNOHANG) == nspawn_pid) {
+			nspawn_pid = -1;
+			break;
+		}
 		free(out);
 		out = NULL;
-		(void)ct_timeout(20, &out, "systemctl is-system-running --wait");
+		ct_pid = find_child(nspawn_pid);
+		if (ct_pid > 0)
+			(void)ct_timeout(20, &out,
+			    "systemctl is-system-running --wait");
 		if (has(out, "running") || has(out, "degraded") ||
 		    harness_now_ms() > end)
 			break;
-		usleep(200 * 1000);
+		usleep(100 * 1000);
 	}
 	if (!has(out, "running") && !has(out, "degraded"))
 		goto fail;
@@ -1090,7 +1104,8 @@ test_journal_priorities(void **state)
 	info = ct_out("journalctl _PID=%ld -p info..info -g 'loaded on "
 	    "reload' -o cat --cursor='%s'", pid, cur);
 	if (!has(refused, "refused") || strncmp(audit, "time=", 5) != 0 ||
-	    strncmp(info, "policy ", 7) != 0) {
+	    !has(info, "loaded on reload") || has(info, "bindreqd[") ||
+	    strncmp(info, "20", 2) == 0) {
 		char *all = ct_out("journalctl _PID=%ld -o verbose "
 		    "--cursor='%s' | grep -E 'PRIORITY=|MESSAGE='", pid, cur);
 
@@ -1104,8 +1119,10 @@ test_journal_priorities(void **state)
 	assert_false(has(refused, "bindreqd["));
 	/* An audit line at notice, key=value from time= on. */
 	assert_true(strncmp(audit, "time=", 5) == 0);
-	/* An info line at info, without a timestamp of its own. */
-	assert_true(strncmp(info, "policy ", 7) == 0);
+	/* An info line at info, without a timestamp or pid of its own. */
+	assert_true(has(info, "loaded on reload"));
+	assert_false(has(info, "bindreqd["));
+	assert_true(strncmp(info, "20", 2) != 0);
 	free(refused);
 	free(audit);
 	free(info);
