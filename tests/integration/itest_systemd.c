@@ -8,9 +8,10 @@
  * and without registering with a host systemd (this machine's PID 1 need
  * not be one). Commands run inside through nsenter. The tests then do what
  * an administrator does: install, stop, restart either unit, reload good
- * and broken policies, kill -9, serve port 80 as www-data through
- * bindreq-run (a plain unit and a Type=notify one), upgrade, reinstall,
- * remove and purge; each checks what systemd and the daemon report.
+ * and broken policies, kill -9, boot again, serve port 80 as www-data
+ * through bindreq-run (a plain unit and Type=notify ones), upgrade,
+ * reinstall, remove and purge; each checks what systemd and the daemon
+ * report.
  *
  * It trusts the host's tools (mmdebstrap, systemd-nspawn, nsenter,
  * dpkg-deb) and the packages it is given; everything the container says is
@@ -1194,6 +1195,35 @@ test_kill9(void **state)
 	assert_bind(80, BOUND);
 }
 
+/*
+ * A boot with the package installed: both units come up from their
+ * enablement alone (sockets.target, multi-user.target), the daemon on the
+ * socket, with the policy left on disk.
+ */
+static void
+test_boot(void **state)
+{
+	long long end;
+	bool gone = false;
+
+	(void)state;
+	REQUIRE_INSTALLED();
+	/* Power off: --kill-signal=SIGKILL ends the container at once. */
+	kill(nspawn_pid, SIGTERM);
+	end = harness_now_ms() + 10000;
+	while (!(gone = waitpid(nspawn_pid, NULL, WNOHANG) == nspawn_pid) &&
+	    harness_now_ms() < end)
+		usleep(50 * 1000);
+	assert_true(gone);
+	nspawn_pid = -1;
+	ct_pid = -1;
+	assert_int_equal(boot(), 0);
+	assert_both_active();
+	assert_true(ct_poll(5000, "(socket activation)",
+	    "journalctl -b -u bindreqd.service -o cat"));
+	assert_bind(80, BOUND);
+}
+
 /* A User=www-data unit serves port 80 through bindreq-run. */
 static void
 test_www_data_unit(void **state)
@@ -1423,6 +1453,7 @@ main(void)
 		cmocka_unit_test(test_restart_socket),
 		cmocka_unit_test(test_restart_service),
 		cmocka_unit_test(test_kill9),
+		cmocka_unit_test(test_boot),
 		cmocka_unit_test(test_www_data_unit),
 		cmocka_unit_test(test_notify_shim),
 		cmocka_unit_test(test_notify_listen),
