@@ -667,6 +667,25 @@ static const char notify_listen_unit[] =
     "ExecStart=/usr/bin/bindreq-run --listen tcp:127.0.0.1:80 -- "
     "/usr/local/bin/notify-server\n";
 
+/* The same server under bindreq-run's seccomp supervisor. */
+static const char notify_seccomp_unit[] =
+    "[Unit]\n"
+    "Description=a Type=notify server on port 80 under the supervisor\n"
+    "[Service]\n"
+    "Type=notify\n"
+    "User=www-data\n"
+    "TimeoutStartSec=15\n"
+    "ExecStart=/usr/bin/bindreq-run --seccomp /usr/local/bin/notify-server\n";
+
+/* A static program (busybox's httpd), which only the supervisor serves. */
+static const char static_unit[] =
+    "[Unit]\n"
+    "Description=busybox httpd (static) on port 80 as www-data\n"
+    "[Service]\n"
+    "User=www-data\n"
+    "ExecStart=/usr/bin/bindreq-run /usr/local/bin/busybox httpd -f "
+    "-p 127.0.0.1:80 -h /srv/www\n";
+
 static int
 put(const char *rel, const char *text, mode_t mode)
 {
@@ -700,8 +719,15 @@ populate(void)
 	    put("/etc/systemd/system/itest-notify.service", notify_unit,
 	    0644) < 0 ||
 	    put("/etc/systemd/system/itest-notify-listen.service",
-	    notify_listen_unit, 0644) < 0)
+	    notify_listen_unit, 0644) < 0 ||
+	    put("/etc/systemd/system/itest-notify-seccomp.service",
+	    notify_seccomp_unit, 0644) < 0 ||
+	    put("/etc/systemd/system/itest-static.service", static_unit,
+	    0644) < 0)
 		return -1;
+	/* The host's static busybox, if it has one (busybox-static). */
+	(void)host(30, NULL, "file -L /bin/busybox | grep -q 'statically "
+	    "linked' && cp /bin/busybox %s/usr/local/bin/busybox", merged);
 	return 0;
 }
 
@@ -775,11 +801,19 @@ boot(void)
 		fd = open("/dev/null", O_RDONLY);
 		if (fd >= 0)
 			dup2(fd, STDIN_FILENO);
-		/* --kill-signal: our SIGTERM ends the container at once. */
+		/*
+		 * --kill-signal: our SIGTERM ends the container at once.
+		 * --system-call-filter: nspawn's own allowlist lacks what
+		 * bindreq-run's seccomp supervisor uses to read a trapped
+		 * bind's arguments and take its socket, which a host's
+		 * systemd allows (without it: "cannot reach the memory or
+		 * descriptors of pid N").
+		 */
 		execlp("systemd-nspawn", "systemd-nspawn", "--quiet", "-D",
 		    merged, "--boot", "--private-network", "--register=no",
 		    "--keep-unit", "--console=pipe", "--kill-signal=SIGKILL",
-		    "--machine=" MACHINE, (char *)NULL);
+		    "--system-call-filter=pidfd_getfd process_vm_readv "
+		    "process_vm_writev", "--machine=" MACHINE, (char *)NULL);
 		_exit(127);
 	}
 	/* Until systemd in there says it has booted. */
@@ -1295,6 +1329,49 @@ test_notify_listen(void **state)
 	    "serving port 80 by LISTEN_FDS");
 }
 
+/* Skip unless bindreq-run has the seccomp supervisor (--seccomp). */
+#define REQUIRE_SUPERVISOR() do {					\
+	if (ct(NULL, "bindreq-run --help | grep -q -- --seccomp") != 0) {	\
+		print_message("[ SKIP     ] this bindreq-run has no seccomp "	\
+		    "supervisor (--seccomp)\n");				\
+		skip();							\
+	}								\
+} while (0)
+
+static void
+test_notify_seccomp(void **state)
+{
+	(void)state;
+	REQUIRE_INSTALLED();
+	REQUIRE_SUPERVISOR();
+	check_notify("itest-notify-seccomp.service",
+	    "serving port 80 by bind");
+}
+
+/* A static server, which the shim cannot reach, on port 80. */
+static void
+test_static_server(void **state)
+{
+	char *user;
+
+	(void)state;
+	REQUIRE_INSTALLED();
+	REQUIRE_SUPERVISOR();
+	if (ct(NULL, "test -x /usr/local/bin/busybox") != 0) {
+		print_message("[ SKIP     ] no static busybox on the host "
+		    "(busybox-static; scripts/install-deps.sh installs it)\n");
+		skip();
+	}
+	ct_expect(0, "systemctl start itest-static.service");
+	assert_true(ct_poll(10000, "served by www-data",
+	    "curl -sS --max-time 2 http://127.0.0.1/index.html"));
+	user = ct_out("ps -o user= -p $(systemctl show -p MainPID --value "
+	    "itest-static.service)");
+	assert_string_equal(user, "www-data\n");
+	free(user);
+	ct_expect(0, "systemctl stop itest-static.service");
+}
+
 /*
  * With a broken policy on disk, restart fails at once (the check before
  * start), Restart= tries again until the start limit stops the service
@@ -1465,6 +1542,8 @@ main(void)
 		cmocka_unit_test(test_www_data_unit),
 		cmocka_unit_test(test_notify_shim),
 		cmocka_unit_test(test_notify_listen),
+		cmocka_unit_test(test_notify_seccomp),
+		cmocka_unit_test(test_static_server),
 		cmocka_unit_test(test_start_limit),
 		cmocka_unit_test(test_reload_socket_only),
 		cmocka_unit_test(test_upgrade),
