@@ -726,8 +726,9 @@ populate(void)
 	    0644) < 0)
 		return -1;
 	/* The host's static busybox, if it has one (busybox-static). */
-	(void)host(30, NULL, "file -L /bin/busybox | grep -q 'statically "
-	    "linked' && cp /bin/busybox %s/usr/local/bin/busybox", merged);
+	(void)host(30, NULL, "[ -x /bin/busybox ] && ! readelf -l /bin/busybox "
+	    "| grep -q 'program interpreter' && cp /bin/busybox "
+	    "%s/usr/local/bin/busybox", merged);
 	return 0;
 }
 
