@@ -1,6 +1,10 @@
 /*
  * Every bound bindreqd enforces, named in one place (STYLE.md 7). The
  * README's bounds table says what a client sees at each one.
+ *
+ * Those in #ifndef may be set smaller with -D, for the in-process fuzz
+ * target only (tests/fuzz/fuzz_server.c), so that a few connections reach
+ * them; the daemon is always built with these values.
  */
 #ifndef BINDREQD_BOUNDS_H
 #define BINDREQD_BOUNDS_H
@@ -11,18 +15,28 @@
  * uid holding the most takes the oldest connection of such a uid (which
  * is closed): no set of uids can keep another uid out.
  */
+#ifndef LIMIT_CONNS_TOTAL
 #define LIMIT_CONNS_TOTAL	2048
+#endif
+#ifndef LIMIT_CONNS_PER_UID
 #define LIMIT_CONNS_PER_UID	256
+#endif
 
 /* A connection's whole life, from accept to close, in milliseconds. */
 #define LIMIT_CONN_DEADLINE_MS	5000
 
 /* Requests one connection may make before it is closed. */
+#ifndef LIMIT_REQUESTS_PER_CONN
 #define LIMIT_REQUESTS_PER_CONN	64
+#endif
 
 /* Requests per uid per second (token bucket: rate and burst). */
+#ifndef LIMIT_UID_RATE
 #define LIMIT_UID_RATE		2000
+#endif
+#ifndef LIMIT_UID_BURST
 #define LIMIT_UID_BURST		4000
+#endif
 
 /*
  * A caller's supplementary groups cost its uid one more request token per
@@ -42,10 +56,16 @@
  * at their deadline are parked (kept open, off the served set) until the
  * client reads or closes; parked ones count against the total.
  */
+#ifndef LIMIT_UNREAD_PER_UID
 #define LIMIT_UNREAD_PER_UID	64
+#endif
+#ifndef LIMIT_UNREAD_TOTAL
 #define LIMIT_UNREAD_TOTAL	14336
+#endif
 /* Past the total, a uid with no unread reply still gets one, up to: */
+#ifndef LIMIT_UNREAD_RESERVE
 #define LIMIT_UNREAD_RESERVE	LIMIT_CONNS_TOTAL
+#endif
 
 /*
  * Audit lines for refusals (denials and errors), all uids together, and
