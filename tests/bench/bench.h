@@ -12,7 +12,8 @@
  * processes, the daemon, cleanup), floor.c (the minimal broker), client.c
  * (the measuring loops, run as other users in exec'd copies of this
  * program), load.c (concurrent clients), policybench.c (100 000 rules),
- * stats.c (percentiles and medians).
+ * stats.c (percentiles and medians), rss.c (memory with 2048 callers of
+ * 65 536 groups).
  */
 #ifndef BINDREQ_BENCH_H
 #define BINDREQ_BENCH_H
@@ -180,5 +181,11 @@ struct policy_result {
 /* Write a policy of nrules rules into dir, load it, time decisions. */
 int policy_bench(const char *dir, size_t nrules, size_t ndecisions,
     struct policy_result *out);
+
+/* ---- rss.c ------------------------------------------------------------- */
+
+/* The daemon's memory with 2048 callers of 65 536 groups: 0 or 1 (failed). */
+int rss_run(pid_t daemon, const char *socket_path, bool quick);
+void rss_report(void);
 
 #endif /* BINDREQ_BENCH_H */

@@ -950,12 +950,14 @@ main(int argc, char **argv)
 	print_machine(&b);
 	run_rounds(&b);
 	run_clients(&b);
+	b.failures += rss_run(b.d.pid, b.d.socket, b.p.quick);
 	read_rss(&b, &b.after);
 	daemon_stop(&b.d);
 	print_latency();
 	print_load(&b);
 	print_policy_rss(&b);
 	print_ratios(&b);
+	rss_report();
 	nfail = count_failures(&b);
 	printf("\nbench: %.1f s, %d part%s failed\n",
 	    (double)(now_ns() - t0) / 1e9, nfail, nfail == 1 ? "" : "s");
