@@ -76,10 +76,18 @@
  * held to the total only. Grants are never suppressed: a grant whose
  * line cannot be queued is refused.
  */
+#ifndef LIMIT_REFUSAL_AUDIT_RATE
 #define LIMIT_REFUSAL_AUDIT_RATE	100
+#endif
+#ifndef LIMIT_REFUSAL_AUDIT_BURST
 #define LIMIT_REFUSAL_AUDIT_BURST	500
+#endif
+#ifndef LIMIT_UID_AUDIT_RATE
 #define LIMIT_UID_AUDIT_RATE		10
+#endif
+#ifndef LIMIT_UID_AUDIT_BURST
 #define LIMIT_UID_AUDIT_BURST		450
+#endif
 
 /*
  * Per-uid state is kept for uids seen in the last seconds; the table

@@ -16,9 +16,9 @@
  *             a socketpair end, another client's end or the client's own.
  *   read      one reply (or all), checked: well formed, a descriptor
  *             exactly when it grants, bound where the reply says.
- *   close, shutdown, step (server_step(s, 0)), time (every connection's
- *   deadline moves closer, as if seconds passed, then a step), reload
- *   (another policy in force).
+ *   close, shutdown, step (server_step(s, 0)), time (every time the
+ *   server keeps moves back, as if seconds passed: deadlines, token
+ *   buckets, audit budgets; then a step), reload (another policy).
  *
  * After every step, the invariants (check_all): no descriptor leaked
  * (/proc/self/fd holds exactly what the harness and the server account
@@ -762,20 +762,6 @@ read_reply(struct client *c)
 	return true;
 }
 
-/* Seconds pass for every connection's deadline. */
-static void
-op_time(struct server *s)
-{
-	int64_t ms = (int64_t)(take() % 8 + 1) * 1000;
-	struct conn *c;
-
-	for (c = s->served.oldest; c != NULL; c = c->next)
-		c->deadline -= ms;
-	for (c = s->parked.oldest; c != NULL; c = c->next)
-		c->deadline -= ms;
-	server_step(s, 0);
-}
-
 static void
 dump_list(const char *what, const struct conn_list *l)
 {
@@ -797,6 +783,45 @@ dump(const struct server *s)
 	    s->served.n, s->parked.n, s->unread_total);
 	dump_list("served", &s->served);
 	dump_list("parked", &s->parked);
+}
+
+static void
+earlier(int64_t *t, int64_t ms)
+{
+	if (*t != 0)
+		*t -= ms;
+}
+
+/*
+ * Seconds pass, as far as the server can tell: every time it keeps
+ * (deadlines, when buckets were last filled, when it last warned or
+ * audited) moves back by the same amount. Then a step.
+ */
+static void
+op_time(struct server *s)
+{
+	int64_t ms = (int64_t)(take() % 8 + 1) * 500;
+	struct conn *c;
+	size_t i;
+
+	for (c = s->served.oldest; c != NULL; c = c->next)
+		c->deadline -= ms;
+	for (c = s->parked.oldest; c != NULL; c = c->next)
+		c->deadline -= ms;
+	for (i = 0; i < NUIDS; i++) {
+		struct uid_slot *u = uids_find(&s->uids, uids[i]);
+		if (u == NULL)
+			continue;
+		u->requests.at_ms -= ms;
+		u->audit.at_ms -= ms;
+		earlier(&u->over_rate_audited_ms, ms);
+	}
+	s->audit.at_ms -= ms;
+	earlier(&s->last_warn, ms);
+	if (s->suppressed != 0)
+		s->suppressed_since -= ms;
+	earlier(&s->listen_paused_until, ms);
+	server_step(s, 0);
 }
 
 /* ---- set-up ------------------------------------------------------------------ */
