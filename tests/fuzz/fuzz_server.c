@@ -91,6 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Callers, as root: uid, gid. Not root: all are us. */
 #define NUIDS	6
 static uint32_t uids[NUIDS] = { 0, 1001, 1002, 1003, 65534, 4000000000u };
+static size_t nuids = NUIDS;	/* 1 when not root: uids[0] is us */
 static bool as_root;
 static bool trace;	/* FUZZ_SERVER_TRACE=1: say what each step did */
 /*
@@ -250,7 +251,7 @@ uid_index(uint32_t uid)
 {
 	size_t i;
 
-	for (i = 0; i < NUIDS; i++)
+	for (i = 0; i < nuids; i++)
 		if (uids[i] == uid)
 			return i;
 	fail("a uid no client has");
@@ -302,7 +303,7 @@ check_uids(struct server *s, const uint32_t *conns, const uint32_t *unread)
 
 	CHECK(t->size > 0 && (t->size & (t->size - 1)) == 0);
 	CHECK(t->size <= LIMIT_UID_SLOTS);
-	for (i = 0; i < NUIDS; i++) {
+	for (i = 0; i < nuids; i++) {
 		if ((u = uids_find(t, uids[i])) == NULL) {
 			CHECK(conns[i] == 0 && unread[i] == 0);
 			continue;
@@ -808,7 +809,7 @@ op_time(struct server *s)
 		c->deadline -= ms;
 	for (c = s->parked.oldest; c != NULL; c = c->next)
 		c->deadline -= ms;
-	for (i = 0; i < NUIDS; i++) {
+	for (i = 0; i < nuids; i++) {
 		struct uid_slot *u = uids_find(&s->uids, uids[i]);
 		if (u == NULL)
 			continue;
@@ -929,8 +930,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (keep.sa_handler != SIG_DFL && keep.sa_handler != SIG_IGN)
 		sigaction(SIGALRM, &keep, NULL);
 	me = as_root ? 0 : getuid();
-	if (!as_root)
+	if (!as_root) {
 		uids[0] = me;	/* every client is us */
+		nuids = 1;
+	}
 	policies[0] = make_policy(true, me);
 	policies[1] = make_policy(false, me);
 	for (i = 0; i < MAXC; i++)
