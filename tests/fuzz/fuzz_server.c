@@ -3,7 +3,9 @@
  * process: the input is a program of steps over a few clients, each a
  * socketpair whose other end the server adopts as if accepted.
  *
- *   connect   socketpair(AF_UNIX, SOCK_SEQPACKET); server_adopt() one end.
+ *   connect   socketpair(AF_UNIX, SOCK_SEQPACKET); server_adopt() one end;
+ *             or connect() to the server's listener (a short backlog),
+ *             accepted at the next step.
  *             As root, with the uid, gid and supplementary groups of one
  *             of NUIDS callers: only this thread's credentials change
  *             (raw setresuid/setresgid/setgroups, then back), and the
@@ -61,6 +63,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -133,6 +136,8 @@ struct client {
 	unsigned sent;		/* messages the kernel took */
 	unsigned replies;	/* replies read */
 	bool refused_at_open;	/* the server dropped it at adopt */
+	bool via_listener;	/* connect()ed, accepted by the server */
+	bool first_refusal;	/* its first reply was op 0, EAGAIN */
 	bool eof;		/* the server closed its end */
 };
 
@@ -362,14 +367,18 @@ check_server(struct server *s)
 	    LIMIT_UNREAD_TOTAL + LIMIT_UNREAD_RESERVE + 1);
 
 	/* Answered at most once: one reply per request, and one more only
-	 * for a connection refused when it came. */
+	 * for a connection refused when it came (of one accepted from the
+	 * listener we cannot tell which server end is its: then only when
+	 * that refusal was its one reply). */
 	for (i = 0; i < MAXC; i++)
-		CHECK(cl[i].replies <= cl[i].sent +
+		CHECK(cl[i].via_listener ? cl[i].replies <= cl[i].sent ||
+		    (cl[i].replies == 1 && cl[i].first_refusal) :
+		    cl[i].replies <= cl[i].sent +
 		    (cl[i].refused_at_open ? 1u : 0u));
 
-	/* Every connection is watched, and nothing else. */
-	CHECK(count_epoll(s->epfd) == (int)(s->served.n + s->parked.n));
-	check_fds(base_fds + 1 + (int)(s->served.n + s->parked.n) + nheld);
+	/* Every connection is watched, and the listener; nothing else. */
+	CHECK(count_epoll(s->epfd) == (int)(s->served.n + s->parked.n) + 1);
+	check_fds(base_fds + 2 + (int)(s->served.n + s->parked.n) + nheld);
 }
 
 /* ---- credentials (root only, this thread only) ---------------------------- */
@@ -434,8 +443,44 @@ server_holds(const struct server *s, int fd)
 	return false;
 }
 
+/* The server's listener, and its address (abstract, ours alone). */
+static int listen_fd = -1;
+static struct sockaddr_un listen_addr;
+static socklen_t listen_len;
+
 static void
-op_connect(struct server *s)
+fuzz_listener_open(void)
+{
+	listen_addr.sun_family = AF_UNIX;
+	snprintf(listen_addr.sun_path + 1, sizeof(listen_addr.sun_path) - 1,
+	    "bindreq-fuzz-server-%d", (int)getpid());
+	listen_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+	    strlen(listen_addr.sun_path + 1));
+	listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	/* A short backlog, so that connect() finds it full at times. */
+	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&listen_addr,
+	    listen_len) < 0 || listen(listen_fd, 4) < 0)
+		fail("the listener");
+}
+
+/* A client of the listener: connect(), accepted at the next step. */
+static int
+connect_listener(void)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&listen_addr,
+	    listen_len) < 0) {
+		close(fd);	/* EAGAIN: the backlog is full */
+		fd = -1;
+	}
+	return fd;
+}
+
+static void
+op_connect(struct server *s, bool via_listener)
 {
 	uint8_t who = take();
 	struct client *c = NULL;
@@ -452,8 +497,11 @@ op_connect(struct server *s)
 	c->uid = as_root ? uids[who % NUIDS] : uids[0];
 	if (as_root)
 		creds_set(c->uid, who / NUIDS);
-	i = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0, sv);
+	if (via_listener)
+		i = (sv[0] = connect_listener()) >= 0 ? 0 : -1;
+	else
+		i = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0, sv);
 	if (as_root)
 		creds_restore();
 	if (i < 0) {
@@ -461,6 +509,16 @@ op_connect(struct server *s)
 		return;
 	}
 	c->fd = sv[0];
+	if (via_listener) {
+		c->sfd = -1;
+		c->via_listener = true;
+		nheld++;
+		if (trace)
+			fprintf(stderr, "connect client %d uid %u groups %d "
+			    "to the listener\n", (int)(c - cl), c->uid,
+			    who / NUIDS);
+		return;
+	}
 	c->sfd = sv[1];
 	nheld++;
 	server_adopt(s, sv[1]);
@@ -705,6 +763,15 @@ op_send(void)
 			close(fds[i]);
 }
 
+static bool
+rep_is_refusal(const void *buf, size_t n)
+{
+	struct bindreq_reply rep;
+
+	return wire_reply_decode(buf, n, &rep) == 0 && rep.op == 0 &&
+	    rep.status == EAGAIN;
+}
+
 /* Read one reply of c and check it. Returns false when none was there. */
 static bool
 read_reply(struct client *c)
@@ -739,7 +806,8 @@ read_reply(struct client *c)
 		memcpy(fds + nfds, CMSG_DATA(cm), (size_t)i * sizeof(int));
 		nfds += i;
 	}
-	c->replies++;
+	if (c->replies++ == 0)
+		c->first_refusal = rep_is_refusal(buf, (size_t)n);
 	CHECK(!(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)));
 	CHECK(wire_reply_decode(buf, (size_t)n, &rep) == 0);
 	CHECK(rep.op == 0 || rep.op == BINDREQ_OP_BIND ||
@@ -944,7 +1012,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct server_config cfg = { .policy_path = "fuzz", .listen_fd = -1,
+	struct server_config cfg = { .policy_path = "fuzz",
 	    .netns_cookie = cookie, .policy = policies[0] };
 	struct server *s;
 	struct client *c;
@@ -956,13 +1024,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < MAXC; i++)
 		cl[i].fd = -1;
 	base_fds = count_fds();
+	fuzz_listener_open();
+	cfg.listen_fd = listen_fd;
 	s = server_new(&cfg, -1);
 	check_server(s);
 	while (in_left > 0) {
 		switch (take() % 11) {
 		case 0:
+			op_connect(s, false);
+			break;
 		case 1:
-			op_connect(s);
+			op_connect(s, take() & 1);
 			break;
 		case 2:
 		case 3:
@@ -1013,6 +1085,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		dump(s);
 	CHECK(s->served.n == 0 && s->parked.n == 0 && s->unread_total == 0);
 	(void)server_free(s);
+	close(listen_fd);
 	check_fds(base_fds);
 	return 0;
 }
