@@ -22,23 +22,26 @@
  *   server keeps moves back, as if seconds passed: deadlines, token
  *   buckets, audit budgets; then a step), reload (another policy).
  *
- * After every step, the invariants (check_all): no descriptor leaked
+ * After every step, the invariants (check_server): no descriptor leaked
  * (/proc/self/fd holds exactly what the harness and the server account
- * for; the epoll set exactly the server's connections), no client got more
- * replies than it sent requests (one more only for a refusal at connect),
- * memory within its bounds (connections served, parked, allocated; the
- * uid table), and no uid over its share (per-slot counts agree with the
- * connection lists and stay under the per-uid bounds; the unread lists
- * hold exactly the connections marked unread). At the end every client
- * closes, the server must let go of everything within a few steps, and
- * after server_free() the descriptor count is what it was at the start.
+ * for; the epoll set exactly the server's connections and listener), a
+ * reply is well formed and carries a descriptor only when it grants, no
+ * client got more replies than it sent requests (one more only for a
+ * refusal at connect), memory within its bounds (connections served,
+ * parked, allocated; the uid table), and no uid over its share (per-slot
+ * counts agree with the connection lists and stay under the per-uid
+ * bounds; the unread lists hold exactly the connections marked unread).
+ * At the end every client closes, the server must let go of everything
+ * within a few steps, and after server_free() the descriptor count is
+ * what it was at the start.
  *
  * The Makefile builds the loop with small bounds (-DLIMIT_...) so that a
  * few connections reach every one of them. As root the process moves to a
  * network namespace of its own at start, so that grants really bind
  * (127.0.0.1:80 of this namespace, nobody else's) and replies carry
  * descriptors; as another user binds fail with EACCES, which still runs
- * the loop's paths. Audit lines go to /dev/null.
+ * the loop's paths. Audit lines go to /dev/null. FUZZ_SERVER_TRACE=1
+ * prints what each step did (replay one input with it).
  *
  * Build and run (from the top of the tree): make fuzz runs every target;
  * this one alone:
@@ -167,7 +170,7 @@ fail(const char *what)
 
 #define CHECK(cond) do { if (!(cond)) fail(#cond); } while (0)
 
-/* ---- descriptors ---------------------------------------------------------- */
+/* -------------------------------------------------------------------------- */
 
 static int
 count_fds(void)
@@ -229,7 +232,7 @@ check_fds(int want)
 	fail("descriptor leaked");
 }
 
-/* ---- the invariants ------------------------------------------------------ */
+/* -------------------------------------------------------------------------- */
 
 static int
 outq(int fd)
@@ -381,7 +384,7 @@ check_server(struct server *s)
 	check_fds(base_fds + 2 + (int)(s->served.n + s->parked.n) + nheld);
 }
 
-/* ---- credentials (root only, this thread only) ---------------------------- */
+/* -------------------------------------------------------------------------- */
 
 static void
 creds_set(uint32_t uid, int groups)
@@ -427,7 +430,7 @@ creds_restore(void)
 		fail("restoring this thread's credentials");
 }
 
-/* ---- clients ---------------------------------------------------------------- */
+/* -------------------------------------------------------------------------- */
 
 static bool
 server_holds(const struct server *s, int fd)
@@ -893,7 +896,7 @@ op_time(struct server *s)
 	server_step(s, 0);
 }
 
-/* ---- set-up ------------------------------------------------------------------ */
+/* -------------------------------------------------------------------------- */
 
 static int
 resolve_user(void *arg, const char *name, uint32_t *id)
