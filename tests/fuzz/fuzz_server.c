@@ -170,7 +170,7 @@ fail(const char *what)
 
 #define CHECK(cond) do { if (!(cond)) fail(#cond); } while (0)
 
-/* -------------------------------------------------------------------------- */
+/* ---- descriptors -------------------------------------------------------- */
 
 static int
 count_fds(void)
@@ -232,7 +232,7 @@ check_fds(int want)
 	fail("descriptor leaked");
 }
 
-/* -------------------------------------------------------------------------- */
+/* ---- the invariants ----------------------------------------------------- */
 
 static int
 outq(int fd)
@@ -384,7 +384,7 @@ check_server(struct server *s)
 	check_fds(base_fds + 2 + (int)(s->served.n + s->parked.n) + nheld);
 }
 
-/* -------------------------------------------------------------------------- */
+/* ---- credentials (root only, this thread only) -------------------------- */
 
 static void
 creds_set(uint32_t uid, int groups)
@@ -430,7 +430,7 @@ creds_restore(void)
 		fail("restoring this thread's credentials");
 }
 
-/* -------------------------------------------------------------------------- */
+/* ---- clients ------------------------------------------------------------ */
 
 static bool
 server_holds(const struct server *s, int fd)
@@ -896,7 +896,7 @@ op_time(struct server *s)
 	server_step(s, 0);
 }
 
-/* -------------------------------------------------------------------------- */
+/* ---- set-up ------------------------------------------------------------- */
 
 static int
 resolve_user(void *arg, const char *name, uint32_t *id)
