@@ -34,6 +34,8 @@
 #include "uids.h"
 #include "wire.h"
 
+/* Groups read in one call before asking how many there are. */
+#define GROUPS_FIRST_READ	64
 #define GID_BLOOM_BITS	4096	/* policy gids, for matching callers' groups */
 
 /* ---- lists of connections, oldest first -------------------------------- */
@@ -154,8 +156,26 @@ groups_read(struct server *s, struct conn *c, size_t *seen)
 	c->groups_gen = s->policy_gen;
 	if (s->ngids == 0)
 		return 0;	/* no rule names a group: none can matter */
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0)
-		return errno == ERANGE ? E2BIG : errno;
+	/* Most callers have a few groups: one call with a small buffer. */
+	len = GROUPS_FIRST_READ * sizeof(uint32_t);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0) {
+		if (errno != ERANGE)
+			return errno;
+		/* ERANGE set len to what they need. The kernel takes
+		 * milliseconds to hand over tens of thousands: their uid
+		 * pays tokens, and all uids share a budget, before it does. */
+		n = len / sizeof(uint32_t);
+		if (n > LIMIT_PEER_GROUPS)
+			return E2BIG;
+		if (!take_tokens(s, c->peer.uid,
+		    (int64_t)(n / LIMIT_GROUPS_PER_TOKEN)) ||
+		    !bucket_take(&s->groups_budget, LIMIT_GROUPS_RATE,
+		    LIMIT_GROUPS_BURST, (int64_t)n, server_now_ms()))
+			return EAGAIN;
+		len = (socklen_t)(n * sizeof(uint32_t));
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0)
+			return errno;
+	}
 	n = *seen = len / sizeof(uint32_t);
 	for (i = 0; i < n; i++)	/* in place: keep <= i */
 		if (policy_names_gid(s, g[i]))
@@ -287,8 +307,10 @@ epoll_mod(struct server *s, struct conn *c, uint32_t events)
 
 /*
  * Stop serving c until the client has read our last reply (EPOLLOUT comes
- * when it does: the kernel frees the message then) or goes away (HUP).
- * Its slot goes to others; its unread reply still counts for its uid.
+ * when it does: the kernel frees the message then) or goes away. Its
+ * slot goes to others; its unread reply still counts for its uid. A
+ * parked connection is never served again: once its reply is read it is
+ * closed.
  */
 void
 conn_park(struct server *s, struct conn *c)
@@ -300,32 +322,27 @@ conn_park(struct server *s, struct conn *c)
 		uids_conn_del(&s->uids, u);
 	c->parked = true;
 	list_push(&s->parked, c);
-	epoll_mod(s, c, EPOLLOUT | EPOLLET | EPOLLRDHUP);
+	epoll_mod(s, c, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP);
 }
 
-/* A parked connection's client read its reply, or left. */
+/*
+ * Something happened on a parked connection. Only the kernel's count
+ * says whether our reply was read: a hang-up is no proof (a client that
+ * shuts its socket down keeps the message, and its descriptor, in its
+ * queue). Whatever the client sent meanwhile is thrown away by the
+ * socket closer (reaper_drain()): left queued, it could hold a
+ * reference to the client's own socket, whose queue holds our reply: a
+ * cycle no hang-up would ever end.
+ */
 void
 conn_parked_event(struct server *s, struct conn *c, uint32_t events)
 {
-	struct uid_slot *u;
-
-	if ((events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) ||
-	    unread_bytes(c) == 0)
-		unread_clear(s, c);
-	if (c->unread)
+	if (events & EPOLLIN)
+		reaper_drain(c->fd);
+	if (unread_bytes(c) > 0)
 		return;
-	u = uids_get(&s->uids, c->peer.uid, server_now_ms());
-	if ((events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) ||
-	    c->deadline <= server_now_ms() || s->served.n >= LIMIT_CONNS_TOTAL ||
-	    u->conns >= LIMIT_CONNS_PER_UID) {
-		conn_close(s, c);
-		return;
-	}
-	list_del(&s->parked, c);
-	c->parked = false;
-	list_push(&s->served, c);
-	uids_conn_add(&s->uids, u);
-	epoll_mod(s, c, EPOLLIN);
+	unread_clear(s, c);
+	conn_close(s, c);
 }
 
 /* A served connection leaves: parked if its reply is unread, else closed. */
@@ -423,15 +440,14 @@ conn_open(struct server *s, int fd)
 		return NULL;
 	}
 	c->fd = fd;
-	if ((err = peer_identify(s, c, &ngroups)) != 0) {
-		server_warn(s, "cannot read peer credentials", err);
+	if ((err = peer_identify(s, c, &ngroups)) == EAGAIN) {
+		refuse(s, c, 0, EAGAIN, "too many supplementary groups to "
+		    "read now (its uid's tokens or the daemon's budget for "
+		    "them are spent)");
 		goto drop;
 	}
-	/* Groups cost their uid tokens: reading 65 536 is real work. */
-	if (ngroups >= LIMIT_GROUPS_PER_TOKEN &&
-	    !take_tokens(s, c->peer.uid,
-	    (int64_t)(ngroups / LIMIT_GROUPS_PER_TOKEN))) {
-		refuse_over_rate(s, c);
+	if (err != 0) {
+		server_warn(s, "cannot read peer credentials", err);
 		goto drop;
 	}
 	u = uids_get(&s->uids, c->peer.uid, server_now_ms());

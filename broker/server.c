@@ -299,6 +299,7 @@ server_new(const struct server_config *cfg, int signal_fd)
 	s->grant.may_audit_refusal = may_audit_refusal;
 	s->grant.arg = s;
 	bucket_fill(&s->audit, LIMIT_REFUSAL_AUDIT_BURST, server_now_ms());
+	bucket_fill(&s->groups_budget, LIMIT_GROUPS_BURST, server_now_ms());
 	server_install_policy(s, cfg->policy);
 	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		fatal("epoll_create1");

@@ -59,6 +59,7 @@ struct server {
 	uint32_t *groups_buf;		/* SO_PEERGROUPS, LIMIT_PEER_GROUPS */
 	size_t unread_total;
 	struct bucket audit;		/* refusal lines, all uids */
+	struct bucket groups_budget;	/* groups read, all uids */
 	uint64_t suppressed;		/* refusals not audited ... */
 	int64_t suppressed_since;	/* ... since then */
 	int64_t listen_paused_until;
