@@ -194,6 +194,8 @@ tool_subject_word(enum policy_subject s)
 		return "group";
 	case POLICY_SUBJECT_GID:
 		return "gid";
+	case POLICY_SUBJECT_UNIT:
+		return "unit";
 	}
 	return "?";
 }
@@ -262,7 +264,8 @@ uint64_t
 tool_subject_key(const struct policy_rule *r)
 {
 	uint64_t cls = r->subject == POLICY_SUBJECT_USER ||
-	    r->subject == POLICY_SUBJECT_UID ? 0 : 1;
+	    r->subject == POLICY_SUBJECT_UID ? 0 :
+	    r->subject == POLICY_SUBJECT_UNIT ? 2 : 1;
 
 	return cls << 32 | r->id;
 }
