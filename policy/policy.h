@@ -203,6 +203,9 @@ int policy_unit_from_cgroup(const char *text, size_t len, char *unit,
 /* name's number in pol for policy_query.unit; 0 if no rule names it. */
 uint32_t policy_unit_id(const struct policy *pol, const char *name);
 
+/* The name numbered id in pol, or NULL. */
+const char *policy_unit_name(const struct policy *pol, uint32_t id);
+
 /* Does any rule of pol name a unit? (If not, no caller needs its unit.) */
 bool policy_has_units(const struct policy *pol);
 

@@ -268,6 +268,15 @@ policy_unit_id(const struct policy *pol, const char *name)
 	return name == NULL || pol == NULL ? 0 : units_find(pol->units, name);
 }
 
+const char *
+policy_unit_name(const struct policy *pol, uint32_t id)
+{
+	if (pol == NULL || pol->units == NULL || id == 0 ||
+	    id > pol->units->n)
+		return NULL;
+	return pol->units->names[id - 1];
+}
+
 bool
 policy_has_units(const struct policy *pol)
 {
