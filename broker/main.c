@@ -1,14 +1,14 @@
 /*
  * bindreqd: start-up, in the order it must happen (STYLE.md 2).
  *
- *   load and check the policy (owner, mode, every line)
- *   → open the log → bind the Unix socket (or take systemd's)
- *   → fork the name resolver (resolver_child.c: no NSS code runs in
- *   this process once it is sandboxed, DESIGN.md 12) → drop to the
- *   service user with only CAP_NET_BIND_SERVICE (privdrop.c, which
- *   verifies it) → the closer thread and watchdog timer (reaper.c)
- *   → rlimits → no_new_privs and seccomp on every thread (sandbox.c)
- *   → listen → serve (server.c) → stop the resolver.
+ *   block SIGHUP/SIGTERM/SIGINT into a signalfd → load and check the
+ *   policy (owner, mode, every line) → open the log → bind the Unix
+ *   socket (or take systemd's) → fork the name resolver
+ *   (resolver_child.c: no NSS code runs in this process once it is
+ *   sandboxed, DESIGN.md 12) → drop to the service user with only
+ *   CAP_NET_BIND_SERVICE (privdrop.c, which verifies it) → the closer
+ *   threads (reaper.c) → rlimits → no_new_privs and seccomp on every
+ *   thread (sandbox.c) → listen → serve (server.c) → stop the resolver.
  *
  * Everything that needs more than CAP_NET_BIND_SERVICE happens above the
  * drop; nothing below it may.
@@ -117,16 +117,18 @@ print_error(void *arg, const char *msg)
 
 /* The policy, whole and from a trusted file, or exit. */
 static struct policy *
-load_policy(const char *path)
+load_policy(const char *path, bool check)
 {
 	struct policy_errors errs = { .report = print_error };
 	struct policy *pol;
 
 	if (policy_load(path, POLICY_LOAD_REQUIRE_SECURE, NULL, &pol,
 	    &errs) < 0) {
-		fprintf(stderr, "bindreqd: %s: policy refused (%zu error%s); "
-		    "not starting\n", path, errs.count,
-		    errs.count == 1 ? "" : "s");
+		/* --check runs before a reload too (the unit's ExecReload=):
+		 * then nothing is "not starting". */
+		fprintf(stderr, "bindreqd: %s: policy refused (%zu error%s)%s\n",
+		    path, errs.count, errs.count == 1 ? "" : "s",
+		    check ? "" : "; not starting");
 		exit(1);
 	}
 	return pol;
@@ -198,9 +200,12 @@ main(int argc, char **argv)
 	bool activated;
 	int sigfd;
 
+	/* First of all: a SIGHUP from a service manager that saw us start
+	 * (Type=simple) must not end us before the loop reads signals. */
+	sigfd = server_signals();
 	parse_options(argc, argv, &o);
 	cfg.policy_path = o.policy;
-	cfg.policy = load_policy(o.policy);
+	cfg.policy = load_policy(o.policy, o.check);
 	if (o.check) {
 		printf("%s: ok, %zu rule%s, sha256 %s\n", o.policy,
 		    cfg.policy->nrules, cfg.policy->nrules == 1 ? "" : "s",
@@ -219,7 +224,6 @@ main(int argc, char **argv)
 	if (!activated)
 		socket_file_remember(o.socket, &sf);
 	cfg.netns_cookie = netns_cookie(cfg.listen_fd);
-	sigfd = server_signals();
 	resolver_start(o.user);
 
 	privdrop(o.user);
