@@ -472,27 +472,28 @@ unit_ask(struct server *s, struct conn *c)
 		return false;
 	}
 	c->serial = ++s->conn_serial;
-	if (resolver_unit(pidfd, c->serial) < 0)
+	if (resolver_unit(pidfd, c, c->serial) < 0)
 		return false;
 	units_asked_add(s, c->peer.uid, 1);
 	c->uniting = true;
 	return true;
 }
 
-/* resolver.c: the unit of connection serial is known, or will not be. */
+/*
+ * resolver.c: the unit of connection conn is known, or will not be.
+ * conn may have closed meanwhile, its memory serving another connection
+ * now: connections go back to s->free_conns, never to free() while the
+ * server runs, so conn is a connection, and its serial says whether the
+ * one that asked.
+ */
 void
-unit_ready(void *arg, uint64_t serial, const char *unit)
+unit_ready(void *arg, void *conn, uint64_t serial, const char *unit)
 {
 	struct server *s = arg;
-	struct conn *c;
+	struct conn *c = conn;
 
-	for (c = s->served.oldest; c != NULL; c = c->next)
-		if (c->uniting && c->serial == serial)
-			break;
-	if (c == NULL) {
-		/* Gone meanwhile: its uid's count went with conn_close(). */
-		return;
-	}
+	if (!c->uniting || c->serial != serial)
+		return;	/* gone: its uid's count went with conn_close() */
 	units_asked_add(s, c->peer.uid, -1);
 	c->uniting = false;
 	if (unit != NULL && (c->peer.unit = strdup(unit)) == NULL)

@@ -52,7 +52,8 @@ struct rq {
 	bool expired;		/* timed out: its answer serves no one */
 	uint32_t uid;		/* RQ_NAME */
 	int fd;			/* RQ_UNIT: the pidfd until sent, else -1 */
-	uint64_t conn;		/* RQ_UNIT: the connection asking */
+	void *conn;		/* RQ_UNIT: the connection asking */
+	uint64_t serial;	/* RQ_UNIT: and its serial */
 	int64_t deadline;	/* monotonic ms */
 	char *path;		/* RQ_RELOAD */
 };
@@ -349,7 +350,7 @@ drain_gone(const struct resolver_callbacks *cb)
 		if (e.kind == RQ_NAME)
 			cb->name_ready(cb->arg, e.uid);
 		else if (e.kind == RQ_UNIT)
-			cb->unit_ready(cb->arg, e.conn, NULL);
+			cb->unit_ready(cb->arg, e.conn, e.serial, NULL);
 		else {
 			rsv_printf(msg, sizeof(msg), "%s: not loaded: the "
 			    "name resolver is gone (%s)", e.path, R.gone);
@@ -483,7 +484,7 @@ names_lookup(uint32_t uid, bool *pending)
 }
 
 int
-resolver_unit(int pidfd, uint64_t conn)
+resolver_unit(int pidfd, void *conn, uint64_t serial)
 {
 	struct rq *e;
 
@@ -493,6 +494,7 @@ resolver_unit(int pidfd, uint64_t conn)
 	}
 	e->fd = pidfd;
 	e->conn = conn;
+	e->serial = serial;
 	flush();
 	return 0;
 }
@@ -612,7 +614,7 @@ resolver_expire(const struct resolver_callbacks *cb)
 		e->expired = true;
 		if (e->kind == RQ_UNIT) {
 			warn_unit_timeout();
-			cb->unit_ready(cb->arg, e->conn, NULL);
+			cb->unit_ready(cb->arg, e->conn, e->serial, NULL);
 			continue;
 		}
 		R.stalled = true;
@@ -685,7 +687,8 @@ take_unit(const struct resolver_callbacks *cb, const struct rsv_unit_ans *a,
 		return;
 	}
 	if (!e->expired)
-		cb->unit_ready(cb->arg, e->conn, found ? a->unit : NULL);
+		cb->unit_ready(cb->arg, e->conn, e->serial,
+		    found ? a->unit : NULL);
 	pop();
 }
 

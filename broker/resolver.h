@@ -46,9 +46,11 @@ struct resolver_callbacks {
 	/* Each error message of a refused reload, in order, before
 	 * policy_ready (at most RSV_MAX_ERRORS of them). May be NULL. */
 	void (*reload_error)(void *arg, const char *msg);
-	/* The system service of connection conn (its serial), or NULL for
-	 * none (none found, timeout, queue full, resolver gone). */
-	void (*unit_ready)(void *arg, uint64_t conn, const char *unit);
+	/* The system service asked for by resolver_unit(pidfd, conn,
+	 * serial), or NULL for none (none found, timeout, resolver gone).
+	 * conn is only what was given: it may have been reused since. */
+	void (*unit_ready)(void *arg, void *conn, uint64_t serial,
+	    const char *unit);
 	void *arg;
 };
 
@@ -95,12 +97,12 @@ int resolver_reload(const char *path);
 
 /*
  * Ask for the system service of the process pidfd refers to (from
- * SO_PEERPIDFD), for connection conn: 0 when asked (unit_ready will
- * answer, at most LIMIT_RESOLVER_UNIT_MS later), -1 when it cannot be
- * (resolver gone, queue full). Takes pidfd either way: it is closed once
- * sent, or now.
+ * SO_PEERPIDFD), for connection conn (serial tells it from a later one in
+ * the same memory): 0 when asked (unit_ready will answer, at most
+ * LIMIT_RESOLVER_UNIT_MS later), -1 when it cannot be (resolver gone,
+ * queue full). Takes pidfd either way: it is closed once sent, or now.
  */
-int resolver_unit(int pidfd, uint64_t conn);
+int resolver_unit(int pidfd, void *conn, uint64_t serial);
 
 /*
  * For a new connection: uid's name if it is cached ("-" for a uid with

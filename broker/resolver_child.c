@@ -348,11 +348,9 @@ pidfd_pid(int pidfd)
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
 	if (read_small(path, buf, sizeof(buf)) < 0)
 		return 0;
-	for (p = buf; p != NULL; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (strncmp(p, "Pid:", 4) == 0)
-			break;
-	if (p == NULL)
-		return 0;
+	for (p = buf; strncmp(p, "Pid:", 4) != 0; p++)
+		if ((p = strchr(p, '\n')) == NULL)
+			return 0;
 	errno = 0;
 	pid = strtol(p + 4, &end, 10);
 	if (errno != 0 || end == p + 4 || (*end != '\n' && *end != '\0'))

@@ -96,7 +96,7 @@ void conn_park(struct server *s, struct conn *c);
 void conn_parked_event(struct server *s, struct conn *c, uint32_t events);
 void conn_retire(struct server *s, struct conn *c);
 void name_ready(void *arg, uint32_t uid);
-void unit_ready(void *arg, uint64_t serial, const char *unit);
+void unit_ready(void *arg, void *conn, uint64_t serial, const char *unit);
 void unit_map(struct server *s, struct conn *c);
 
 /* request.c */

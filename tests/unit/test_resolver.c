@@ -52,16 +52,18 @@ static struct {
 	char first[POLICY_ERR_MAX];
 	unsigned nerror_msgs;
 	uint64_t unit_conn[8];
+	void *unit_ptr[8];
 	char unit[8][POLICY_UNIT_MAX];	/* "" for NULL */
 	unsigned nunits;
 } seen;
 
 static void
-cb_unit(void *arg, uint64_t conn, const char *unit)
+cb_unit(void *arg, void *conn, uint64_t serial, const char *unit)
 {
 	(void)arg;
 	if (seen.nunits < 8) {
-		seen.unit_conn[seen.nunits] = conn;
+		seen.unit_conn[seen.nunits] = serial;
+		seen.unit_ptr[seen.nunits] = conn;
 		snprintf(seen.unit[seen.nunits], POLICY_UNIT_MAX, "%s",
 		    unit != NULL ? unit : "");
 	}
@@ -320,8 +322,8 @@ test_unit_answered(void **state)
 	uint32_t s1, s2;
 
 	(void)state;
-	assert_int_equal(resolver_unit(self_pidfd(), 77), 0);
-	assert_int_equal(resolver_unit(self_pidfd(), 78), 0);
+	assert_int_equal(resolver_unit(self_pidfd(), &seen, 77), 0);
+	assert_int_equal(resolver_unit(self_pidfd(), &seen, 78), 0);
 	s1 = take_unit_request();
 	s2 = take_unit_request();
 	answer_unit(s1, RSV_UNIT_FOUND, "nginx.service");
@@ -329,6 +331,8 @@ test_unit_answered(void **state)
 	pump();
 	assert_int_equal(seen.nunits, 2);
 	assert_true(seen.unit_conn[0] == 77 && seen.unit_conn[1] == 78);
+	assert_ptr_equal(seen.unit_ptr[0], &seen);
+	assert_ptr_equal(seen.unit_ptr[1], &seen);
 	assert_string_equal(seen.unit[0], "nginx.service");
 	assert_string_equal(seen.unit[1], "");
 	assert_true(resolver_fd() >= 0);
@@ -341,7 +345,7 @@ bad_unit_answer(uint32_t status, const char *unit)
 {
 	uint32_t seq;
 
-	assert_int_equal(resolver_unit(self_pidfd(), 5), 0);
+	assert_int_equal(resolver_unit(self_pidfd(), &seen, 5), 0);
 	seq = take_unit_request();
 	answer_unit(seq, status, unit);
 	pump();
@@ -380,7 +384,7 @@ test_bad_unit_wrong_type(void **state)
 	uint32_t seq;
 
 	(void)state;
-	assert_int_equal(resolver_unit(self_pidfd(), 9), 0);
+	assert_int_equal(resolver_unit(self_pidfd(), &seen, 9), 0);
 	seq = take_unit_request();
 	answer_name(seq, 0, RSV_NAME_FOUND, "root");
 	pump();
@@ -397,7 +401,7 @@ test_unit_resolver_gone(void **state)
 	peer = -1;
 	pump();
 	assert_int_equal(resolver_fd(), -1);
-	assert_int_equal(resolver_unit(self_pidfd(), 3), -1);
+	assert_int_equal(resolver_unit(self_pidfd(), &seen, 3), -1);
 	assert_int_equal(seen.nunits, 0);
 	peer = open("/dev/null", O_RDONLY | O_CLOEXEC);	/* for teardown */
 }
@@ -410,7 +414,7 @@ test_unit_timeout(void **state)
 	uint32_t seq;
 
 	(void)state;
-	assert_int_equal(resolver_unit(self_pidfd(), 11), 0);
+	assert_int_equal(resolver_unit(self_pidfd(), &seen, 11), 0);
 	seq = take_unit_request();
 	nanosleep(&ts, NULL);
 	pump();
