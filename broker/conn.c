@@ -467,6 +467,10 @@ unit_ask(struct server *s, struct conn *c)
 	}
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0 ||
 	    len != sizeof(int) || pidfd < 0) {
+		/* A kernel before 6.5: no caller has a unit; say so. */
+		if (errno == ENOPROTOOPT)
+			server_warn(s, "SO_PEERPIDFD (Linux 6.5) is missing: "
+			    "unit rules grant no one", errno);
 		log_debug("connection of uid %u pid %d: no unit (SO_PEERPIDFD: "
 		    "%s)", c->peer.uid, c->peer.pid, strerror(errno));
 		return false;
