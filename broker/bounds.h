@@ -125,7 +125,7 @@
  * bounds what the kernel lets the daemon have in flight.
  */
 #define LIMIT_NOFILE	(LIMIT_CONNS_TOTAL + LIMIT_UNREAD_TOTAL + \
-			 LIMIT_UNREAD_RESERVE + 512)
+			 LIMIT_UNREAD_RESERVE + LIMIT_RESOLVER_QUEUE + 512)
 
 /*
  * The name resolver process (resolver.c): requests outstanding at once,
@@ -136,5 +136,16 @@
 #define LIMIT_RESOLVER_QUEUE	1024
 #define LIMIT_RESOLVER_NAME_MS	1000
 #define LIMIT_RESOLVER_RELOAD_MS	30000
+
+/*
+ * A caller's system service (asked only while a rule names a unit): how
+ * long the resolver may take before the connection goes on without one
+ * (so a unit rule cannot grant it: fail closed), and how many such
+ * questions one uid may have outstanding, so that no few uids fill the
+ * queue others need (past it, that uid's connection has no unit). Each
+ * question holds a pidfd until it is sent: LIMIT_NOFILE counts the queue.
+ */
+#define LIMIT_RESOLVER_UNIT_MS	1000
+#define LIMIT_RESOLVER_UNITS_PER_UID	16
 
 #endif /* BINDREQD_BOUNDS_H */

@@ -205,6 +205,8 @@ static const struct sb_rule sb_rules[] = {
 	/* peer_identify() in server.c */
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PEERCRED)),
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PEERGROUPS)),
+	/* conn.c: the caller's pidfd, for its unit, while a rule names one */
+	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PEERPIDFD)),
 	/* check_passed() in grant.c */
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_TYPE)),
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PROTOCOL)),

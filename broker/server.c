@@ -307,7 +307,7 @@ server_new(const struct server_config *cfg, int signal_fd)
 	epoll_add(s, s->signal_fd, &tag_signal);
 	s->resolver = (struct resolver_callbacks){ .name_ready = name_ready,
 	    .policy_ready = policy_ready, .reload_error = report_error,
-	    .arg = s };
+	    .unit_ready = unit_ready, .arg = s };
 	resolver_attach(s->epfd, &tag_resolver);
 	return s;
 }
@@ -336,7 +336,7 @@ server_step(struct server *s, int max_wait_ms)
 			log_flush();
 		else if (evs[i].data.ptr == &tag_resolver)
 			resolver_io(&s->resolver);
-		else if (c->fd < 0 || c->naming)
+		else if (c->fd < 0 || c->naming || c->uniting)
 			continue;	/* closed, or taken out, since */
 		else if (c->parked)
 			conn_parked_event(s, c, evs[i].events);
