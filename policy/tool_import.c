@@ -1,23 +1,12 @@
 /*
  * bindreq-policy import-authbind: translate an authbind configuration
- * (authbind(1), ACCESS CONTROL) into a bindreq policy.
- *
- * authbind decides a bind of PORT at ADDR by uid as follows; for ports
- * 512-1023 every file name below starts with '!', and files for the other
- * half are never looked at:
- *   1. byport/PORT: if it exists, it decides: allowed if the caller may
- *      execute it (access(2), X_OK), refused otherwise.
- *   2. byaddr/ADDR:PORT (IPv4 only), then byaddr/ADDR,PORT, then for IPv6
- *      byaddr/ADDR,PORT with ADDR written without "::": the first that
- *      exists decides, in the same way. ADDR is spelt as inet_ntop(3)
- *      spells it; a file spelt otherwise is never found.
- *   3. byuid/UID: allowed if a line grants ADDR and PORT (ADDR/LEN,PORT,
- *      ADDRMIN-ADDRMAX,PORT, ADDR,PORT, with PORT or PORTMIN-PORTMAX, and
- *      for IPv4 ADDR/LEN:PORTMIN,PORTMAX); lines it cannot read, and lines
- *      with host bits past LEN or MIN > MAX, are silently ignored.
- * Every grant is for any protocol, so each rule here names tcp,udp. A
- * byuid line's range becomes prefixes (grant_range) for its ports, less
- * the ports a byport file decides and the addresses a byaddr file does.
+ * (authbind(1), ACCESS CONTROL) into a policy, as bindreq-policy(8) says.
+ * authbind decides a bind of PORT at ADDR by the first of byport/PORT,
+ * the byaddr/ADDR,PORT spellings and byuid/UID that exists ('!' before
+ * the name for ports 512-1023): a permission file by who may execute it,
+ * a byuid file by its lines. Every grant is for any protocol (tcp,udp).
+ * A byuid line's range becomes prefixes (grant_range) for its ports, less
+ * the ports byport decides and the addresses byaddr decides.
  *
  * What an allow-only policy of users and groups cannot say is reported on
  * the error stream and makes the status 1 ("not translated"); files
@@ -89,6 +78,14 @@ msg(struct importer *im, bool differs, const char *src, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', im->err);
 	im->differs |= differs;
+}
+
+/* "# SUB/NAME", escaped: no control byte in a name ends the comment. */
+static void
+comment(struct importer *im, const char *src)
+{
+	fprintf(im->out, "# ");
+	tool_put_safe(im->out, src);
 }
 
 /* The digits at s as a number up to max. Returns their end, or NULL. */
@@ -172,21 +169,19 @@ static bool
 user_in_group(uint32_t uid, uint32_t gid)
 {
 	struct passwd *pw = getpwuid((uid_t)uid);
-	gid_t groups[256], primary;
-	int n = 256, i;
-	char *name;
+	struct tool_identity id;
+	char *name = pw != NULL ? strdup(pw->pw_name) : NULL, why[128];
+	bool in = pw != NULL;	/* cannot tell: assume the worse */
+	size_t i;
 
-	if (pw == NULL || pw->pw_gid == gid)
-		return pw != NULL;
-	primary = pw->pw_gid;
-	name = strdup(pw->pw_name);
-	if (name == NULL || getgrouplist(name, primary, groups, &n) == -1)
-		n = -1;		/* cannot tell: assume the worse */
+	if (name != NULL && tool_identity_lookup(name, &id, why,
+	    sizeof(why)) == 0) {
+		for (in = id.gid == gid, i = 0; i < id.ngroups; i++)
+			in = in || id.groups[i] == gid;
+		tool_identity_free(&id);
+	}
 	free(name);
-	for (i = 0; i < n; i++)
-		if (groups[i] == gid)
-			return true;
-	return n == -1;
+	return in;
 }
 
 /* ------------------------------------------------------------------ */
@@ -258,8 +253,7 @@ permission(struct importer *im, int sfd, const char *src, const char *name,
 		    "file here");
 		return 0;
 	}
-	fprintf(im->out, "# ");
-	tool_put_safe(im->out, src);	/* no control byte ends the line */
+	comment(im, src);
 	if (e != 0) {
 		msg(im, true, src, "%s: cannot tell whether authbind would "
 		    "allow it", strerror(e));
@@ -534,24 +528,12 @@ parse_uid_line(char *line, struct uidline *ul)
 	return NULL;
 }
 
-/* Does a byaddr file decide an address of the line at port? */
+/* Does a byaddr file decide an address of the line (at its port)? */
 static bool
-carves(const struct point *p, const struct uidline *ul, unsigned port)
+inside(const struct point *p, const struct uidline *ul)
 {
-	return p->family == ul->family && p->port == port &&
-	    memcmp(p->a, ul->lo, 16) >= 0 && memcmp(p->a, ul->hi, 16) <= 0;
-}
-
-static bool
-port_carved(const struct importer *im, const struct uidline *ul,
-    unsigned port)
-{
-	size_t i;
-
-	for (i = 0; i < im->npoints; i++)
-		if (carves(&im->points[i], ul, port))
-			return true;
-	return false;
+	return p->family == ul->family && memcmp(p->a, ul->lo, 16) >= 0 &&
+	    memcmp(p->a, ul->hi, 16) <= 0;
 }
 
 /*
@@ -577,7 +559,7 @@ emit_rules(struct importer *im, const char *src, unsigned lineno,
 
 	memcpy(start, ul->lo, 16);
 	for (i = 0; i < im->npoints && rc == 0; i++) {
-		if (!carves(&im->points[i], ul, port))
+		if (im->points[i].port != port || !inside(&im->points[i], ul))
 			continue;
 		memcpy(before, im->points[i].a, 16);
 		grant_addr_step(ul->family, before, -1);
@@ -623,16 +605,20 @@ emit_rules(struct importer *im, const char *src, unsigned lineno,
 	return rc;
 }
 
-/* The ports of a line in the half this file serves, less byport's. */
+/*
+ * The ports of a line in the half this file serves, less byport's: those
+ * where no byaddr file decides an address of the line share one set of
+ * prefixes, each other port has its own.
+ */
 static void
 emit_uid_line(struct importer *im, const char *src, unsigned lineno,
     const char *subj, const struct uidline *ul, bool bang)
 {
 	struct policy_port_range pr[PORT_MAX_PRIV + 1];
+	bool carved[PORT_MAX_PRIV + 1] = { false }, said = false;
 	unsigned lo = bang ? HALF + 1 : 1, hi = bang ? PORT_MAX_PRIV : HALF;
 	unsigned port;
-	size_t np = 0;
-	bool said = false;
+	size_t np = 0, i;
 
 	if (ul->pmin > ul->pmax) {
 		msg(im, false, src, "line %u: port range from high to low: "
@@ -649,22 +635,24 @@ emit_uid_line(struct importer *im, const char *src, unsigned lineno,
 		    hi, bang ? "" : "!", strchr(src, '/') + 1 + bang);
 	lo = ul->pmin > lo ? (unsigned)ul->pmin : lo;
 	hi = ul->pmax < hi ? (unsigned)ul->pmax : hi;
+	for (i = 0; i < im->npoints; i++)
+		carved[im->points[i].port] |= inside(&im->points[i], ul);
 	for (port = lo; port <= hi; port++) {
 		if (im->port_decided[port])
 			msg(im, false, src, "line %u: port %u is decided by "
 			    "byport, not by this file", lineno, port);
-		else if (np > 0 && pr[np - 1].hi + 1u == port &&
-		    !port_carved(im, ul, port))
+		else if (carved[port])
+			continue;
+		else if (np > 0 && pr[np - 1].hi + 1u == port)
 			pr[np - 1].hi = (uint16_t)port;
-		else if (!port_carved(im, ul, port))
+		else
 			pr[np++] = (struct policy_port_range){ port, port };
 	}
 	if (np > 0 && emit_rules(im, src, lineno, subj, ul, pr, np, 0,
 	    &said) == -1)
 		im->nomem = true;
-	/* Ports where a byaddr file decides some of the addresses. */
 	for (port = lo; port <= hi && !im->nomem; port++) {
-		if (im->port_decided[port] || !port_carved(im, ul, port))
+		if (im->port_decided[port] || !carved[port])
 			continue;
 		fprintf(im->out, "# port %u: addresses with a byaddr file are "
 		    "left to it\n", port);
@@ -710,8 +698,7 @@ byuid_entry(struct importer *im, int sfd, const char *src, const char *name)
 		msg(im, false, src, "uid %lu has no passwd entry: granted by "
 		    "number", uid);
 	subject(subj, sizeof(subj), (uint32_t)uid, false);
-	fprintf(im->out, "# ");
-	tool_put_safe(im->out, src);
+	comment(im, src);
 	fputc('\n', im->out);
 	while ((len = getline(&line, &cap, f)) != -1 && !im->nomem) {
 		lineno++;
@@ -760,49 +747,48 @@ tool_import_authbind(const char *dir, FILE *out, FILE *err)
 	struct policy_errors errs = { .report = tool_report, .arg = err };
 	struct importer im = { .dir = dir, .err = err };
 	struct policy *pol = NULL;
-	char *text = NULL;
+	const char *why = NULL;
+	char *text = NULL, buf[96];
 	size_t len = 0;
-	int rc = TOOL_EXIT_TROUBLE;
 
-	im.dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (im.dfd == -1) {
-		tool_put_safe(err, dir);
-		fprintf(err, ": %s\n", strerror(errno));
-		return TOOL_EXIT_TROUBLE;
-	}
-	if ((im.out = open_memstream(&text, &len)) == NULL)
-		goto out;
-	fprintf(im.out, "# bindreq policy translated from the authbind "
-	    "configuration in ");
-	tool_put_safe(im.out, dir);
-	fprintf(im.out, "\n# by bindreq-policy import-authbind. authbind "
-	    "grants a port for any protocol,\n# so every rule names tcp,udp. "
-	    "See bindreq-policy(8) for what is not translated.\n\n");
-	walk(&im, "byport", byport_entry);
-	walk(&im, "byaddr", byaddr_entry);
-	qsort(im.points, im.npoints, sizeof(*im.points), point_cmp);
-	walk(&im, "byuid", byuid_entry);
-	if (fclose(im.out) != 0 || im.nomem)
-		goto out;
-	fwrite(text, 1, len, out);
-	/* The translation must load: parse it as bindreqd would. */
-	if (policy_parse("(translation)", text, len, NULL, &pol, &errs) == 0)
-		rc = im.differs ? TOOL_EXIT_FAIL : TOOL_EXIT_OK;
+	if ((im.dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		why = strerror(errno);
+	else if ((im.out = open_memstream(&text, &len)) == NULL)
+		why = "out of memory";
 	else {
+		fprintf(im.out, "# bindreq policy translated from the "
+		    "authbind configuration in ");
+		tool_put_safe(im.out, dir);
+		fprintf(im.out, "\n# by bindreq-policy import-authbind. "
+		    "authbind grants a port for any protocol,\n# so every "
+		    "rule names tcp,udp. See bindreq-policy(8) for what is "
+		    "not translated.\n\n");
+		walk(&im, "byport", byport_entry);
+		walk(&im, "byaddr", byaddr_entry);
+		qsort(im.points, im.npoints, sizeof(*im.points), point_cmp);
+		walk(&im, "byuid", byuid_entry);
+		if (fclose(im.out) != 0 || im.nomem)
+			why = "out of memory";
+	}
+	if (why == NULL) {
+		fwrite(text, 1, len, out);
+		/* The translation must load: parse it as bindreqd would. */
+		if (policy_parse("(translation)", text, len, NULL, &pol,
+		    &errs) != 0)
+			snprintf(buf, sizeof(buf), "the translation does not "
+			    "load (%zu errors above); it is printed anyway",
+			    errs.count);
+		why = pol == NULL ? buf : NULL;
+	}
+	if (why != NULL) {
 		tool_put_safe(err, dir);
-		fprintf(err, ": the translation does not load (%zu errors "
-		    "above); it is printed anyway\n", errs.count);
+		fprintf(err, ": %s\n", why);
 	}
 	policy_free(pol);
 	free(text);
 	free(im.points);
-	close(im.dfd);
-	return rc;
-out:
-	tool_put_safe(err, dir);
-	fprintf(err, ": out of memory\n");
-	free(text);
-	free(im.points);
-	close(im.dfd);
-	return rc;
+	if (im.dfd != -1)
+		close(im.dfd);
+	return why != NULL ? TOOL_EXIT_TROUBLE : im.differs ? TOOL_EXIT_FAIL :
+	    TOOL_EXIT_OK;
 }
