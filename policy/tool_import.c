@@ -40,7 +40,7 @@
 /* The address and port a byaddr file decides. */
 struct point {
 	unsigned family;	/* 4 or 6 */
-	uint8_t a[16];		/* as in grant_prefix.a: memcmp orders them */
+	uint8_t a[16];		/* as grant_prefix.a: memcmp orders them */
 	unsigned port;
 };
 
@@ -61,6 +61,11 @@ struct importer {
 	bool port_decided[PORT_MAX_PRIV + 1];	/* by a byport file */
 	struct point *points;	/* by family, address, port for byuid */
 	size_t npoints, cap;
+};
+
+/* The IPv4-mapped addresses, ::ffff:0:0/96. */
+static const struct grant_prefix mapped = {
+	.family = 6, .len = 96, .a = { [10] = 0xff, [11] = 0xff },
 };
 
 /* About src (under dir). differs: not equivalent there; else a note. */
@@ -102,6 +107,19 @@ digits(const char *s, unsigned long max, unsigned long *v)
 	return p != s ? p : NULL;
 }
 
+/* bindreq judges ::ffff:a.b.c.d as a.b.c.d: such prefixes become IPv4. */
+static bool
+unmap(struct grant_prefix *p)
+{
+	if (!grant_prefix_contains(&mapped, p))
+		return false;
+	memmove(p->a, p->a + 12, 4);
+	memset(p->a + 4, 0, 12);
+	p->family = 4;
+	p->len = (uint8_t)(p->len - 96);
+	return true;
+}
+
 /* A whole name as authbind prints a number: no sign, no leading zero. */
 static int
 number(const char *s, unsigned long max, unsigned long *v)
@@ -115,20 +133,13 @@ number(const char *s, unsigned long max, unsigned long *v)
 static bool
 consulted(struct importer *im, const char *src, unsigned long port, bool bang)
 {
-	if (port == 0)
-		msg(im, false, src, "port 0 is never looked up");
-	else if (port > PORT_MAX_PRIV)
-		msg(im, false, src, "port %lu needs no privilege: anyone may "
-		    "bind it, bindreq grants only 1-1023", port);
-	else if (bang && port <= HALF)
+	if (port == 0 || port > PORT_MAX_PRIV)
+		msg(im, false, src, "port %lu: never consulted (bindreq grants "
+		    "only 1-1023; from 1024 up no privilege is needed)", port);
+	else if (bang != (port > HALF))
 		msg(im, false, src, "never consulted: authbind looks up ports "
-		    "below 512 without the '!'");
-	else if (!bang && port > HALF)
-		msg(im, false, src, "never consulted: authbind looks up ports "
-		    "512-1023 only under names starting with '!'");
-	else
-		return true;
-	return false;
+		    "1-511 without a '!', 512-1023 with one");
+	return port != 0 && port <= PORT_MAX_PRIV && bang == (port > HALF);
 }
 
 /* Fit as a WHO token: no blanks, no '#', no control bytes, not a number. */
@@ -370,11 +381,10 @@ parse_byaddr(struct importer *im, const char *src, const char *name,
 static void
 byaddr_entry(struct importer *im, int sfd, const char *src, const char *name)
 {
-	static const uint8_t zero[16];
 	char earlier[NAME_MAX + 1], grant[96], a[INET6_ADDRSTRLEN];
+	struct grant_prefix g = { 0 };
 	struct point pt, *n;
 	struct stat st;
-	bool mapped;
 	int found;
 
 	if (parse_byaddr(im, src, name, &pt, earlier, sizeof(earlier)) == -1)
@@ -390,17 +400,18 @@ byaddr_entry(struct importer *im, int sfd, const char *src, const char *name)
 		    "the same address and port decides");
 		return;
 	}
-	/* The policy judges ::ffff:a.b.c.d as a.b.c.d. */
-	mapped = pt.family == 6 && grant_is_v4_mapped(pt.a);
-	inet_ntop(pt.family == 4 || mapped ? AF_INET : AF_INET6,
-	    mapped ? pt.a + 12 : pt.a, a, sizeof(a));
+	g.family = (uint8_t)pt.family;
+	g.len = pt.family == 4 ? 32 : 128;
+	memcpy(g.a, pt.a, 16);
+	unmap(&g);
+	inet_ntop(g.family == 4 ? AF_INET : AF_INET6, g.a, a, sizeof(a));
 	snprintf(grant, sizeof(grant), "tcp,udp %u on %s", pt.port, a);
 	if ((found = permission(im, sfd, src, name, grant)) == 0)
 		return;
-	if (found == 1 && mapped)
+	if (found == 1 && g.family != pt.family)
 		msg(im, true, src, "an IPv4-mapped address: bindreq judges it "
 		    "as %s, so the grant also covers IPv4 sockets", a);
-	if (found == 1 && pt.family == 6 && memcmp(pt.a, zero, 16) == 0)
+	if (found == 1 && g.len == 128 && grant_prefix_has_zero(&g))
 		msg(im, true, src, "authbind lets a dual-stack [::] socket "
 		    "bind this with this file alone; bindreq also requires "
 		    "0.0.0.0 to be granted (or IPV6_V6ONLY)");
@@ -548,9 +559,6 @@ emit_rules(struct importer *im, const char *src, unsigned lineno,
     const struct policy_port_range *pr, size_t np, unsigned port,
     bool *said)
 {
-	static const struct grant_prefix mapped = {
-		.family = 6, .len = 96, .a = { [10] = 0xff, [11] = 0xff },
-	};
 	struct grant_prefixes c = { 0 };
 	uint8_t start[16], before[16];
 	struct grant_prefix *p;
@@ -574,17 +582,11 @@ emit_rules(struct importer *im, const char *src, unsigned lineno,
 		rc = grant_range(&c, ul->family, start, ul->hi);
 	for (i = 0; i < c.n && rc == 0; i++) {
 		p = &c.p[i];
-		if (grant_prefix_contains(&mapped, p)) {
-			memmove(p->a, p->a + 12, 4);
-			memset(p->a + 4, 0, 12);
-			p->family = 4;
-			p->len = (uint8_t)(p->len - 96);
-			if (!*said)
-				msg(im, true, src, "line %u: IPv4-mapped "
-				    "addresses: bindreq judges them as IPv4, "
-				    "so the grant also covers IPv4 sockets",
-				    lineno);
-		} else if (!*said && grant_prefix_contains(p, &mapped))
+		if (unmap(p) && !*said)
+			msg(im, true, src, "line %u: IPv4-mapped addresses: "
+			    "bindreq judges them as IPv4, so the grant also "
+			    "covers IPv4 sockets", lineno);
+		else if (!*said && grant_prefix_contains(p, &mapped))
 			msg(im, true, src, "line %u: covers IPv4-mapped "
 			    "addresses (::ffff:a.b.c.d), which bindreq judges "
 			    "as IPv4: IPv6 sockets binding them need an IPv4 "
@@ -667,7 +669,8 @@ static void
 byuid_entry(struct importer *im, int sfd, const char *src, const char *name)
 {
 	static const uint8_t zero[16];
-	bool v4[PORT_MAX_PRIV + 1] = { false }, v6[PORT_MAX_PRIV + 1] = { false };
+	bool v4[PORT_MAX_PRIV + 1] = { false };
+	bool v6[PORT_MAX_PRIV + 1] = { false };
 	char subj[300], *line = NULL;
 	unsigned long uid, p;
 	unsigned lineno = 0;
