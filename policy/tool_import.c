@@ -68,6 +68,19 @@ static const struct grant_prefix mapped = {
 	.family = 6, .len = 96, .a = { [10] = 0xff, [11] = 0xff },
 };
 
+/* bindreq judges ::ffff:a.b.c.d as a.b.c.d: such prefixes become IPv4. */
+static bool
+unmap(struct grant_prefix *p)
+{
+	if (!grant_prefix_contains(&mapped, p))
+		return false;
+	memmove(p->a, p->a + 12, 4);
+	memset(p->a + 4, 0, 12);
+	p->family = 4;
+	p->len = (uint8_t)(p->len - 96);
+	return true;
+}
+
 /* About src (under dir). differs: not equivalent there; else a note. */
 static void __attribute__((format(printf, 4, 5)))
 msg(struct importer *im, bool differs, const char *src, const char *fmt, ...)
@@ -105,19 +118,6 @@ digits(const char *s, unsigned long max, unsigned long *v)
 		*v = *v * 10 + (unsigned long)(*p - '0');
 	}
 	return p != s ? p : NULL;
-}
-
-/* bindreq judges ::ffff:a.b.c.d as a.b.c.d: such prefixes become IPv4. */
-static bool
-unmap(struct grant_prefix *p)
-{
-	if (!grant_prefix_contains(&mapped, p))
-		return false;
-	memmove(p->a, p->a + 12, 4);
-	memset(p->a + 4, 0, 12);
-	p->family = 4;
-	p->len = (uint8_t)(p->len - 96);
-	return true;
 }
 
 /* A whole name as authbind prints a number: no sign, no leading zero. */
