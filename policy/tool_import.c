@@ -37,10 +37,9 @@
 #define PORT_MAX_PRIV	1023
 #define ADDRS_PER_RULE	16	/* addresses per policy line */
 
-/* The address and port a byaddr file decides. */
+/* The address (a whole prefix) and port a byaddr file decides. */
 struct point {
-	unsigned family;	/* 4 or 6 */
-	uint8_t a[16];		/* as grant_prefix.a: memcmp orders them */
+	struct grant_prefix p;
 	unsigned port;
 };
 
@@ -340,6 +339,7 @@ parse_byaddr(struct importer *im, const char *src, const char *name,
 	const char *sep = strrchr(s, ',');
 	bool comma = sep != NULL;
 	unsigned long port;
+	const uint8_t *b;
 	size_t off;
 	int i, af = 0;
 
@@ -352,20 +352,19 @@ parse_byaddr(struct importer *im, const char *src, const char *name,
 	memset(pt, 0, sizeof(*pt));
 	snprintf(addr, sizeof(addr), "%.*s", (int)(sep - s), s);
 	if ((size_t)(sep - s) < sizeof(addr))
-		af = inet_pton(AF_INET, addr, pt->a) == 1 ? AF_INET : comma &&
-		    inet_pton(AF_INET6, addr, pt->a) == 1 ? AF_INET6 : 0;
+		af = inet_pton(AF_INET, addr, pt->p.a) == 1 ? AF_INET : comma &&
+		    inet_pton(AF_INET6, addr, pt->p.a) == 1 ? AF_INET6 : 0;
 	if (af != 0)
-		inet_ntop(af, pt->a, canon, sizeof(canon));
+		inet_ntop(af, pt->p.a, canon, sizeof(canon));
 	earlier[0] = '\0';
 	if (af == AF_INET && comma)
 		snprintf(earlier, elen, "%s%s:%lu", bang, canon, port);
 	if (af == AF_INET6 && strcmp(canon, addr) != 0) {
 		/* Not inet_ntop's spelling: maybe the one without "::". */
 		snprintf(earlier, elen, "%s%s,%lu", bang, canon, port);
-		for (i = 0, off = 0; i < 8; i++)
+		for (i = 0, off = 0, b = pt->p.a; i < 8; i++, b += 2)
 			off += (size_t)snprintf(canon + off, sizeof(canon) -
-			    off, "%s%x", i ? ":" : "",
-			    (unsigned)(pt->a[2 * i] << 8 | pt->a[2 * i + 1]));
+			    off, "%s%x", i ? ":" : "", (unsigned)(b[0] << 8 | b[1]));
 	}
 	if (af == 0 || strcmp(canon, addr) != 0) {
 		msg(im, false, src, "never consulted: authbind looks up "
@@ -373,7 +372,8 @@ parse_byaddr(struct importer *im, const char *src, const char *name,
 		    "only for IPv4)");
 		return -1;
 	}
-	pt->family = af == AF_INET ? 4 : 6;
+	pt->p.family = af == AF_INET ? 4 : 6;
+	pt->p.len = af == AF_INET ? 32 : 128;
 	pt->port = (unsigned)port;
 	return consulted(im, src, port, *bang != '\0') ? 0 : -1;
 }
@@ -382,7 +382,7 @@ static void
 byaddr_entry(struct importer *im, int sfd, const char *src, const char *name)
 {
 	char earlier[NAME_MAX + 1], grant[96], a[INET6_ADDRSTRLEN];
-	struct grant_prefix g = { 0 };
+	struct grant_prefix g;
 	struct point pt, *n;
 	struct stat st;
 	int found;
@@ -400,15 +400,13 @@ byaddr_entry(struct importer *im, int sfd, const char *src, const char *name)
 		    "the same address and port decides");
 		return;
 	}
-	g.family = (uint8_t)pt.family;
-	g.len = pt.family == 4 ? 32 : 128;
-	memcpy(g.a, pt.a, 16);
+	g = pt.p;
 	unmap(&g);
 	inet_ntop(g.family == 4 ? AF_INET : AF_INET6, g.a, a, sizeof(a));
 	snprintf(grant, sizeof(grant), "tcp,udp %u on %s", pt.port, a);
 	if ((found = permission(im, sfd, src, name, grant)) == 0)
 		return;
-	if (found == 1 && g.family != pt.family)
+	if (found == 1 && g.family != pt.p.family)
 		msg(im, true, src, "an IPv4-mapped address: bindreq judges it "
 		    "as %s, so the grant also covers IPv4 sockets", a);
 	if (found == 1 && g.len == 128 && grant_prefix_has_zero(&g))
@@ -426,10 +424,8 @@ static int
 point_cmp(const void *a, const void *b)
 {
 	const struct point *x = a, *y = b;
-	int c = TOOL_CMP(x->family, y->family);
+	int c = grant_prefix_cmp(&x->p, &y->p);
 
-	if (c == 0)
-		c = memcmp(x->a, y->a, sizeof(x->a));
 	return c != 0 ? c : TOOL_CMP(x->port, y->port);
 }
 
@@ -543,8 +539,8 @@ parse_uid_line(char *line, struct uidline *ul)
 static bool
 inside(const struct point *p, const struct uidline *ul)
 {
-	return p->family == ul->family && memcmp(p->a, ul->lo, 16) >= 0 &&
-	    memcmp(p->a, ul->hi, 16) <= 0;
+	return p->p.family == ul->family && memcmp(p->p.a, ul->lo, 16) >= 0 &&
+	    memcmp(p->p.a, ul->hi, 16) <= 0;
 }
 
 /*
@@ -569,13 +565,13 @@ emit_rules(struct importer *im, const char *src, unsigned lineno,
 	for (i = 0; i < im->npoints && rc == 0; i++) {
 		if (im->points[i].port != port || !inside(&im->points[i], ul))
 			continue;
-		memcpy(before, im->points[i].a, 16);
+		memcpy(before, im->points[i].p.a, 16);
 		grant_addr_step(ul->family, before, -1);
-		if (memcmp(im->points[i].a, start, 16) > 0)
+		if (memcmp(im->points[i].p.a, start, 16) > 0)
 			rc = grant_range(&c, ul->family, start, before);
-		if (memcmp(im->points[i].a, ul->hi, 16) == 0)
+		if (memcmp(im->points[i].p.a, ul->hi, 16) == 0)
 			break;
-		memcpy(start, im->points[i].a, 16);
+		memcpy(start, im->points[i].p.a, 16);
 		grant_addr_step(ul->family, start, 1);
 	}
 	if (rc == 0 && i == im->npoints)
