@@ -409,15 +409,17 @@ byaddr_entry(struct importer *im, int sfd, const char *src, const char *name)
 	if (found == 1 && g.family != pt.p.family)
 		msg(im, true, src, "an IPv4-mapped address: bindreq judges it "
 		    "as %s, so the grant also covers IPv4 sockets", a);
-	if (found == 1 && g.len == 128 && grant_prefix_has_zero(&g))
+	if (found == 1 && g.family == 6 && grant_prefix_has_zero(&g))
 		msg(im, true, src, "authbind lets a dual-stack [::] socket "
 		    "bind this with this file alone; bindreq also requires "
 		    "0.0.0.0 to be granted (or IPV6_V6ONLY)");
 	n = tool_grow(im->points, &im->cap, im->npoints + 1, sizeof(*n));
 	if (n == NULL)
 		im->nomem = true;
-	else
-		(im->points = n)[im->npoints++] = pt;
+	else {
+		im->points = n;
+		im->points[im->npoints++] = pt;
+	}
 }
 
 static int
