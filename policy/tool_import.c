@@ -364,7 +364,7 @@ parse_byaddr(struct importer *im, const char *src, const char *name,
 		snprintf(earlier, elen, "%s%s,%lu", bang, canon, port);
 		for (i = 0, off = 0, b = pt->p.a; i < 8; i++, b += 2)
 			off += (size_t)snprintf(canon + off, sizeof(canon) -
-			    off, "%s%x", i ? ":" : "", (unsigned)(b[0] << 8 | b[1]));
+			    off, "%s%x", i ? ":" : "", b[0] << 8 | b[1]);
 	}
 	if (af == 0 || strcmp(canon, addr) != 0) {
 		msg(im, false, src, "never consulted: authbind looks up "
@@ -721,9 +721,10 @@ byuid_entry(struct importer *im, int sfd, const char *src, const char *name)
 			continue;
 		}
 		/* What it grants at the wildcards, for the dual-stack rule. */
-		for (p = ul.pmin; memcmp(ul.lo, zero, 16) == 0 &&
-		    p <= ul.pmax && p <= PORT_MAX_PRIV; p++)
-			(ul.family == 4 ? v4 : v6)[p] = true;
+		if (memcmp(ul.lo, zero, 16) == 0)
+			for (p = ul.pmin; p <= ul.pmax && p <= PORT_MAX_PRIV;
+			    p++)
+				(ul.family == 4 ? v4 : v6)[p] = true;
 		emit_uid_line(im, src, lineno, subj, &ul, *name == '!');
 	}
 	if (ferror(f))
