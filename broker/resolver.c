@@ -263,19 +263,6 @@ rx_reset(void)
 	memset(&R.rx, 0, sizeof(R.rx));
 }
 
-static void rsv_printf(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-rsv_printf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 /*
  * Stop talking to the resolver. Callbacks are told from resolver_expire(),
  * which the loop calls next (resolver_next_timeout_ms() is 0 meanwhile),
@@ -352,7 +339,7 @@ drain_gone(const struct resolver_callbacks *cb)
 		else if (e.kind == RQ_UNIT)
 			cb->unit_ready(cb->arg, e.conn, e.serial, NULL);
 		else {
-			rsv_printf(msg, sizeof(msg), "%s: not loaded: the "
+			rsv_msgf(msg, sizeof(msg), "%s: not loaded: the "
 			    "name resolver is gone (%s)", e.path, R.gone);
 			refuse_reload(cb, msg);
 		}
@@ -626,7 +613,7 @@ resolver_expire(const struct resolver_callbacks *cb)
 		if (e->kind != RQ_RELOAD || e->expired || e->deadline > now)
 			continue;
 		e->expired = true;
-		rsv_printf(msg, sizeof(msg), "%s: not loaded: the name "
+		rsv_msgf(msg, sizeof(msg), "%s: not loaded: the name "
 		    "resolver took more than %d ms", e->path,
 		    LIMIT_RESOLVER_RELOAD_MS);
 		refuse_reload(cb, msg);

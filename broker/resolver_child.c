@@ -89,20 +89,6 @@ child_fatal(const char *fmt, ...)
 	_exit(1);
 }
 
-static void msgf(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* snprintf that may cut a long path short, on purpose. */
-static void
-msgf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 /* One datagram, blocking. The daemon gone: nothing left to do. */
 static void
 send_msg(const void *buf, size_t len)
@@ -501,7 +487,7 @@ distinct_names(const struct policy *pol, const struct policy_rule ***out,
 
 	*out = NULL;
 	if ((v = calloc(pol->nrules + 1, sizeof(*v))) == NULL) {
-		msgf(msg, sizeof(msg), "%s: out of memory", pol->path);
+		rsv_msgf(msg, sizeof(msg), "%s: out of memory", pol->path);
 		refusal_add(r, msg);
 		return -1;
 	}
@@ -514,7 +500,7 @@ distinct_names(const struct policy *pol, const struct policy_rule ***out,
 		if (k > 0 && rule_name_cmp(&v[k - 1], &v[i]) == 0)
 			continue;
 		if (strlen(v[i]->who) >= RSV_NAME_MAX) {
-			msgf(msg, sizeof(msg), "%s:%u: a name of %zu "
+			rsv_msgf(msg, sizeof(msg), "%s:%u: a name of %zu "
 			    "bytes; at most %d", pol->path, v[i]->line,
 			    strlen(v[i]->who), RSV_NAME_MAX - 1);
 			refusal_add(r, msg);
@@ -522,7 +508,7 @@ distinct_names(const struct policy *pol, const struct policy_rule ***out,
 		v[k++] = v[i];
 	}
 	if (k > RSV_MAX_NAMES) {
-		msgf(msg, sizeof(msg), "%s: %zu distinct user and group "
+		rsv_msgf(msg, sizeof(msg), "%s: %zu distinct user and group "
 		    "names; at most %d", pol->path, k, RSV_MAX_NAMES);
 		refusal_add(r, msg);
 	}
@@ -614,7 +600,7 @@ answer_reload(uint32_t seq, const char *path)
 		pol = NULL;
 	}
 	if (pol == NULL) {
-		msgf(msg, sizeof(msg), "%s: changed while being read",
+		rsv_msgf(msg, sizeof(msg), "%s: changed while being read",
 		    path);
 		refusal_add(&r, msg);
 		refusal_end(&r, EAGAIN);

@@ -42,7 +42,9 @@
 #ifndef BINDREQD_RESOLVER_PROTO_H
 #define BINDREQD_RESOLVER_PROTO_H
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "policy.h"
@@ -186,6 +188,19 @@ _Static_assert(sizeof(struct rsv_reload_name) == 280, "rsv_reload_name");
 _Static_assert(sizeof(struct rsv_reload_error) == 16 + POLICY_ERR_MAX,
     "rsv_reload_error");
 _Static_assert(sizeof(struct rsv_reload_end) == 40, "rsv_reload_end");
+
+/* snprintf that may cut a message short, on purpose (both ends). */
+static inline void rsv_msgf(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+static inline void
+rsv_msgf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
 
 /* The header of a message of len bytes, both ends. */
 static inline void
