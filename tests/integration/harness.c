@@ -1053,18 +1053,19 @@ harness_wait_pid(pid_t pid)
 }
 
 long
-harness_vmrss_kib(pid_t pid)
+harness_status_kib(pid_t pid, const char *field)
 {
-	char path[64], *text, *p;
+	char path[64], key[64], *text, *p;
 	long kib = -1;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(key, sizeof(key), "\n%s:", field);
 	text = harness_read_file(path);
 	if (text == NULL)
 		return -1;
-	p = strstr(text, "\nVmRSS:");
+	p = strstr(text, key);
 	if (p != NULL)
-		kib = strtol(p + strlen("\nVmRSS:"), NULL, 10);
+		kib = strtol(p + strlen(key), NULL, 10);
 	free(text);
 	return kib;
 }

@@ -275,8 +275,8 @@ pid_t harness_spawn_as(uid_t uid, gid_t gid, const gid_t *groups, size_t n,
 /* Reap a child of harness_spawn_as(): its exit value, or -1 if killed. */
 int harness_wait_pid(pid_t pid);
 
-/* VmRSS of a process in KiB (/proc/PID/status), or -1. */
-long harness_vmrss_kib(pid_t pid);
+/* A KiB field of /proc/PID/status ("VmRSS", "VmHWM"), or -1. */
+long harness_status_kib(pid_t pid, const char *field);
 
 /* ---- raw protocol access ----------------------------------------------- */
 
