@@ -34,6 +34,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -534,13 +535,29 @@ timed_out_in_time(const char *what, const struct timed_call *t)
 	    t->ms <= LIB_TIMEOUT_MS + LIB_SLACK_MS;
 }
 
-/* The library alone: a listener that never accepts, its backlog full. */
+static volatile sig_atomic_t ticks;
+
+static void
+on_tick(int sig)
+{
+	(void)sig;
+	ticks++;
+}
+
+/*
+ * The library alone: a listener that never accepts, its backlog full.
+ * Then again with a signal every 50 ms that restarts nothing (no
+ * SA_RESTART): the library must go on waiting, not fail with EINTR nor
+ * wait longer than its timeout.
+ */
 static void
 test_lib_timeout_backlog(void **state)
 {
 	static int fill[FILL_MAX];
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct timed_call t;
+	struct itimerval every = { { 0, 50000 }, { 0, 50000 } }, off;
+	struct sigaction sa, old;
+	struct timed_call t, ti;
 	char dir[64];
 	int lfd, n;
 
@@ -556,11 +573,27 @@ test_lib_timeout_backlog(void **state)
 	setenv(BINDREQ_SOCKET_ENV, sun.sun_path, 1);
 	memset(&t, 0, sizeof(t));
 	assert_int_equal(timed_bind_fn(NULL, &t), 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_tick;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	memset(&off, 0, sizeof(off));
+	ticks = 0;
+	assert_int_equal(setitimer(ITIMER_REAL, &every, NULL), 0);
+	memset(&ti, 0, sizeof(ti));
+	(void)timed_bind_fn(NULL, &ti);
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+
 	unsetenv("BINDREQ_TIMEOUT_MS");
 	while (n > 0)
 		close(fill[--n]);
 	close(lfd);
 	assert_true(timed_out_in_time("listener that never accepts", &t));
+	print_message("with a signal every 50 ms (%d came):\n", (int)ticks);
+	assert_true(ticks >= 10);
+	assert_true(timed_out_in_time("listener that never accepts", &ti));
 }
 
 static void
