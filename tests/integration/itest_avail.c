@@ -313,7 +313,36 @@ struct unread_result {
 	int granted;		/* replies read at the end: granted, with fd */
 	int refused;		/* replies read at the end: any error */
 	int granted_nofd;	/* status 0 without a descriptor: a bug */
+	int inflight;		/* descriptors queued, the daemon stopped */
 };
+
+/* Read every reply there is now on every connection; count them in r. */
+static int
+drain_now(int *conns, int n, struct unread_result *r, int *open_conns)
+{
+	int i, got, st, fds = 0;
+	size_t nfds;
+
+	for (i = 0; i < n; i++) {
+		if (conns[i] < 0)
+			continue;
+		while ((got = av_take_reply(conns[i], &st, &nfds)) > 0) {
+			fds += (int)nfds;
+			if (st == 0 && nfds == 1)
+				r->granted++;
+			else if (st == 0)
+				r->granted_nofd++;
+			else
+				r->refused++;
+		}
+		if (got == 0) {
+			close(conns[i]);
+			conns[i] = -1;
+			(*open_conns)--;
+		}
+	}
+	return fds;
+}
 
 /*
  * In the child, as bravx: UNREAD_CONNS connections, each with 64 bind
@@ -328,8 +357,7 @@ unread_attacker(void *arg, int ctl)
 	struct bindreq_request req;
 	struct pollfd pfd[UNREAD_CONNS];
 	const char *path = arg;
-	int i, j, s, st, got, k = 0, open_conns;
-	size_t nfds;
+	int i, j, s, k = 0, open_conns = UNREAD_CONNS;
 
 	memset(&r, 0, sizeof(r));
 	for (i = 0; i < UNREAD_CONNS; i++) {
@@ -351,33 +379,20 @@ unread_attacker(void *arg, int ctl)
 			close(s);
 		}
 	av_ctl_say(ctl);
+	/* Told: the daemon is stopped, so what is queued is all in flight. */
 	av_ctl_hear(ctl, 60000);
+	r.inflight = drain_now(conns, UNREAD_CONNS, &r, &open_conns);
+	av_ctl_say(ctl);
+	av_ctl_hear(ctl, 10000);
 	/* Drain: reading a reply may let the daemon answer the next. */
-	for (open_conns = UNREAD_CONNS; open_conns > 0; ) {
+	while (open_conns > 0) {
 		for (i = 0; i < UNREAD_CONNS; i++) {
 			pfd[i].fd = conns[i];
 			pfd[i].events = POLLIN;
 		}
 		if (poll(pfd, UNREAD_CONNS, DRAIN_QUIET_MS) <= 0)
 			break;
-		for (i = 0; i < UNREAD_CONNS; i++) {
-			if (conns[i] < 0 || pfd[i].revents == 0)
-				continue;
-			while ((got = av_take_reply(conns[i], &st,
-			    &nfds)) > 0) {
-				if (st == 0 && nfds == 1)
-					r.granted++;
-				else if (st == 0)
-					r.granted_nofd++;
-				else
-					r.refused++;
-			}
-			if (got == 0) {
-				close(conns[i]);
-				conns[i] = -1;
-				open_conns--;
-			}
-		}
+		(void)drain_now(conns, UNREAD_CONNS, &r, &open_conns);
 	}
 	for (i = 0; i < UNREAD_CONNS; i++)
 		if (conns[i] >= 0)
@@ -408,6 +423,14 @@ test_unread_replies(void **state)
 		(void)!read(ctl, &r, 1);
 	av_sleep_ms(UNREAD_ATTACK_MS);
 	av_victim_stop(&vic, &vr);
+	/* Count what sits in the attacker's queues with the daemon stopped:
+	 * every descriptor there is one in flight. */
+	if (kill(av_dmn.pid, SIGSTOP) < 0 || !wait_stopped(av_dmn.pid))
+		print_message("could not stop the daemon\n");
+	av_ctl_say(ctl);
+	if (!av_ctl_hear(ctl, 30000))
+		print_message("the attacker did not count\n");
+	kill(av_dmn.pid, SIGCONT);
 	memset(&r, 0, sizeof(r));
 	av_ctl_say(ctl);
 	if (!av_ctl_result(ctl, &r, sizeof(r), 30000))
@@ -422,8 +445,16 @@ test_unread_replies(void **state)
 		print_message("FAIL: the attack was not made as meant\n");
 		fails++;
 	}
+	print_message("unread replies: %d descriptors were in flight to the "
+	    "attacker at the end of the attack (bound %d)\n", r.inflight,
+	    AV_UNREAD_PER_UID);
 	if (r.granted_nofd != 0)
 		fails++;
+	if (r.inflight > AV_UNREAD_PER_UID) {
+		print_message("FAIL: %d descriptors in flight to one uid\n",
+		    r.inflight);
+		fails++;
+	}
 	if ((text = harness_read_file(av_dmn.log)) == NULL)
 		text = strdup("");
 	logged = av_delivered(text, av_uid_x);
