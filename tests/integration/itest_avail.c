@@ -56,6 +56,7 @@
 #define STUCK_SMALL	(64 * 1024)	/* unsent bytes, many sockets */
 #define CLOSE_ATTACK_MS	3500		/* each variant holds this long */
 #define CLOSE_UNREAD	8		/* queued messages, variant 4 */
+#define SIGTERM_MS	2000		/* the daemon stops within this */
 
 enum close_variant { CV_BIND, CV_MALFORMED, CV_MANY, CV_UNREAD };
 
@@ -239,9 +240,13 @@ sink_accept(int sink, int *peers, int *npeers, int max)
 		peers[(*npeers)++] = fd;
 }
 
-/* One variant: victim, attack held CLOSE_ATTACK_MS, let go, check. */
+/*
+ * One variant: victim, attack held CLOSE_ATTACK_MS, let go, check. With
+ * sigterm, SIGTERM the daemon while the peers are still held: it must
+ * stop at once, not when the attacker lets go.
+ */
 static int
-close_variant(enum close_variant v)
+close_variant(enum close_variant v, bool sigterm)
 {
 	struct close_arg a = { v, NULL, -1 };
 	struct close_result r;
@@ -271,6 +276,19 @@ close_variant(enum close_variant v)
 		av_sleep_ms(20);
 	}
 	av_victim_stop(&vic, &vr);
+	if (sigterm) {
+		long long t0 = harness_now_ms();
+
+		rc = daemon_stop(&av_dmn);
+		print_message("close that sleeps: SIGTERM with the peers held: "
+		    "exit status %d after %lld ms\n", rc,
+		    harness_now_ms() - t0);
+		if (rc != 0 || harness_now_ms() - t0 > SIGTERM_MS) {
+			print_message("FAIL: bindreqd did not stop within %d "
+			    "ms\n", SIGTERM_MS);
+			fails++;
+		}
+	}
 	/* Let the peers go: a reset ends every sleeping close. */
 	for (i = 0; i < npeers; i++)
 		close(peers[i]);
@@ -285,6 +303,10 @@ close_variant(enum close_variant v)
 		print_message("FAIL: the attack was not made as meant\n");
 		fails++;
 	}
+	if (sigterm) {
+		av_victim_print("SIGTERM", &vr);
+		return fails + !av_victim_served(&vr);
+	}
 	return fails + av_after_attack(close_names[v], &vr);
 }
 
@@ -297,7 +319,8 @@ test_close_that_sleeps(void **state)
 	(void)state;
 	HARNESS_REQUIRE_ROOT();
 	for (v = CV_BIND; v <= CV_UNREAD; v++)
-		fails += close_variant(v);
+		fails += close_variant(v, false);
+	fails += close_variant(CV_BIND, true);
 	assert_int_equal(fails, 0);
 }
 
