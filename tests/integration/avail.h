@@ -34,10 +34,10 @@
 #define AV_CONNS_TOTAL		2048	/* connections over all uids */
 #define AV_CONNS_PER_UID	256	/* connections of one uid */
 #define AV_BACKLOG		512	/* listen backlog of its socket */
-#define AV_UNREAD_PER_UID	8	/* unread descriptor replies per uid */
+#define AV_UNREAD_PER_UID	64	/* unread descriptor replies per uid */
 #define AV_UID_RATE		2000	/* requests per second per uid */
 #define AV_UID_BURST		4000	/* and the bucket's size */
-#define AV_UID_COMPACT		3072	/* uids that force a table compaction */
+#define AV_UID_COMPACT		3072	/* uids that compacted the old table */
 #define AV_REQS_PER_CONN	64	/* requests one connection may make */
 #define AV_REFUSAL_LINES_10S	2000	/* refusal lines in a 10 s attack */
 #define AV_RSS_KIB		(16 * 1024)	/* with 2048 big-group conns */

@@ -326,7 +326,7 @@ test_close_that_sleeps(void **state)
 
 /* ---- 2: replies nobody reads ------------------------------------------- */
 
-#define UNREAD_CONNS		40
+#define UNREAD_CONNS		80	/* the issue used 40; more than the bound */
 #define UNREAD_ATTACK_MS	8000	/* longer than a connection's life */
 #define DRAIN_QUIET_MS		400	/* draining ends after this silence */
 
@@ -464,7 +464,8 @@ test_unread_replies(void **state)
 	    "read at the end: %d grants, %d refusals, %d grants without a "
 	    "socket; attacker exit %d\n", r.conns, r.sent, r.granted,
 	    r.refused, r.granted_nofd, rc);
-	if (rc != 0 || r.sent != UNREAD_CONNS * AV_REQS_PER_CONN) {
+	/* Sends fail once the daemon has closed a refused connection. */
+	if (rc != 0 || r.conns != UNREAD_CONNS || r.sent < UNREAD_CONNS) {
 		print_message("FAIL: the attack was not made as meant\n");
 		fails++;
 	}
