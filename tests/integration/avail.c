@@ -257,11 +257,12 @@ victim_fn(void *arg, int ctl)
 {
 	struct av_victim_result r;
 	struct sockaddr_in sin;
-	long long t0, t;
+	long long t0, t, start = harness_now_ms();
 	int fd, rc;
 
 	(void)arg;
 	memset(&r, 0, sizeof(r));
+	r.first_bad_ms = r.last_bad_ms = -1;
 	setenv("BINDREQ_TIMEOUT_MS", VICTIM_LIB_TIMEOUT, 1);
 	av_sin4(&sin, LOOPBACK, PORT_V);
 	for (;;) {
@@ -276,8 +277,13 @@ victim_fn(void *arg, int ctl)
 			r.ok++;
 			if (t > VICTIM_BOUND_MS)
 				r.slow++;
-		} else if (r.first_err == 0)
-			r.first_err = errno;
+		}
+		if ((rc != 0 || t > VICTIM_BOUND_MS) && r.first_bad_ms < 0) {
+			r.first_bad_ms = t0 - start;
+			r.first_err = rc != 0 ? errno : 0;
+		}
+		if (rc != 0 || t > VICTIM_BOUND_MS)
+			r.last_bad_ms = t0 - start;
 		r.sum_ms += t;
 		if (t > r.max_ms)
 			r.max_ms = t;
@@ -313,15 +319,18 @@ av_victim_stop(struct av_victim *v, struct av_victim_result *r)
 void
 av_victim_print(const char *what, const struct av_victim_result *r)
 {
+	char bad[96] = "";
+
+	if (r->first_bad_ms >= 0)
+		snprintf(bad, sizeof(bad), "; failed or late from %lld to %lld "
+		    "ms, first with %s", r->first_bad_ms, r->last_bad_ms,
+		    r->first_err > 0 ? strerror(r->first_err) : "a late grant");
 	print_message("%s: victim granted %d of %d (%d over %d ms), slowest "
-	    "%lld ms, mean %lld ms, first error %s\n", what, r->ok, r->tries,
-	    r->slow, VICTIM_BOUND_MS, r->max_ms,
-	    r->tries ? r->sum_ms / r->tries : 0,
-	    r->first_err > 0 ? strerror(r->first_err) :
-	    r->first_err < 0 ? "(no report)" : "none");
+	    "%lld ms, mean %lld ms%s%s\n", what, r->ok, r->tries, r->slow,
+	    VICTIM_BOUND_MS, r->max_ms, r->tries ? r->sum_ms / r->tries : 0,
+	    bad, r->first_err < 0 ? " (the victim never reported)" : "");
 }
 
-/* Did every one of the victim's grants succeed within the bound? */
 bool
 av_victim_served(const struct av_victim_result *r)
 {

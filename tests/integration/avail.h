@@ -123,9 +123,11 @@ struct av_victim_result {
 	int tries;
 	int ok;			/* granted */
 	int slow;		/* granted, but after VICTIM_BOUND_MS */
-	int first_err;		/* -1: the victim never reported */
+	int first_err;		/* of the first failure; -1: no report */
 	long long max_ms;
 	long long sum_ms;
+	long long first_bad_ms;	/* failed or late, from its start; or -1 */
+	long long last_bad_ms;
 };
 
 struct av_victim {
