@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,13 +72,47 @@ wait_for(int fd, short events, int64_t deadline)
 	}
 }
 
+/*
+ * connect() within the deadline. A non-blocking AF_UNIX connect to a full
+ * backlog fails with EAGAIN and leaves no connection in progress, so there
+ * is nothing to poll for: connect blocking instead, bounded by SO_SNDTIMEO
+ * (the kernel's limit on that wait), and retry after a signal with what is
+ * left. Returns 0 or an errno value.
+ */
+static int
+connect_until(int fd, const struct sockaddr_un *sun, int64_t deadline)
+{
+	struct timeval tv;
+	int64_t left;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return ETIMEDOUT;
+		/* A zero timeval would mean no limit at all. */
+		tv.tv_sec = (time_t)(left / 1000);
+		tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+		    sizeof(tv)) < 0)
+			return errno;
+		if (connect(fd, (const struct sockaddr *)sun,
+		    sizeof(*sun)) == 0)
+			return 0;
+		/* EAGAIN: SO_SNDTIMEO ran out while the backlog stayed full
+		 * (the loop ends it as ETIMEDOUT once the deadline passed). */
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			return errno;
+	}
+}
+
 /* Connect to the broker. Returns a descriptor, or -1 with *err set. */
 static int
 broker_connect(int64_t deadline, int *err)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *path = secure_getenv(BINDREQ_SOCKET_ENV);
-	int fd;
+	struct timeval none = { 0, 0 };
+	int fd, flags;
 
 	if (path == NULL || *path == '\0')
 		path = BINDREQ_DEFAULT_SOCKET;
@@ -86,25 +121,19 @@ broker_connect(int64_t deadline, int *err)
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*err = errno;
 		return -1;
 	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+	*err = connect_until(fd, &sun, deadline);
+	/* The rest of the exchange polls on a non-blocking socket. */
+	if (*err == 0 && (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none,
+	    sizeof(none)) < 0 || (flags = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0))
+		*err = errno;
+	if (*err == 0)
 		return fd;
-	*err = errno;
-	if (*err == EINPROGRESS || *err == EAGAIN) {
-		/* The broker's backlog is full: wait for it, within bounds. */
-		*err = wait_for(fd, POLLOUT, deadline);
-		if (*err == 0) {
-			socklen_t len = sizeof(*err);
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, err, &len) < 0)
-				*err = errno;
-		}
-		if (*err == 0)
-			return fd;
-	}
 	close(fd);
 	switch (*err) {
 	case ENOENT:

@@ -36,6 +36,7 @@
 #define START_WAIT_MS	5000
 #define STOP_WAIT_MS	5000
 #define CHILD_ALARM_S	30
+#define SPAWN_ALARM_S	120	/* harness_spawn_as: long attacks */
 #define MAX_WRAP	16	/* words in $BINDREQ_TEST_DAEMON_WRAPPER */
 
 enum track_kind { TRACK_USER, TRACK_GROUP, TRACK_PID, TRACK_DIR };
@@ -530,8 +531,8 @@ wrapper_words(char *buf, size_t len, const char **argv, size_t max)
 
 /* Fork and exec the daemon with the common and extra arguments. */
 static int
-spawn(struct harness_daemon *d, const char *policy_text, const char *user,
-    va_list ap)
+spawn(struct harness_daemon *d, int out_fd, const char *policy_text,
+    const char *user, va_list ap)
 {
 	const char *argv[MAX_WRAP + MAX_ARGS];
 	char wrapbuf[4096];
@@ -565,7 +566,12 @@ spawn(struct harness_daemon *d, const char *policy_text, const char *user,
 		argv[n++] = a;
 	argv[n] = NULL;
 
-	errfd = open(d->err, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	/* out_fd >= 0: the caller's descriptor, d->err stays empty. */
+	if (out_fd >= 0)
+		errfd = fcntl(out_fd, F_DUPFD_CLOEXEC, 3);
+	else
+		errfd = open(d->err, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		    0644);
 	if (errfd < 0)
 		return -1;
 	setenv(BINDREQ_SOCKET_ENV, d->socket, 1);
@@ -637,19 +643,44 @@ socket_ready(const char *path)
 	return true;
 }
 
+static int wait_ready(struct harness_daemon *);
+
 int
 daemon_start(struct harness_daemon *d, const char *policy_text,
     const char *user, ...)
 {
-	long long deadline;
 	va_list ap;
 	int rc;
 
 	va_start(ap, user);
-	rc = spawn(d, policy_text, user, ap);
+	rc = spawn(d, -1, policy_text, user, ap);
 	va_end(ap);
 	if (rc < 0)
 		return -1;
+	return wait_ready(d);
+}
+
+int
+daemon_start_output(struct harness_daemon *d, int out_fd,
+    const char *policy_text, const char *user, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, user);
+	rc = spawn(d, out_fd, policy_text, user, ap);
+	va_end(ap);
+	if (rc < 0)
+		return -1;
+	return wait_ready(d);
+}
+
+/* Wait until d's socket accepts connections; see daemon_start(). */
+static int
+wait_ready(struct harness_daemon *d)
+{
+	long long deadline;
+
 	deadline = harness_now_ms() + wait_ms(START_WAIT_MS);
 	while (harness_now_ms() < deadline) {
 		if (!daemon_alive(d)) {
@@ -678,7 +709,7 @@ daemon_start_fail(struct harness_daemon *d, const char *policy_text,
 	int rc;
 
 	va_start(ap, user);
-	rc = spawn(d, policy_text, user, ap);
+	rc = spawn(d, -1, policy_text, user, ap);
 	va_end(ap);
 	if (rc < 0)
 		return -1;
@@ -1013,6 +1044,68 @@ harness_run_as(uid_t uid, gid_t gid, int (*fn)(void *arg), void *arg)
 	struct plain_call c = { fn, arg };
 
 	return harness_run_as_data(uid, gid, plain_trampoline, &c, NULL, 0);
+}
+
+pid_t
+harness_spawn_as(uid_t uid, gid_t gid, const gid_t *groups, size_t n,
+    int (*fn)(void *arg, int sock), void *arg, int *sock)
+{
+	gid_t own[MAX_GROUPS];
+	int ngroups = MAX_GROUPS, sv[2], rc;
+	pid_t pid;
+
+	if (groups == NULL) {
+		if (user_groups(uid, gid, own, &ngroups) < 0)
+			return -1;
+		groups = own;
+		n = (size_t)ngroups;
+	}
+	if (n > MAX_GROUPS ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		alarm(SPAWN_ALARM_S);
+		if (become(uid, gid, groups, (int)n) < 0)
+			_exit(255);
+		rc = fn(arg, sv[1]);
+		_exit(rc & 0xff);
+	}
+	harness_track_pid(pid);
+	close(sv[1]);
+	*sock = sv[0];
+	return pid;
+}
+
+int
+harness_wait_pid(pid_t pid)
+{
+	return wait_child(pid);
+}
+
+long
+harness_status_kib(pid_t pid, const char *field)
+{
+	char path[64], key[64], *text, *p;
+	long kib = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(key, sizeof(key), "\n%s:", field);
+	text = harness_read_file(path);
+	if (text == NULL)
+		return -1;
+	p = strstr(text, key);
+	if (p != NULL)
+		kib = strtol(p + strlen(key), NULL, 10);
+	free(text);
+	return kib;
 }
 
 /* ---- raw protocol access ----------------------------------------------- */

@@ -178,6 +178,13 @@ int daemon_start_fail(struct harness_daemon *d, const char *policy_text,
     const char *user, ...) __attribute__((sentinel));
 
 /*
+ * daemon_start(), but the daemon's stdout and stderr go to out_fd (a pipe
+ * the test never reads, say) instead of d->err, which stays empty.
+ */
+int daemon_start_output(struct harness_daemon *d, int out_fd,
+    const char *policy_text, const char *user, ...) __attribute__((sentinel));
+
+/*
  * SIGTERM, wait at most 5 s, then SIGKILL. Returns the exit status
  * (128 + signal if killed by one), or -1 if no daemon ran.
  */
@@ -289,6 +296,23 @@ int harness_ident_add(const char *name, const char *supp,
  * that the real and effective uid are id's. Returns 0, or -1.
  */
 int harness_become(const struct harness_ident *id);
+
+/*
+ * Fork a child that runs beside the test: it takes the identity as
+ * harness_run_as_groups() does (groups NULL: the user's own, as
+ * harness_run_as()), runs fn(arg, sock) with an alarm of 120 s and _exits
+ * with its value. sock is its end of a SOCK_SEQPACKET socketpair whose
+ * other end is returned in *sock: tell the child when to stop, read its
+ * results. Returns the child's pid (tracked for cleanup), or -1.
+ */
+pid_t harness_spawn_as(uid_t uid, gid_t gid, const gid_t *groups, size_t n,
+    int (*fn)(void *arg, int sock), void *arg, int *sock);
+
+/* Reap a child of harness_spawn_as(): its exit value, or -1 if killed. */
+int harness_wait_pid(pid_t pid);
+
+/* A KiB field of /proc/PID/status ("VmRSS", "VmHWM"), or -1. */
+long harness_status_kib(pid_t pid, const char *field);
 
 /* ---- raw protocol access ----------------------------------------------- */
 
