@@ -166,6 +166,7 @@ FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 
 $(FUZZ_BUILD)/fuzz_policy: $(POLICY_SRC)
 $(FUZZ_BUILD)/fuzz_request: client-lib/wire.c $(POLICY_SRC)
+$(FUZZ_BUILD)/fuzz_grants: $(POLICY_SRC) $(TOOL_LIB_SRC)
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard include/*.h policy/*.h client-lib/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)

@@ -107,7 +107,6 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void hdr_init(struct rsv_hdr *, enum rsv_type, uint32_t, size_t);
 static void rx_reset(void);
 
 static struct rq *
@@ -151,7 +150,7 @@ resolver_stop(void)
 
 	if (R.fd < 0)
 		return;
-	hdr_init(&bye, RSV_BYE, R.next_seq++, sizeof(bye));
+	rsv_hdr_init(&bye, RSV_BYE, R.next_seq++, sizeof(bye));
 	if (sendmsg(R.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) !=
 	    (ssize_t)sizeof(bye) ||
 	    (epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
@@ -354,16 +353,6 @@ drain_gone(const struct resolver_callbacks *cb)
 
 /* ---- sending ------------------------------------------------------------- */
 
-static void
-hdr_init(struct rsv_hdr *h, enum rsv_type type, uint32_t seq, size_t len)
-{
-	h->magic = RSV_MAGIC;
-	h->version = RSV_VERSION;
-	h->type = (uint16_t)type;
-	h->seq = seq;
-	h->len = (uint32_t)len;
-}
-
 /* Send what waits, until the socket is full. */
 static void
 flush(void)
@@ -379,13 +368,13 @@ flush(void)
 		e = at(R.nsent);
 		if (e->kind == RQ_NAME) {
 			memset(&nr, 0, sizeof(nr));
-			hdr_init(&nr.h, RSV_NAME_REQ, e->seq, sizeof(nr));
+			rsv_hdr_init(&nr.h, RSV_NAME_REQ, e->seq, sizeof(nr));
 			nr.uid = e->uid;
 			iov.iov_base = &nr;
 			iov.iov_len = sizeof(nr);
 		} else {
 			memset(&rr, 0, sizeof(rr));
-			hdr_init(&rr.h, RSV_RELOAD_REQ, e->seq, sizeof(rr));
+			rsv_hdr_init(&rr.h, RSV_RELOAD_REQ, e->seq, sizeof(rr));
 			snprintf(rr.path, sizeof(rr.path), "%s", e->path);
 			iov.iov_base = &rr;
 			iov.iov_len = sizeof(rr);

@@ -96,16 +96,6 @@ msgf(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
-hdr_init(struct rsv_hdr *h, enum rsv_type type, uint32_t seq, size_t len)
-{
-	h->magic = RSV_MAGIC;
-	h->version = RSV_VERSION;
-	h->type = (uint16_t)type;
-	h->seq = seq;
-	h->len = (uint32_t)len;
-}
-
 /* One datagram, blocking. The daemon gone: nothing left to do. */
 static void
 send_msg(const void *buf, size_t len)
@@ -280,7 +270,7 @@ answer_name(uint32_t seq, uint32_t uid)
 	int err;
 
 	memset(&a, 0, sizeof(a));
-	hdr_init(&a.h, RSV_NAME_ANS, seq, sizeof(a));
+	rsv_hdr_init(&a.h, RSV_NAME_ANS, seq, sizeof(a));
 	a.uid = uid;
 	for (;;) {
 		if ((nbuf = realloc(buf, len)) == NULL) {
@@ -326,7 +316,7 @@ refusal_add(void *arg, const char *msg)
 	if (r->nsent >= RSV_MAX_ERRORS)
 		return;
 	memset(&e, 0, sizeof(e));
-	hdr_init(&e.h, RSV_RELOAD_ERROR, r->seq, sizeof(e));
+	rsv_hdr_init(&e.h, RSV_RELOAD_ERROR, r->seq, sizeof(e));
 	snprintf(e.msg, sizeof(e.msg), "%s", msg);
 	send_msg(&e, sizeof(e));
 	r->nsent++;
@@ -340,7 +330,7 @@ refusal_end(struct refusal *r, int status)
 	if (r->nerrors == 0)
 		refusal_add(r, "policy refused for an unknown reason");
 	memset(&end, 0, sizeof(end));
-	hdr_init(&end.h, RSV_RELOAD_END, r->seq, sizeof(end));
+	rsv_hdr_init(&end.h, RSV_RELOAD_END, r->seq, sizeof(end));
 	end.status = status > 0 ? (uint32_t)status : EINVAL;
 	end.nerrors = r->nerrors;
 	end.nsent = r->nsent;
@@ -417,7 +407,7 @@ send_file(uint32_t seq, uint32_t index, const struct policy_file *pf)
 	size_t off, n;
 
 	memset(&f, 0, sizeof(f));
-	hdr_init(&f.h, RSV_RELOAD_FILE, seq, sizeof(f));
+	rsv_hdr_init(&f.h, RSV_RELOAD_FILE, seq, sizeof(f));
 	f.index = index;
 	f.size = pf->size;
 	memcpy(f.sha256, pf->sha256, sizeof(f.sha256));
@@ -425,7 +415,7 @@ send_file(uint32_t seq, uint32_t index, const struct policy_file *pf)
 	send_msg(&f, sizeof(f));
 	for (off = 0; off < pf->size; off += n) {
 		n = pf->size - off < RSV_CHUNK ? pf->size - off : RSV_CHUNK;
-		hdr_init(&d.h, RSV_RELOAD_DATA, seq, RSV_DATA_HDR + n);
+		rsv_hdr_init(&d.h, RSV_RELOAD_DATA, seq, RSV_DATA_HDR + n);
 		d.index = index;
 		d.len = (uint32_t)n;
 		d.offset = off;
@@ -442,7 +432,7 @@ send_names(uint32_t seq, const struct policy_rule **v, long n)
 
 	for (i = 0; i < n; i++) {
 		memset(&m, 0, sizeof(m));
-		hdr_init(&m.h, RSV_RELOAD_NAME, seq, sizeof(m));
+		rsv_hdr_init(&m.h, RSV_RELOAD_NAME, seq, sizeof(m));
 		m.kind = v[i]->subject == POLICY_SUBJECT_USER ?
 		    RSV_KIND_USER : RSV_KIND_GROUP;
 		m.id = v[i]->id;
@@ -492,7 +482,7 @@ answer_reload(uint32_t seq, const char *path)
 	send_names(seq, names, nnames);
 	free(names);
 	memset(&end, 0, sizeof(end));
-	hdr_init(&end.h, RSV_RELOAD_END, seq, sizeof(end));
+	rsv_hdr_init(&end.h, RSV_RELOAD_END, seq, sizeof(end));
 	end.nfiles = (uint32_t)pol->nfiles;
 	end.nnames = (uint32_t)nnames;
 	send_msg(&end, sizeof(end));
@@ -564,7 +554,7 @@ resolver_child(int fd, pid_t parent, uid_t uid, gid_t gid, bool as_root)
 	if (getppid() != parent)
 		_exit(0);
 	(void)prctl(PR_SET_NAME, "bindreqd-names", 0, 0, 0);
-	hdr_init(&ready, RSV_READY, 0, sizeof(ready));
+	rsv_hdr_init(&ready, RSV_READY, 0, sizeof(ready));
 	send_msg(&ready, sizeof(ready));
 	serve();
 	_exit(0);

@@ -162,4 +162,15 @@ _Static_assert(sizeof(struct rsv_reload_error) == 16 + POLICY_ERR_MAX,
     "rsv_reload_error");
 _Static_assert(sizeof(struct rsv_reload_end) == 40, "rsv_reload_end");
 
+/* The header of a message of len bytes, both ends. */
+static inline void
+rsv_hdr_init(struct rsv_hdr *h, enum rsv_type type, uint32_t seq, size_t len)
+{
+	h->magic = RSV_MAGIC;
+	h->version = RSV_VERSION;
+	h->type = (uint16_t)type;
+	h->seq = seq;
+	h->len = (uint32_t)len;
+}
+
 #endif /* BINDREQD_RESOLVER_PROTO_H */

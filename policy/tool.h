@@ -6,6 +6,12 @@
  * Nothing here parses the policy format: every policy comes from
  * policy_load() or policy_parse(), and every decision from policy_decide(),
  * so the tool says exactly what bindreqd would do.
+ *
+ * bindreq-policy.c parses options and dispatches; each command is a file
+ * (tool_check.c, tool_list.c, tool_explain.c, tool_diff.c, tool_import.c
+ * with tool_import_uid.c) over two shared ones: tool_grants.c, the one
+ * address and grant algebra (tool_grants.h), and tool_util.c (strings,
+ * quoting, rule text, loading).
  */
 #ifndef BINDREQ_TOOL_H
 #define BINDREQ_TOOL_H
@@ -16,6 +22,7 @@
 #include <stdio.h>
 
 #include "policy.h"
+#include "tool_grants.h"
 
 /* Exit statuses shared by the commands. */
 #define TOOL_EXIT_OK		0
@@ -25,6 +32,9 @@
 #define TOOL_DEFAULT_POLICY	"/etc/bindreq/policy"
 #define TOOL_DEFAULT_AUTHBIND	"/etc/authbind"
 #define TOOL_DEFAULT_MAX_WARNINGS 50
+
+/* -1, 0 or 1 as x is below, equal to or above y: for comparators. */
+#define TOOL_CMP(x, y)	(((x) > (y)) - ((x) < (y)))
 
 /* ------------------------------------------------------------------ */
 /* Loading */
@@ -36,6 +46,8 @@
  */
 int	tool_load(const char *path, const struct policy_resolver *resolver,
 	    struct policy **out, FILE *err);
+/* A policy_errors reporter: each message as a line on the FILE * arg. */
+void	tool_report(void *arg, const char *msg);
 
 /* ------------------------------------------------------------------ */
 /* check */
@@ -159,77 +171,21 @@ const char *tool_subject_word(enum policy_subject s);
  */
 void *tool_grow(void *p, size_t *cap, size_t need, size_t size);
 
-/* A growing string; err is set when memory ran out. */
-struct tool_buf {
-	char *s;
-	size_t len, cap;
-	int err;
-};
-
-void	tool_buf_printf(struct tool_buf *b, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	tool_buf_free(struct tool_buf *b);
-/* The string so far ("" if nothing or out of memory). */
-const char *tool_buf_str(const struct tool_buf *b);
-
-/* Append s with control bytes, backslash and bad UTF-8 as \xNN. */
-void	tool_buf_safe(struct tool_buf *b, const char *s);
-/* Append s as a JSON string, quotes included. */
-void	tool_buf_json(struct tool_buf *b, const char *s);
+/* Write s with control bytes, backslash and bad UTF-8 as \xNN. */
+void	tool_put_safe(FILE *f, const char *s);
+/* Write s as a JSON string, quotes included. */
+void	tool_put_json(FILE *f, const char *s);
 
 /* "allow user alice tcp 80,443 on 127.0.0.1 ::1" */
-void	tool_rule_text(struct tool_buf *b, const struct policy_rule *r);
+void	tool_rule_text(FILE *f, const struct policy_rule *r);
 /* "user alice", "uid 1001" */
-void	tool_rule_subject(struct tool_buf *b, const struct policy_rule *r);
-/* "80,443,600-700" */
-void	tool_rule_ports(struct tool_buf *b, const struct policy_rule *r);
+void	tool_rule_subject(FILE *f, const struct policy_rule *r);
 /* "127.0.0.1 ::1" or "*" */
-void	tool_rule_addrs(struct tool_buf *b, const struct policy_rule *r);
-
-/*
- * Who a rule names, as one number: users and uids share one space,
- * groups and gids another.
- */
-uint64_t tool_subject_key(const struct policy_rule *r);
-
-/* An address prefix with its host bits clear; v4 in a[0..3]. */
-struct tool_prefix {
-	uint8_t family;		/* 4 or 6 */
-	uint8_t len;
-	uint8_t a[16];
-};
-
-/*
- * The prefixes a rule grants, into out (room for at least r->naddrs, and
- * 2 for "any address": 0.0.0.0/0 and ::/0). Returns how many.
- */
-size_t	tool_rule_prefixes(const struct policy_rule *r,
-	    struct tool_prefix *out);
-size_t	tool_rule_nprefixes(const struct policy_rule *r);
-int	tool_prefix_cmp(const struct tool_prefix *x,
-	    const struct tool_prefix *y);
-bool	tool_prefix_contains(const struct tool_prefix *outer,
-	    const struct tool_prefix *inner);
-/* Is the prefix's network address all zero (so it holds 0.0.0.0 / ::)? */
-bool	tool_prefix_has_zero(const struct tool_prefix *p);
-void	tool_prefix_format(struct tool_buf *b, const struct tool_prefix *p);
-
-/* Append a sorted list of ranges as "80,443,600-700". */
-void	tool_ports_format(struct tool_buf *b,
-	    const struct policy_port_range *pr, size_t n);
-
-/*
- * The port sweep. Every rule's port ranges cut 1..1023 into segments in
- * which the set of rules granting a port does not change; fn is called
- * once per non-empty segment [lo, hi] with the indices (into rules,
- * ascending) of the rules active there. A check that only depends on
- * which rules cover a port thus runs once per segment instead of once per
- * port, and never compares rules that share no port. fn returns 0 or -1
- * to stop. Returns 0, or -1 (memory, or fn's -1).
- */
-typedef int (*tool_segment_fn)(void *arg, unsigned lo, unsigned hi,
-    const uint32_t *active, size_t nactive);
-int	tool_sweep(const struct policy_rule *const *rules, size_t nrules,
-	    tool_segment_fn fn, void *arg);
+void	tool_rule_addrs(FILE *f, const struct policy_rule *r);
+/* A sorted list of ranges as "80,443,600-700". */
+void	tool_ports_format(FILE *f, const struct policy_port_range *pr,
+	    size_t n);
+/* The same as a string to free, or NULL when memory ran out. */
+char	*tool_ports_string(const struct policy_port_range *pr, size_t n);
 
 #endif /* BINDREQ_TOOL_H */

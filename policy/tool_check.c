@@ -12,8 +12,8 @@
  *  - a file bindreqd would refuse to trust (owner, mode).
  *
  * Scale: a policy may hold 100 000 rules, so no check compares all rules
- * pairwise. The port sweep (tool_sweep) visits each segment of ports with
- * the rules granting it; within a segment, entries are sorted by address
+ * pairwise. The port sweep (grant_sweep) visits each segment of ports with
+ * the rules granting it; within a segment, grants are sorted by address
  * prefix, and since two prefixes overlap only when one contains the other,
  * a stack of enclosing prefixes yields every overlapping pair's partner
  * without comparing disjoint ones. Each rule reports the first partner it
@@ -37,171 +37,92 @@
 /* Nested prefixes of one family: /0 to /128. */
 #define STACK_MAX		130
 
-struct entry {
-	struct tool_prefix p;
-	uint64_t subj;
-	uint32_t rule;
-	uint32_t pfx;		/* which of the rule's prefixes */
-};
-
 struct group {
 	size_t start, end;	/* entries with one prefix (and subject) */
 	uint64_t s1;		/* the first entry's subject */
 	bool has2;		/* an entry with another subject... */
 	size_t second;		/* ...the first such */
-	uint64_t s2;
 };
 
-/* Two subjects may both bind proto ports [lo, hi] on overlapping addrs. */
-struct conflict {
-	uint32_t later, earlier;
-	unsigned proto;
-	uint16_t lo, hi;
-	uint32_t pfx_later, pfx_earlier;
-};
-
-/* rule grants the IPv6 wildcard for proto [lo, hi] but not 0.0.0.0. */
-struct dual {
-	uint32_t rule;
+/*
+ * A finding on ports [lo, hi]: rule and an earlier one (other) granting
+ * two subjects overlapping addresses for proto (a conflict), or rule
+ * granting :: but not 0.0.0.0 for protos (dual).
+ */
+struct finding {
+	uint32_t rule, other;
 	unsigned protos;
 	uint16_t lo, hi;
+	uint32_t pfx, pfx_other;	/* which of their prefixes */
 };
 
-struct warning {
-	unsigned line;
-	unsigned order;
-	char *text;
+struct findings {
+	struct finding *f;
+	size_t n, cap;
 };
 
 struct checker {
 	const struct policy *pol;
 	const struct policy_rule **rules;
-	struct tool_prefix *pfx;	/* every rule's prefixes */
-	size_t *pfx_start;		/* rule i's are pfx[pfx_start[i]..] */
 	uint16_t *minport;
 	uint32_t *covered_by;		/* UINT32_MAX: not covered */
-	bool *v4zero, *v6zero;		/* grants 0.0.0.0 / :: */
+	bool *v6zero;			/* grants :: */
 
-	/*
-	 * Every rule's entries, sorted once for each check: a segment with
-	 * many active rules picks its own from these in order rather than
-	 * sorting them again.
-	 */
-	struct entry *by_prefix, *by_subject;
-	size_t nentries;
-	uint32_t *subj_of;		/* rule -> dense subject number */
-	bool *subj_wanted;		/* per subject, in this segment */
-	bool *active;			/* per rule, in this segment */
+	struct grant_set ents;		/* per-segment scratch */
+	uint64_t *wanted;		/* per-segment scratch */
+	struct grant_set set[2];	/* per-segment: tcp, udp */
 
-	struct entry *ents;		/* per-segment scratch */
-	size_t cap_ents;
-	uint32_t *order;		/* per-segment scratch */
-
-	struct conflict *conf;
-	size_t nconf, cap_conf;
-	struct dual *dual;
-	size_t ndual, cap_dual;
+	unsigned lo, hi, proto;		/* the segment and protocol at hand */
+	struct findings conf, dual;
 	int nomem;
 };
 
 /* ------------------------------------------------------------------ */
-/* Growing arrays */
+/* Findings */
 
 static int
 u64_cmp(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
+	return TOOL_CMP(*(const uint64_t *)a, *(const uint64_t *)b);
 }
 
 static void
-add_conflict(struct checker *c, const struct entry *a, const struct entry *b,
-    unsigned proto, unsigned lo, unsigned hi)
+add(struct checker *c, struct findings *fs, struct finding f)
 {
-	const struct entry *late = a->rule > b->rule ? a : b;
-	const struct entry *early = late == a ? b : a;
-	struct conflict *n;
+	struct finding *n;
 
-	n = tool_grow(c->conf, &c->cap_conf, c->nconf + 1, sizeof(*n));
+	n = tool_grow(fs->f, &fs->cap, fs->n + 1, sizeof(*n));
 	if (n == NULL) {
 		c->nomem = 1;
 		return;
 	}
-	c->conf = n;
-	n = &c->conf[c->nconf++];
-	n->later = late->rule;
-	n->earlier = early->rule;
-	n->proto = proto;
-	n->lo = (uint16_t)lo;
-	n->hi = (uint16_t)hi;
-	n->pfx_later = late->pfx;
-	n->pfx_earlier = early->pfx;
+	fs->f = n;
+	n[fs->n++] = f;
 }
 
 static void
-add_dual(struct checker *c, uint32_t rule, unsigned protos, unsigned lo,
-    unsigned hi)
+add_conflict(struct checker *c, const struct grant *a, const struct grant *b)
 {
-	struct dual *n;
+	const struct grant *late = a->rule > b->rule ? a : b;
+	const struct grant *early = late == a ? b : a;
 
-	n = tool_grow(c->dual, &c->cap_dual, c->ndual + 1, sizeof(*n));
-	if (n == NULL) {
-		c->nomem = 1;
-		return;
-	}
-	c->dual = n;
-	n = &c->dual[c->ndual++];
-	n->rule = rule;
-	n->protos = protos;
-	n->lo = (uint16_t)lo;
-	n->hi = (uint16_t)hi;
+	add(c, &c->conf, (struct finding){ late->rule, early->rule, c->proto,
+	    (uint16_t)c->lo, (uint16_t)c->hi, late->pfx, early->pfx });
 }
 
 /* ------------------------------------------------------------------ */
 /* Walking nested prefixes */
 
-/* By subject, then prefix, then rule: for the per-subject checks. */
-static int
-entry_subject_cmp(const void *a, const void *b)
-{
-	const struct entry *x = a, *y = b;
-	int c;
-
-	if (x->subj != y->subj)
-		return x->subj < y->subj ? -1 : 1;
-	c = tool_prefix_cmp(&x->p, &y->p);
-	if (c != 0)
-		return c;
-	if (x->rule != y->rule)
-		return x->rule < y->rule ? -1 : 1;
-	return x->pfx < y->pfx ? -1 : x->pfx > y->pfx;
-}
-
-/* By prefix, then rule: for the checks across subjects. */
-static int
-entry_prefix_cmp(const void *a, const void *b)
-{
-	const struct entry *x = a, *y = b;
-	int c = tool_prefix_cmp(&x->p, &y->p);
-
-	if (c != 0)
-		return c;
-	if (x->rule != y->rule)
-		return x->rule < y->rule ? -1 : 1;
-	return x->pfx < y->pfx ? -1 : x->pfx > y->pfx;
-}
-
 /* Can x and y meet at all? Across subjects always; else same subject. */
 static bool
-same_space(const struct entry *x, const struct entry *y, bool by_subject)
+same_space(const struct grant *x, const struct grant *y, bool by_subject)
 {
 	return !by_subject || x->subj == y->subj;
 }
 
 /* The run of entries with ents[start]'s prefix (and subject). */
 static void
-group_at(const struct entry *ents, size_t n, size_t start, bool by_subject,
+group_at(const struct grant *ents, size_t n, size_t start, bool by_subject,
     struct group *g)
 {
 	size_t i;
@@ -210,12 +131,11 @@ group_at(const struct entry *ents, size_t n, size_t start, bool by_subject,
 	g->start = start;
 	g->s1 = ents[start].subj;
 	for (i = start; i < n && same_space(&ents[i], &ents[start],
-	    by_subject) && tool_prefix_cmp(&ents[i].p, &ents[start].p) == 0;
+	    by_subject) && grant_prefix_cmp(&ents[i].p, &ents[start].p) == 0;
 	    i++) {
 		if (!g->has2 && ents[i].subj != g->s1) {
 			g->has2 = true;
 			g->second = i;
-			g->s2 = ents[i].subj;
 		}
 	}
 	g->end = i;
@@ -227,15 +147,15 @@ group_at(const struct entry *ents, size_t n, size_t start, bool by_subject,
  * first. Prefixes nest or are disjoint, and those inside P follow P in
  * this order, so popping what does not contain G leaves its ancestors.
  */
-typedef void (*nest_fn)(struct checker *, const struct entry *,
-    const struct group *, const struct group *, size_t, void *);
+typedef void (*nest_fn)(struct checker *, const struct grant *,
+    const struct group *, const struct group *, size_t);
 
 static void
-nest_walk(struct checker *c, const struct entry *ents, size_t n,
-    bool by_subject, nest_fn fn, void *arg)
+nest_walk(struct checker *c, const struct grant *ents, size_t n,
+    bool by_subject, nest_fn fn)
 {
 	struct group stack[STACK_MAX], g;
-	const struct entry *top;
+	const struct grant *top;
 	size_t depth = 0, i;
 
 	for (i = 0; i < n && !c->nomem; i = g.end) {
@@ -243,11 +163,11 @@ nest_walk(struct checker *c, const struct entry *ents, size_t n,
 		while (depth > 0) {
 			top = &ents[stack[depth - 1].start];
 			if (same_space(top, &ents[i], by_subject) &&
-			    tool_prefix_contains(&top->p, &ents[i].p))
+			    grant_prefix_contains(&top->p, &ents[i].p))
 				break;
 			depth--;
 		}
-		fn(c, ents, &g, stack, depth, arg);
+		fn(c, ents, &g, stack, depth);
 		if (depth < STACK_MAX)
 			stack[depth++] = g;
 	}
@@ -258,167 +178,109 @@ nest_walk(struct checker *c, const struct entry *ents, size_t n,
  * (0.0.0.0 or ::, held by any prefix with an all-zero network) receives
  * what is sent to every address of its family on that port.
  */
-static struct tool_prefix
-traffic_prefix(const struct tool_prefix *p)
+static struct grant_prefix
+traffic_prefix(const struct grant_prefix *p)
 {
-	struct tool_prefix w = { .family = p->family };
+	struct grant_prefix w = { .family = p->family };
 
-	return tool_prefix_has_zero(p) ? w : *p;
-}
-
-static bool
-entry_wanted(const struct checker *c, const struct entry *e, unsigned proto,
-    bool only_wanted)
-{
-	if (proto != 0 && !(c->rules[e->rule]->protos & proto))
-		return false;
-	return !only_wanted || c->subj_wanted[c->subj_of[e->rule]];
-}
-
-static unsigned
-log2_ceil(size_t n)
-{
-	unsigned l = 0;
-
-	while (((size_t)1 << l) < n && l < 63)
-		l++;
-	return l;
+	return grant_prefix_has_zero(p) ? w : *p;
 }
 
 /*
- * Fill c->ents, in the order of cmp, with the entries of the active rules
- * that grant proto (0: any) and, if only_wanted, whose subject is wanted.
- * Sorting a few is cheaper than picking them from the presorted list of
- * all; for many it is the other way round.
+ * Fill c->ents, in the order of cmp, with the grants of the active rules
+ * that grant proto (0: any) and, if nwanted, whose subject is in
+ * c->wanted; traffic: with their traffic prefixes.
  */
 static size_t
 select_entries(struct checker *c, const uint32_t *active, size_t nactive,
-    unsigned proto, bool only_wanted, const struct entry *presorted,
-    int (*cmp)(const void *, const void *), bool traffic)
+    unsigned proto, size_t nwanted, int (*cmp)(const void *, const void *),
+    bool traffic)
 {
-	const struct policy_rule *r;
-	size_t i, j, k = 0, need = 0;
-	struct entry *e;
+	struct grant *e;
+	size_t i, k = 0;
 
-	for (i = 0; i < nactive; i++)
-		need += tool_rule_nprefixes(c->rules[active[i]]);
-	e = tool_grow(c->ents, &c->cap_ents, need + 1, sizeof(*e));
-	if (e == NULL) {
+	if (grant_set_expand(&c->ents, c->rules, active, nactive, proto) ==
+	    -1) {
 		c->nomem = 1;
 		return 0;
 	}
-	c->ents = e;
-	if (need * log2_ceil(need) > c->nentries) {
-		for (i = 0; i < c->nentries; i++)
-			if (c->active[presorted[i].rule] &&
-			    entry_wanted(c, &presorted[i], proto, only_wanted))
-				c->ents[k++] = presorted[i];
-		return k;
+	for (i = 0, e = c->ents.g; i < c->ents.n; i++) {
+		if (nwanted > 0 && !bsearch(&e[i].subj, c->wanted, nwanted,
+		    sizeof(e[i].subj), u64_cmp))
+			continue;
+		e[k] = e[i];
+		if (traffic)
+			e[k].p = traffic_prefix(&e[k].p);
+		k++;
 	}
-	for (i = 0; i < nactive; i++) {
-		r = c->rules[active[i]];
-		for (j = 0; j < tool_rule_nprefixes(r); j++) {
-			e = &c->ents[k];
-			e->p = c->pfx[c->pfx_start[active[i]] + j];
-			if (traffic)
-				e->p = traffic_prefix(&e->p);
-			e->subj = tool_subject_key(r);
-			e->rule = active[i];
-			e->pfx = (uint32_t)j;
-			if (entry_wanted(c, e, proto, only_wanted))
-				k++;
-		}
-	}
-	qsort(c->ents, k, sizeof(*c->ents), cmp);
+	qsort(e, k, sizeof(*e), cmp);
 	return k;
 }
 
 /* ------------------------------------------------------------------ */
 /* Overlapping grants to different subjects */
 
-struct seg {
-	unsigned lo, hi;
-	unsigned proto;
-};
-
 /*
  * For each entry of g: one partner with another subject in each
  * enclosing group, and in g itself one that comes earlier.
  */
 static void
-conflict_group(struct checker *c, const struct entry *ents,
-    const struct group *g, const struct group *stack, size_t depth,
-    void *arg)
+conflict_group(struct checker *c, const struct grant *ents,
+    const struct group *g, const struct group *stack, size_t depth)
 {
-	const struct seg *s = arg;
-	const struct entry *e, *first = &ents[g->start];
+	const struct grant *e, *first = &ents[g->start];
 	size_t i, k;
 
 	for (i = g->start; i < g->end; i++) {
 		e = &ents[i];
 		for (k = 0; k < depth; k++) {
 			if (stack[k].s1 != e->subj)
-				add_conflict(c, e, &ents[stack[k].start],
-				    s->proto, s->lo, s->hi);
+				add_conflict(c, e, &ents[stack[k].start]);
 			else if (stack[k].has2)
-				add_conflict(c, e, &ents[stack[k].second],
-				    s->proto, s->lo, s->hi);
+				add_conflict(c, e, &ents[stack[k].second]);
 		}
 		if (g->s1 != e->subj)
-			add_conflict(c, e, first, s->proto, s->lo, s->hi);
-		else if (g->has2 && g->second < i && g->s2 != e->subj)
-			add_conflict(c, e, &ents[g->second], s->proto, s->lo,
-			    s->hi);
+			add_conflict(c, e, first);
+		else if (g->has2 && g->second < i)
+			add_conflict(c, e, &ents[g->second]);
 	}
 }
 
 static void
-check_conflicts(struct checker *c, unsigned lo, unsigned hi,
-    const uint32_t *active, size_t nactive)
+check_conflicts(struct checker *c, const uint32_t *active, size_t nactive)
 {
-	static const unsigned protos[] = { POLICY_TCP, POLICY_UDP };
-	struct seg s = { .lo = lo, .hi = hi };
-	size_t i, n;
+	size_t n;
 
 	if (nactive < 2)
 		return;
-	for (i = 0; i < 2 && !c->nomem; i++) {
-		n = select_entries(c, active, nactive, protos[i], false,
-		    c->by_prefix, entry_prefix_cmp, true);
-		if (n < 2)
-			continue;
-		s.proto = protos[i];
-		nest_walk(c, c->ents, n, false, conflict_group, &s);
+	for (c->proto = POLICY_TCP; c->proto <= POLICY_UDP && !c->nomem;
+	    c->proto <<= 1) {
+		n = select_entries(c, active, nactive, c->proto, 0,
+		    grant_prefix_order, true);
+		if (n >= 2)
+			nest_walk(c, c->ents.g, n, false, conflict_group);
 	}
 }
 
 /* ------------------------------------------------------------------ */
 /* Rules wholly covered by another */
 
-static bool
-port_in(const struct policy_rule *r, unsigned port, unsigned *hi)
-{
-	size_t i;
-
-	for (i = 0; i < r->nports; i++) {
-		if (port >= r->ports[i].lo && port <= r->ports[i].hi) {
-			*hi = r->ports[i].hi;
-			return true;
-		}
-	}
-	return false;
-}
-
+/* Does b grant every port a grants? */
 static bool
 ports_cover(const struct policy_rule *b, const struct policy_rule *a)
 {
-	unsigned x, hi;
-	size_t i;
+	unsigned x;
+	size_t i, j;
 
 	for (i = 0; i < a->nports; i++) {
-		for (x = a->ports[i].lo; x <= a->ports[i].hi; x = hi + 1)
-			if (!port_in(b, x, &hi))
+		for (x = a->ports[i].lo; x <= a->ports[i].hi;
+		    x = b->ports[j].hi + 1u) {
+			for (j = 0; j < b->nports && (x < b->ports[j].lo ||
+			    x > b->ports[j].hi); j++)
+				continue;
+			if (j == b->nports)
 				return false;
+		}
 	}
 	return true;
 }
@@ -427,15 +289,17 @@ static bool
 addrs_cover(const struct checker *c, uint32_t bi, uint32_t ai)
 {
 	const struct policy_rule *a = c->rules[ai], *b = c->rules[bi];
-	const struct tool_prefix *pa = &c->pfx[c->pfx_start[ai]];
-	const struct tool_prefix *pb = &c->pfx[c->pfx_start[bi]];
+	struct grant_prefix pa, pb;
 	size_t i, j;
 
-	for (i = 0; i < tool_rule_nprefixes(a); i++) {
-		for (j = 0; j < tool_rule_nprefixes(b); j++)
-			if (tool_prefix_contains(&pb[j], &pa[i]))
+	for (i = 0; i < grant_rule_nprefixes(a); i++) {
+		grant_rule_prefix(a, i, &pa);
+		for (j = 0; j < grant_rule_nprefixes(b); j++) {
+			grant_rule_prefix(b, j, &pb);
+			if (grant_prefix_contains(&pb, &pa))
 				break;
-		if (j == tool_rule_nprefixes(b))
+		}
+		if (j == grant_rule_nprefixes(b))
 			return false;
 	}
 	return true;
@@ -446,7 +310,7 @@ covers(const struct checker *c, uint32_t bi, uint32_t ai)
 {
 	const struct policy_rule *a = c->rules[ai], *b = c->rules[bi];
 
-	return tool_subject_key(a) == tool_subject_key(b) &&
+	return grant_subject(a) == grant_subject(b) &&
 	    (a->protos & ~b->protos) == 0 && ports_cover(b, a) &&
 	    addrs_cover(c, bi, ai);
 }
@@ -467,17 +331,15 @@ try_cover(struct checker *c, uint32_t b, uint32_t a)
 }
 
 static void
-cover_group(struct checker *c, const struct entry *ents,
-    const struct group *g, const struct group *stack, size_t depth,
-    void *arg)
+cover_group(struct checker *c, const struct grant *ents,
+    const struct group *g, const struct group *stack, size_t depth)
 {
-	const unsigned *lo = arg;
-	const struct entry *e;
+	const struct grant *e;
 	size_t i, k, j, tries;
 
 	for (i = g->start; i < g->end; i++) {
 		e = &ents[i];
-		if (e->pfx != 0 || c->minport[e->rule] != *lo ||
+		if (e->pfx != 0 || c->minport[e->rule] != c->lo ||
 		    c->covered_by[e->rule] != UINT32_MAX)
 			continue;
 		tries = 0;
@@ -495,74 +357,61 @@ cover_group(struct checker *c, const struct entry *ents,
 }
 
 static void
-check_covered(struct checker *c, unsigned lo, const uint32_t *active,
-    size_t nactive)
+check_covered(struct checker *c, const uint32_t *active, size_t nactive)
 {
-	size_t i, n;
-	bool any = false;
+	size_t i, n, k = 0;
 
 	/* Only subjects with a rule starting here can have one covered. */
-	for (i = 0; i < nactive; i++) {
-		if (c->minport[active[i]] == lo) {
-			c->subj_wanted[c->subj_of[active[i]]] = true;
-			any = true;
-		}
-	}
-	if (!any)
-		return;
-	n = select_entries(c, active, nactive, 0, true, c->by_subject,
-	    entry_subject_cmp, false);
-	if (n >= 2)
-		nest_walk(c, c->ents, n, true, cover_group, &lo);
 	for (i = 0; i < nactive; i++)
-		c->subj_wanted[c->subj_of[active[i]]] = false;
+		if (c->minport[active[i]] == c->lo)
+			c->wanted[k++] = grant_subject(c->rules[active[i]]);
+	if (k == 0)
+		return;
+	qsort(c->wanted, k, sizeof(*c->wanted), u64_cmp);
+	n = select_entries(c, active, nactive, 0, k, grant_cmp, false);
+	if (n >= 2)
+		nest_walk(c, c->ents.g, n, true, cover_group);
 }
 
 /* ------------------------------------------------------------------ */
 /* IPv6 wildcard without the IPv4 one */
 
-static int
-order_by_subject(const void *a, const void *b, void *arg)
-{
-	const struct checker *c = arg;
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	uint64_t sx = tool_subject_key(c->rules[x]);
-	uint64_t sy = tool_subject_key(c->rules[y]);
-
-	if (sx != sy)
-		return sx < sy ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
+/*
+ * A rule granting :: for a protocol its subject is not granted 0.0.0.0
+ * for, in this segment: asked of the segment's grant sets.
+ */
 static void
-check_dual(struct checker *c, unsigned lo, unsigned hi,
-    const uint32_t *active, size_t nactive)
+check_dual(struct checker *c, const uint32_t *active, size_t nactive)
 {
-	size_t i, j, k;
-	unsigned mask4, missing;
-	uint64_t s;
+	static const struct grant_prefix any4 = { .family = 4, .len = 32 };
+	const struct policy_rule *r;
+	unsigned missing, k;
+	size_t i;
 
-	for (i = 0; i < nactive; i++)
-		if (c->v6zero[active[i]])
-			break;
+	for (i = 0; i < nactive && !c->v6zero[active[i]]; i++)
+		continue;
 	if (i == nactive)
 		return;
-	memcpy(c->order, active, nactive * sizeof(*active));
-	qsort_r(c->order, nactive, sizeof(*c->order), order_by_subject, c);
-	for (i = 0; i < nactive; i = j) {
-		s = tool_subject_key(c->rules[c->order[i]]);
-		mask4 = 0;
-		for (j = i; j < nactive &&
-		    tool_subject_key(c->rules[c->order[j]]) == s; j++)
-			if (c->v4zero[c->order[j]])
-				mask4 |= c->rules[c->order[j]]->protos;
-		for (k = i; k < j; k++) {
-			if (!c->v6zero[c->order[k]])
-				continue;
-			missing = c->rules[c->order[k]]->protos & ~mask4;
-			if (missing != 0)
-				add_dual(c, c->order[k], missing, lo, hi);
+	for (k = 0; k < 2; k++) {
+		if (grant_set_build(&c->set[k], c->rules, active, nactive,
+		    k == 0 ? POLICY_TCP : POLICY_UDP) == -1) {
+			c->nomem = 1;
+			return;
 		}
+	}
+	for (; i < nactive; i++) {
+		r = c->rules[active[i]];
+		if (!c->v6zero[active[i]])
+			continue;
+		missing = 0;
+		for (k = 0; k < 2; k++)
+			if (grant_set_find(&c->set[k], grant_subject(r),
+			    &any4) == NULL)
+				missing |= k == 0 ? POLICY_TCP : POLICY_UDP;
+		if ((missing &= r->protos) != 0)
+			add(c, &c->dual, (struct finding){ .rule = active[i],
+			    .protos = missing, .lo = (uint16_t)c->lo,
+			    .hi = (uint16_t)c->hi });
 	}
 }
 
@@ -574,124 +423,45 @@ segment(void *arg, unsigned lo, unsigned hi, const uint32_t *active,
     size_t nactive)
 {
 	struct checker *c = arg;
-	size_t i;
 
-	for (i = 0; i < nactive; i++)
-		c->active[active[i]] = true;
-	check_conflicts(c, lo, hi, active, nactive);
-	check_covered(c, lo, active, nactive);
-	check_dual(c, lo, hi, active, nactive);
-	for (i = 0; i < nactive; i++)
-		c->active[active[i]] = false;
+	c->lo = lo;
+	c->hi = hi;
+	check_conflicts(c, active, nactive);
+	check_covered(c, active, nactive);
+	check_dual(c, active, nactive);
 	return c->nomem ? -1 : 0;
-}
-
-/* Number the subjects densely: subj_of[rule] indexes subj_wanted. */
-static int
-number_subjects(struct checker *c)
-{
-	size_t i, n = c->pol->nrules, k = 0;
-	uint64_t *keys, key, *hit;
-
-	keys = calloc(n + 1, sizeof(*keys));
-	if (keys == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		keys[i] = tool_subject_key(c->rules[i]);
-	qsort(keys, n, sizeof(*keys), u64_cmp);
-	for (i = 0; i < n; i++)
-		if (k == 0 || keys[k - 1] != keys[i])
-			keys[k++] = keys[i];
-	for (i = 0; i < n; i++) {
-		key = tool_subject_key(c->rules[i]);
-		hit = bsearch(&key, keys, k, sizeof(*keys), u64_cmp);
-		c->subj_of[i] = (uint32_t)(hit - keys);
-	}
-	free(keys);
-	return 0;
-}
-
-/* Every rule's entries, in both orders. */
-static int
-presort(struct checker *c)
-{
-	size_t i, j, k = 0;
-	struct entry *e;
-
-	c->by_prefix = calloc(c->nentries + 1, sizeof(*c->by_prefix));
-	c->by_subject = calloc(c->nentries + 1, sizeof(*c->by_subject));
-	if (c->by_prefix == NULL || c->by_subject == NULL)
-		return -1;
-	for (i = 0; i < c->pol->nrules; i++) {
-		for (j = 0; j < tool_rule_nprefixes(c->rules[i]); j++) {
-			e = &c->by_prefix[k++];
-			e->p = c->pfx[c->pfx_start[i] + j];
-			e->subj = tool_subject_key(c->rules[i]);
-			e->rule = (uint32_t)i;
-			e->pfx = (uint32_t)j;
-		}
-	}
-	memcpy(c->by_subject, c->by_prefix, k * sizeof(*c->by_prefix));
-	for (i = 0; i < k; i++)
-		c->by_prefix[i].p = traffic_prefix(&c->by_prefix[i].p);
-	qsort(c->by_prefix, k, sizeof(*c->by_prefix), entry_prefix_cmp);
-	qsort(c->by_subject, k, sizeof(*c->by_subject), entry_subject_cmp);
-	return 0;
 }
 
 static int
 checker_init(struct checker *c, const struct policy *pol)
 {
-	size_t i, j;
+	size_t i, j, n = pol->nrules + 1;
 	const struct policy_rule *r;
-	struct tool_prefix *p;
-	size_t n = pol->nrules + 1;
+	struct grant_prefix p;
 
 	memset(c, 0, sizeof(*c));
 	c->pol = pol;
 	c->rules = calloc(n, sizeof(*c->rules));
-	c->pfx_start = calloc(n, sizeof(*c->pfx_start));
 	c->minport = calloc(n, sizeof(*c->minport));
 	c->covered_by = calloc(n, sizeof(*c->covered_by));
-	c->v4zero = calloc(n, sizeof(*c->v4zero));
 	c->v6zero = calloc(n, sizeof(*c->v6zero));
-	c->subj_of = calloc(n, sizeof(*c->subj_of));
-	c->subj_wanted = calloc(n, sizeof(*c->subj_wanted));
-	c->active = calloc(n, sizeof(*c->active));
-	c->order = calloc(n, sizeof(*c->order));
-	if (c->rules == NULL || c->pfx_start == NULL || c->minport == NULL ||
-	    c->covered_by == NULL || c->v4zero == NULL || c->v6zero == NULL ||
-	    c->subj_of == NULL || c->subj_wanted == NULL ||
-	    c->active == NULL || c->order == NULL)
+	c->wanted = calloc(n, sizeof(*c->wanted));
+	if (c->rules == NULL || c->minport == NULL || c->covered_by == NULL ||
+	    c->v6zero == NULL || c->wanted == NULL)
 		return -1;
 	for (i = 0; i < pol->nrules; i++) {
-		c->rules[i] = &pol->rules[i];
-		c->pfx_start[i] = c->nentries;
-		c->nentries += tool_rule_nprefixes(&pol->rules[i]);
-	}
-	c->pfx = calloc(c->nentries + 1, sizeof(*c->pfx));
-	if (c->pfx == NULL)
-		return -1;
-	for (i = 0; i < pol->nrules; i++) {
-		r = &pol->rules[i];
+		r = c->rules[i] = &pol->rules[i];
 		c->covered_by[i] = UINT32_MAX;
 		c->minport[i] = UINT16_MAX;
 		for (j = 0; j < r->nports; j++)
 			if (r->ports[j].lo < c->minport[i])
 				c->minport[i] = r->ports[j].lo;
-		p = &c->pfx[c->pfx_start[i]];
-		tool_rule_prefixes(r, p);
-		for (j = 0; j < tool_rule_nprefixes(r); j++) {
-			if (!tool_prefix_has_zero(&p[j]))
-				continue;
-			if (p[j].family == 4)
-				c->v4zero[i] = true;
-			else
+		for (j = 0; j < grant_rule_nprefixes(r); j++) {
+			grant_rule_prefix(r, j, &p);
+			if (p.family == 6 && grant_prefix_has_zero(&p))
 				c->v6zero[i] = true;
 		}
 	}
-	if (number_subjects(c) == -1 || presort(c) == -1)
-		return -1;
 	return 0;
 }
 
@@ -699,252 +469,74 @@ static void
 checker_free(struct checker *c)
 {
 	free(c->rules);
-	free(c->pfx);
-	free(c->pfx_start);
 	free(c->minport);
 	free(c->covered_by);
-	free(c->v4zero);
 	free(c->v6zero);
-	free(c->by_prefix);
-	free(c->by_subject);
-	free(c->subj_of);
-	free(c->subj_wanted);
-	free(c->active);
-	free(c->ents);
-	free(c->order);
-	free(c->conf);
-	free(c->dual);
+	grant_set_free(&c->ents);
+	free(c->wanted);
+	grant_set_free(&c->set[0]);
+	grant_set_free(&c->set[1]);
+	free(c->conf.f);
+	free(c->dual.f);
 }
 
 /* ------------------------------------------------------------------ */
 /* Turning findings into warnings */
 
-struct warnings {
-	struct warning *w;
-	size_t n, cap;
-	int nomem;
-};
-
 static void
-warn_add(struct warnings *ws, unsigned line, unsigned order,
-    struct tool_buf *b)
-{
-	struct warning *n;
-
-	if (b->err) {
-		ws->nomem = 1;
-		tool_buf_free(b);
-		return;
-	}
-	n = tool_grow(ws->w, &ws->cap, ws->n + 1, sizeof(*n));
-	if (n == NULL) {
-		ws->nomem = 1;
-		tool_buf_free(b);
-		return;
-	}
-	ws->w = n;
-	ws->w[ws->n].line = line;
-	ws->w[ws->n].order = order;
-	ws->w[ws->n].text = b->s;
-	ws->n++;
-	memset(b, 0, sizeof(*b));
-}
-
-static void
-prefix_or_any(struct tool_buf *b, const struct checker *c, uint32_t rule,
+prefix_or_any(FILE *out, const struct checker *c, uint32_t rule,
     uint32_t pfx)
 {
+	struct grant_prefix p;
+
+	grant_rule_prefix(c->rules[rule], pfx, &p);
 	if (c->rules[rule]->naddrs == 0)
-		tool_buf_printf(b, "any address");
+		fprintf(out, "any address");
 	else
-		tool_prefix_format(b, &c->pfx[c->pfx_start[rule] + pfx]);
+		grant_prefix_format(out, &p);
 }
 
+/* By rule, other, protocol and port. */
 static int
-conflict_cmp(const void *a, const void *b)
+finding_cmp(const void *a, const void *b)
 {
-	const struct conflict *x = a, *y = b;
+	const struct finding *x = a, *y = b;
+	int c;
 
-	if (x->later != y->later)
-		return x->later < y->later ? -1 : 1;
-	if (x->earlier != y->earlier)
-		return x->earlier < y->earlier ? -1 : 1;
-	if (x->proto != y->proto)
-		return x->proto < y->proto ? -1 : 1;
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return 0;
+	if ((c = TOOL_CMP(x->rule, y->rule)) != 0 ||
+	    (c = TOOL_CMP(x->other, y->other)) != 0 ||
+	    (c = TOOL_CMP(x->protos, y->protos)) != 0)
+		return c;
+	return TOOL_CMP(x->lo, y->lo);
 }
 
-/* "tcp 80,443 and udp 53" for the records [i, j) of one pair. */
-static void
-conflict_ports(struct tool_buf *b, const struct conflict *cf, size_t i,
-    size_t j)
-{
-	unsigned proto = 0, lo = 0, hi = 0;
-	bool open = false;
-	size_t k;
-
-	for (k = i; k <= j; k++) {
-		if (open && k < j && cf[k].proto == proto &&
-		    cf[k].lo <= hi + 1) {
-			if (cf[k].hi > hi)
-				hi = cf[k].hi;
-			continue;
-		}
-		if (open) {
-			if (lo == hi)
-				tool_buf_printf(b, "%u", lo);
-			else
-				tool_buf_printf(b, "%u-%u", lo, hi);
-		}
-		if (k == j)
-			break;
-		if (!open || cf[k].proto != proto)
-			tool_buf_printf(b, "%s%s ", open ? " and " : "",
-			    policy_protos_name(cf[k].proto));
-		else
-			tool_buf_printf(b, ",");
-		proto = cf[k].proto;
-		lo = cf[k].lo;
-		hi = cf[k].hi;
-		open = true;
-	}
-}
-
-/* Lines other than the first that the rule overlaps, after [k, j). */
-static void
-conflict_others(struct tool_buf *b, const struct checker *c, size_t k,
-    size_t j)
-{
-	size_t shown = 0, more = 0, total = 0, i;
-	uint32_t last = UINT32_MAX;
-
-	for (i = k; i < j; i++) {
-		if (c->conf[i].earlier != last)
-			total++;
-		last = c->conf[i].earlier;
-	}
-	for (last = UINT32_MAX; k < j; k++) {
-		if (c->conf[k].earlier == last)
-			continue;
-		last = c->conf[k].earlier;
-		if (shown == OTHERS_SHOWN) {
-			more++;
-			continue;
-		}
-		tool_buf_printf(b, "%s%u", shown ? ", " : total > 1 ?
-		    "; it also overlaps lines " : "; it also overlaps line ",
-		    c->rules[last]->line);
-		shown++;
-	}
-	if (more > 0)
-		tool_buf_printf(b, " and %zu more", more);
-}
-
-/*
- * One warning per rule that overlaps earlier ones: the first in full,
- * the others by line.
- */
-static void
-warn_conflicts(struct checker *c, struct warnings *ws)
-{
-	const struct policy_rule *late, *early;
-	struct tool_buf b = { 0 };
-	size_t i, j, k;
-
-	if (c->nconf > 0)
-		qsort(c->conf, c->nconf, sizeof(*c->conf), conflict_cmp);
-	for (i = 0; i < c->nconf && !ws->nomem; i = j) {
-		for (k = i; k < c->nconf && c->conf[k].later ==
-		    c->conf[i].later && c->conf[k].earlier ==
-		    c->conf[i].earlier; k++)
-			continue;
-		for (j = k; j < c->nconf && c->conf[j].later ==
-		    c->conf[i].later; j++)
-			continue;
-		late = c->rules[c->conf[i].later];
-		early = c->rules[c->conf[i].earlier];
-		tool_buf_printf(&b, "%s:%u: warning: ", c->pol->path,
-		    late->line);
-		conflict_ports(&b, c->conf, i, k);
-		tool_buf_printf(&b, ": granted to ");
-		tool_rule_subject(&b, late);
-		tool_buf_printf(&b, " here (on ");
-		prefix_or_any(&b, c, c->conf[i].later, c->conf[i].pfx_later);
-		tool_buf_printf(&b, ") and to ");
-		tool_rule_subject(&b, early);
-		tool_buf_printf(&b, " by line %u (on ", early->line);
-		prefix_or_any(&b, c, c->conf[i].earlier,
-		    c->conf[i].pfx_earlier);
-		tool_buf_printf(&b, "): the addresses overlap, so whichever "
-		    "binds first takes the traffic meant for the other");
-		conflict_others(&b, c, k, j);
-		warn_add(ws, late->line, 0, &b);
-	}
-}
-
-static void
-warn_covered(struct checker *c, struct warnings *ws)
-{
-	struct tool_buf b = { 0 };
-	const struct policy_rule *r;
-	size_t i;
-
-	for (i = 0; i < c->pol->nrules && !ws->nomem; i++) {
-		if (c->covered_by[i] == UINT32_MAX)
-			continue;
-		r = c->rules[c->covered_by[i]];
-		tool_buf_printf(&b, "%s:%u: warning: redundant rule: line %u "
-		    "(", c->pol->path, c->rules[i]->line, r->line);
-		tool_rule_text(&b, r);
-		tool_buf_printf(&b, ") already grants all it grants");
-		warn_add(ws, c->rules[i]->line, 1, &b);
-	}
-}
-
+/* By rule and port, for one rule's dual findings: by port per protocol. */
 static int
 dual_cmp(const void *a, const void *b)
 {
-	const struct dual *x = a, *y = b;
+	const struct finding *x = a, *y = b;
+	int c = TOOL_CMP(x->rule, y->rule);
 
-	if (x->rule != y->rule)
-		return x->rule < y->rule ? -1 : 1;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-/* The rule's first IPv6 prefix holding :: ("::" or "::/0"...). */
-static void
-v6_wildcard(struct tool_buf *b, const struct checker *c, uint32_t rule)
-{
-	const struct tool_prefix *p = &c->pfx[c->pfx_start[rule]];
-	size_t i;
-
-	for (i = 0; i < tool_rule_nprefixes(c->rules[rule]); i++) {
-		if (p[i].family == 6 && tool_prefix_has_zero(&p[i])) {
-			tool_prefix_format(b, &p[i]);
-			return;
-		}
-	}
+	return c != 0 ? c : TOOL_CMP(x->lo, y->lo);
 }
 
 static void
-range_out(struct tool_buf *b, unsigned lo, unsigned hi)
+range_out(FILE *out, unsigned lo, unsigned hi)
 {
 	if (lo == hi)
-		tool_buf_printf(b, "%u", lo);
+		fprintf(out, "%u", lo);
 	else
-		tool_buf_printf(b, "%u-%u", lo, hi);
+		fprintf(out, "%u-%u", lo, hi);
 }
 
 /*
- * " tcp 80,443 and udp 53" for the records [i, j) of one rule, sorted by
- * port; adjacent segments join into one range.
+ * "tcp 80,443 and udp 53" for the findings [i, j), by port within each
+ * protocol; touching and overlapping ranges join.
  */
 static void
-dual_ports(struct tool_buf *b, const struct dual *d, size_t i, size_t j)
+join_ports(FILE *out, const struct finding *f, size_t i, size_t j)
 {
-	const char *sep = " ";
+	const char *sep = "";
 	unsigned pr, lo = 0, hi = 0;
 	bool open;
 	size_t k;
@@ -952,107 +544,181 @@ dual_ports(struct tool_buf *b, const struct dual *d, size_t i, size_t j)
 	for (pr = POLICY_TCP; pr <= POLICY_UDP; pr <<= 1) {
 		open = false;
 		for (k = i; k < j; k++) {
-			if (!(d[k].protos & pr))
+			if (!(f[k].protos & pr))
 				continue;
-			if (open && d[k].lo == hi + 1) {
-				hi = d[k].hi;
+			if (open && f[k].lo <= hi + 1) {
+				if (f[k].hi > hi)
+					hi = f[k].hi;
 				continue;
 			}
 			if (open)
-				range_out(b, lo, hi);
-			tool_buf_printf(b, "%s", open ? "," : sep);
+				range_out(out, lo, hi);
+			fprintf(out, "%s", open ? "," : sep);
 			if (!open)
-				tool_buf_printf(b, "%s ",
+				fprintf(out, "%s ",
 				    policy_protos_name(pr));
-			lo = d[k].lo;
-			hi = d[k].hi;
+			lo = f[k].lo;
+			hi = f[k].hi;
 			open = true;
 		}
 		if (open) {
-			range_out(b, lo, hi);
+			range_out(out, lo, hi);
 			sep = " and ";
 		}
 	}
 }
 
+/* Lines other than the first that the rule overlaps, after [k, j). */
 static void
-warn_dual(struct checker *c, struct warnings *ws)
+conflict_others(FILE *out, const struct checker *c, size_t k,
+    size_t j)
 {
-	struct tool_buf b = { 0 };
-	const struct policy_rule *r;
-	size_t i, j;
+	size_t total = 0, i;
 
-	if (c->ndual > 0)
-		qsort(c->dual, c->ndual, sizeof(*c->dual), dual_cmp);
-	for (i = 0; i < c->ndual && !ws->nomem; i = j) {
-		for (j = i; j < c->ndual && c->dual[j].rule ==
-		    c->dual[i].rule; j++)
+	for (i = k; i < j; i++)
+		total += i == k || c->conf.f[i].other != c->conf.f[i - 1].other;
+	for (i = 0; k < j; k++) {
+		if (k > 0 && c->conf.f[k].other == c->conf.f[k - 1].other)
 			continue;
-		r = c->rules[c->dual[i].rule];
-		tool_buf_printf(&b, "%s:%u: warning: ", c->pol->path, r->line);
-		tool_rule_subject(&b, r);
-		tool_buf_printf(&b, " is granted ");
-		v6_wildcard(&b, c, c->dual[i].rule);
-		tool_buf_printf(&b, " but not 0.0.0.0 for");
-		dual_ports(&b, c->dual, i, j);
-		tool_buf_printf(&b, ": a dual-stack [::] socket (without "
-		    "IPV6_V6ONLY) also binds 0.0.0.0 and will be denied; grant "
-		    "0.0.0.0 as well, or set IPV6_V6ONLY");
-		warn_add(ws, r->line, 2, &b);
+		if (i < OTHERS_SHOWN)
+			fprintf(out, "%s%u", i > 0 ? ", " : total > 1 ?
+			    "; it also overlaps lines " :
+			    "; it also overlaps line ",
+			    c->rules[c->conf.f[k].other]->line);
+		i++;
+	}
+	if (total > OTHERS_SHOWN)
+		fprintf(out, " and %zu more", total - OTHERS_SHOWN);
+}
+
+/*
+ * The warning for a rule that overlaps earlier ones, from its findings
+ * c->conf.f[i..): the first in full, the others by line. Returns where
+ * the next rule's start.
+ */
+static size_t
+warn_conflict(const struct checker *c, FILE *out, size_t i)
+{
+	const struct finding *f = c->conf.f;
+	const struct policy_rule *late, *early;
+	size_t j, k;
+
+	for (k = i; k < c->conf.n && f[k].rule == f[i].rule &&
+	    f[k].other == f[i].other; k++)
+		continue;
+	for (j = k; j < c->conf.n && f[j].rule == f[i].rule; j++)
+		continue;
+	if (out == NULL)
+		return j;
+	late = c->rules[f[i].rule];
+	early = c->rules[f[i].other];
+	fprintf(out, "%s:%u: warning: ", c->pol->path, late->line);
+	join_ports(out, f, i, k);
+	fprintf(out, ": granted to ");
+	tool_rule_subject(out, late);
+	fprintf(out, " here (on ");
+	prefix_or_any(out, c, f[i].rule, f[i].pfx);
+	fprintf(out, ") and to ");
+	tool_rule_subject(out, early);
+	fprintf(out, " by line %u (on ", early->line);
+	prefix_or_any(out, c, f[i].other, f[i].pfx_other);
+	fprintf(out, "): the addresses overlap, so whichever binds "
+	    "first takes the traffic meant for the other");
+	conflict_others(out, c, k, j);
+	fputc('\n', out);
+	return j;
+}
+
+static void
+warn_covered(const struct checker *c, FILE *out, size_t i)
+{
+	const struct policy_rule *r = c->rules[c->covered_by[i]];
+
+	if (out == NULL)
+		return;
+	fprintf(out, "%s:%u: warning: redundant rule: line %u (",
+	    c->pol->path, c->rules[i]->line, r->line);
+	tool_rule_text(out, r);
+	fprintf(out, ") already grants all it grants\n");
+}
+
+/* The rule's first IPv6 prefix holding :: ("::" or "::/0"...). */
+static void
+v6_wildcard(FILE *out, const struct checker *c, uint32_t rule)
+{
+	struct grant_prefix p;
+	size_t i;
+
+	for (i = 0; i < grant_rule_nprefixes(c->rules[rule]); i++) {
+		grant_rule_prefix(c->rules[rule], i, &p);
+		if (p.family == 6 && grant_prefix_has_zero(&p)) {
+			grant_prefix_format(out, &p);
+			return;
+		}
 	}
 }
 
-static int
-warning_cmp(const void *a, const void *b)
+static size_t
+warn_dual(const struct checker *c, FILE *out, size_t i)
 {
-	const struct warning *x = a, *y = b;
+	const struct finding *f = c->dual.f;
+	const struct policy_rule *r = c->rules[f[i].rule];
+	size_t j;
 
-	if (x->line != y->line)
-		return x->line < y->line ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	for (j = i; j < c->dual.n && f[j].rule == f[i].rule; j++)
+		continue;
+	if (out == NULL)
+		return j;
+	fprintf(out, "%s:%u: warning: ", c->pol->path, r->line);
+	tool_rule_subject(out, r);
+	fprintf(out, " is granted ");
+	v6_wildcard(out, c, f[i].rule);
+	fprintf(out, " but not 0.0.0.0 for ");
+	join_ports(out, f, i, j);
+	fprintf(out, ": a dual-stack [::] socket (without IPV6_V6ONLY) "
+	    "also binds 0.0.0.0 and will be denied; grant 0.0.0.0 as well, or "
+	    "set IPV6_V6ONLY\n");
+	return j;
 }
 
-static void
-warnings_free(struct warnings *ws)
+/* Where the warning numbered n goes: err while fewer than max are out. */
+static FILE *
+shown(FILE *err, size_t max, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < ws->n; i++)
-		free(ws->w[i].text);
-	free(ws->w);
+	return max == 0 || n < max ? err : NULL;
 }
 
+/* By line: each rule's warnings in the order conflict, covered, dual. */
 long
 tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 {
-	struct warnings ws = { 0 };
 	struct checker c;
-	long rc = -1;
-	size_t i;
+	size_t i, ci = 0, di = 0, n = 0;
 
-	if (checker_init(&c, pol) == -1)
-		goto out;
-	if (tool_sweep(c.rules, pol->nrules, segment, &c) == -1)
-		goto out;
-	warn_conflicts(&c, &ws);
-	warn_covered(&c, &ws);
-	warn_dual(&c, &ws);
-	if (ws.nomem)
-		goto out;
-	if (ws.n > 0)
-		qsort(ws.w, ws.n, sizeof(*ws.w), warning_cmp);
-	for (i = 0; i < ws.n && (max == 0 || i < max); i++)
-		fprintf(err, "%s\n", ws.w[i].text);
-	if (i < ws.n)
+	if (checker_init(&c, pol) == -1 ||
+	    grant_sweep(c.rules, pol->nrules, segment, &c) == -1)
+		c.nomem = 1;
+	if (c.conf.n > 0)
+		qsort(c.conf.f, c.conf.n, sizeof(*c.conf.f), finding_cmp);
+	if (c.dual.n > 0)
+		qsort(c.dual.f, c.dual.n, sizeof(*c.dual.f), dual_cmp);
+	for (i = 0; i < pol->nrules && !c.nomem; i++) {
+		if (ci < c.conf.n && c.conf.f[ci].rule == i)
+			ci = warn_conflict(&c, shown(err, max, n++), ci);
+		if (c.covered_by[i] != UINT32_MAX)
+			warn_covered(&c, shown(err, max, n++), i);
+		if (di < c.dual.n && c.dual.f[di].rule == i)
+			di = warn_dual(&c, shown(err, max, n++), di);
+	}
+	if (!c.nomem && max != 0 && n > max)
 		fprintf(err, "%s: %zu more warnings not shown (use "
-		    "--max-warnings 0 to see them all)\n", pol->path, ws.n - i);
-	rc = (long)ws.n;
-out:
-	if (rc == -1)
-		errno = ENOMEM;
-	warnings_free(&ws);
+		    "--max-warnings 0 to see them all)\n", pol->path, n - max);
 	checker_free(&c);
-	return rc;
+	if (c.nomem) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return (long)n;
 }
 
 /* ------------------------------------------------------------------ */

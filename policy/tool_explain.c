@@ -172,32 +172,29 @@ badaddr:
 static void
 print_rule(FILE *out, const struct policy *pol, const struct policy_rule *r)
 {
-	struct tool_buf b = { 0 };
-
-	tool_rule_text(&b, r);
-	fprintf(out, "%s:%u (%s)", pol->path, r->line, tool_buf_str(&b));
-	tool_buf_free(&b);
+	fprintf(out, "%s:%u (", pol->path, r->line);
+	tool_rule_text(out, r);
+	fputc(')', out);
 }
 
 static void
 print_caller(FILE *out, const struct tool_identity *id)
 {
-	struct tool_buf b = { 0 };
 	size_t i;
 
+	fprintf(out, "  caller: ");
 	if (id->name != NULL) {
-		tool_buf_printf(&b, "user ");
-		tool_buf_safe(&b, id->name);
-		tool_buf_printf(&b, " (uid %u), primary gid %u",
-		    (unsigned)id->uid, (unsigned)id->gid);
+		fprintf(out, "user ");
+		tool_put_safe(out, id->name);
+		fprintf(out, " (uid %u), primary gid %u", (unsigned)id->uid,
+		    (unsigned)id->gid);
 	} else
-		tool_buf_printf(&b, "uid %u (no passwd entry: no groups, only "
-		    "uid rules can match)", (unsigned)id->uid);
+		fprintf(out, "uid %u (no passwd entry: no groups, only uid "
+		    "rules can match)", (unsigned)id->uid);
 	for (i = 0; i < id->ngroups; i++)
-		tool_buf_printf(&b, "%s%u", i == 0 ?
-		    ", groups " : " ", (unsigned)id->groups[i]);
-	fprintf(out, "  caller: %s\n", tool_buf_str(&b));
-	tool_buf_free(&b);
+		fprintf(out, "%s%u", i == 0 ? ", groups " : " ",
+		    (unsigned)id->groups[i]);
+	fputc('\n', out);
 }
 
 /* Which of the caller's identities the rule named. */
@@ -205,31 +202,16 @@ static void
 print_match(FILE *out, const struct policy_rule *r,
     const struct tool_identity *id)
 {
-	struct tool_buf b = { 0 };
-
-	tool_rule_subject(&b, r);
 	if (r->subject == POLICY_SUBJECT_USER ||
 	    r->subject == POLICY_SUBJECT_UID)
-		fprintf(out, "  matched: the caller's uid %u (%s)\n",
-		    (unsigned)id->uid, tool_buf_str(&b));
-	else if (r->id == id->gid)
-		fprintf(out, "  matched: the caller's primary group, gid %u "
-		    "(%s)\n", (unsigned)r->id, tool_buf_str(&b));
+		fprintf(out, "  matched: the caller's uid %u (",
+		    (unsigned)id->uid);
 	else
-		fprintf(out, "  matched: the caller's supplementary group, gid "
-		    "%u (%s)\n", (unsigned)r->id, tool_buf_str(&b));
-	tool_buf_free(&b);
-}
-
-static bool
-is_v4_mapped(const struct tool_request *rq)
-{
-	static const uint8_t prefix[12] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
-	};
-
-	return rq->family == AF_INET6 &&
-	    memcmp(rq->addr, prefix, sizeof(prefix)) == 0;
+		fprintf(out, "  matched: the caller's %s group, gid %u (",
+		    r->id == id->gid ? "primary" : "supplementary",
+		    (unsigned)r->id);
+	tool_rule_subject(out, r);
+	fprintf(out, ")\n");
 }
 
 static bool
@@ -318,7 +300,7 @@ tool_explain(const struct policy *pol, const struct tool_identity *id,
 		print_caller(out, id);
 		print_others(out, pol, rq);
 	}
-	if (is_v4_mapped(rq))
+	if (rq->family == AF_INET6 && grant_is_v4_mapped(rq->addr))
 		fprintf(out, "  note: %s is judged as the IPv4 address %s\n",
 		    inet_ntop(AF_INET6, rq->addr, a6, sizeof(a6)) ? a6 : "?",
 		    inet_ntop(AF_INET, rq->addr + 12, a4, sizeof(a4)) ? a4 :

@@ -41,25 +41,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "tool.h"
-
-#define LOW_HALF_END	511	/* ports 1-511: names without '!' */
-#define PORT_MAX_PRIV	1023
-
-/* Addresses per policy line, to keep lines short and readable. */
-#define ADDRS_PER_RULE	16
-
-/* Unsigned 128-bit numbers for address arithmetic. */
-struct u128 {
-	uint64_t hi, lo;
-};
-
-/* A byaddr file that decides its address and port. */
-struct point {
-	int family;		/* 4 or 6 */
-	struct u128 addr;
-	unsigned port;
-};
+#include "tool_import.h"
 
 /* A byaddr file, parsed from its name. */
 struct byaddr {
@@ -70,67 +52,40 @@ struct byaddr {
 	int rank;		/* the order authbind tries spellings in */
 };
 
-struct importer {
-	const char *dir;
-	int dfd;
-	FILE *out;		/* the policy (a memory stream) */
-	FILE *err;
-	int differs;		/* the policy is not equivalent */
-	bool port_decided[PORT_MAX_PRIV + 1];	/* byport/PORT exists */
-	struct point *points;
-	size_t npoints, cap_points;
-	int nomem;
-};
-
 /* ------------------------------------------------------------------ */
 /* Messages */
 
-static void msg(struct importer *, bool, const char *, const char *, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/*
- * One message about src (a path under dir). differs: the policy is not
- * equivalent there; otherwise a note.
- */
-static void
+void
 msg(struct importer *im, bool differs, const char *src, const char *fmt, ...)
 {
-	struct tool_buf b = { 0 };
-	char text[1024];
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	tool_buf_safe(&b, im->dir);
+	tool_put_safe(im->err, im->dir);
 	if (src != NULL) {
-		tool_buf_printf(&b, "/");
-		tool_buf_safe(&b, src);
+		fputc('/', im->err);
+		tool_put_safe(im->err, src);
 	}
-	fprintf(im->err, "%s: %s: %s\n", tool_buf_str(&b),
-	    differs ? "not translated" : "note", text);
-	tool_buf_free(&b);
+	fprintf(im->err, ": %s: ", differs ? "not translated" : "note");
+	va_start(ap, fmt);
+	vfprintf(im->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', im->err);
 	if (differs)
 		im->differs = 1;
 }
 
-/* A path for a comment: control bytes cannot end the comment line. */
-static void
-comment_path(struct importer *im, const char *sub, const char *name)
+void
+import_comment(struct importer *im, const char *sub, const char *name)
 {
-	struct tool_buf b = { 0 };
-
-	tool_buf_safe(&b, name);
-	fprintf(im->out, "# %s/%s", sub, tool_buf_str(&b));
-	tool_buf_free(&b);
+	fprintf(im->out, "# %s/", sub);
+	tool_put_safe(im->out, name);
 }
 
 /* ------------------------------------------------------------------ */
 /* Names */
 
-/* A decimal number as authbind prints one: no sign, no leading zero. */
-static int
-parse_canonical(const char *s, unsigned long max, unsigned long *v)
+int
+import_number(const char *s, unsigned long max, unsigned long *v)
 {
 	unsigned long x = 0;
 	const char *p;
@@ -192,43 +147,28 @@ name_token_ok(const char *s)
 	return true;
 }
 
-/* "user NAME" when NAME maps back to uid, else "uid N". */
-static void
-user_subject(char *buf, size_t len, uint32_t uid)
+void
+import_subject(char *buf, size_t len, uint32_t id, bool group)
 {
-	struct passwd *pw = getpwuid((uid_t)uid);
-	char *name;
+	struct passwd *pw = group ? NULL : getpwuid((uid_t)id);
+	struct group *gr = group ? getgrgid((gid_t)id) : NULL;
+	const char *found = pw ? pw->pw_name : gr ? gr->gr_name : NULL;
+	char *name = NULL;
+	bool back = false;
 
-	if (pw != NULL && name_token_ok(pw->pw_name)) {
-		name = strdup(pw->pw_name);
-		pw = name != NULL ? getpwnam(name) : NULL;
-		if (pw != NULL && pw->pw_uid == (uid_t)uid &&
-		    (size_t)snprintf(buf, len, "user %s", name) < len) {
-			free(name);
-			return;
-		}
+	if (found != NULL && name_token_ok(found))
+		name = strdup(found);
+	if (name != NULL && group)
+		back = (gr = getgrnam(name)) != NULL && gr->gr_gid == (gid_t)id;
+	else if (name != NULL)
+		back = (pw = getpwnam(name)) != NULL && pw->pw_uid == (uid_t)id;
+	if (back && (size_t)snprintf(buf, len, "%s %s", group ? "group" :
+	    "user", name) < len) {
 		free(name);
+		return;
 	}
-	snprintf(buf, len, "uid %u", (unsigned)uid);
-}
-
-static void
-group_subject(char *buf, size_t len, uint32_t gid)
-{
-	struct group *gr = getgrgid((gid_t)gid);
-	char *name;
-
-	if (gr != NULL && name_token_ok(gr->gr_name)) {
-		name = strdup(gr->gr_name);
-		gr = name != NULL ? getgrnam(name) : NULL;
-		if (gr != NULL && gr->gr_gid == (gid_t)gid &&
-		    (size_t)snprintf(buf, len, "group %s", name) < len) {
-			free(name);
-			return;
-		}
-		free(name);
-	}
-	snprintf(buf, len, "gid %u", (unsigned)gid);
+	free(name);
+	snprintf(buf, len, "%s %u", group ? "gid" : "uid", (unsigned)id);
 }
 
 /* Is uid's user a member of gid (primary or supplementary)? */
@@ -264,13 +204,19 @@ user_in_group(uint32_t uid, uint32_t gid)
 /* Directories */
 
 static int
-name_cmp(const void *a, const void *b)
+not_dots(const struct dirent *de)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
 }
 
-static void
-free_names(char **names, size_t n)
+static int
+name_cmp(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+void
+import_names_free(struct dirent **names, size_t n)
 {
 	size_t i;
 
@@ -279,67 +225,29 @@ free_names(char **names, size_t n)
 	free(names);
 }
 
-/*
- * The sorted entries of dir/sub, and a descriptor on it in *sfd. Returns
- * 0 (an absent directory is empty, *sfd -1), or -1 after saying why.
- */
-static int
-read_names(struct importer *im, const char *sub, int *sfd, char ***out,
-    size_t *nout)
+int
+import_names(struct importer *im, const char *sub, int *sfd,
+    struct dirent ***out, size_t *nout)
 {
-	char **names = NULL, **n;
-	size_t count = 0, cap = 0;
-	struct dirent *de;
-	DIR *d;
-	int fd, dupfd;
+	int n;
 
 	*out = NULL;
 	*nout = 0;
+	*sfd = openat(im->dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*sfd == -1 && errno == ENOENT)
+		return 0;
+	n = *sfd == -1 ? -1 : scandirat(*sfd, ".", out, not_dots, name_cmp);
+	if (n >= 0) {
+		*nout = (size_t)n;
+		return 0;
+	}
+	if (errno == ENOMEM)
+		im->nomem = 1;
+	else
+		msg(im, true, sub, "%s", strerror(errno));
+	if (*sfd != -1)
+		close(*sfd);
 	*sfd = -1;
-	fd = openat(im->dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		msg(im, true, sub, "%s", strerror(errno));
-		return -1;
-	}
-	dupfd = dup(fd);
-	d = dupfd == -1 ? NULL : fdopendir(dupfd);
-	if (d == NULL) {
-		msg(im, true, sub, "%s", strerror(errno));
-		if (dupfd != -1)
-			close(dupfd);
-		close(fd);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (count == cap) {
-			cap = cap == 0 ? 32 : cap * 2;
-			n = realloc(names, cap * sizeof(*names));
-			if (n == NULL)
-				goto nomem;
-			names = n;
-		}
-		names[count] = strdup(de->d_name);
-		if (names[count] == NULL)
-			goto nomem;
-		count++;
-	}
-	closedir(d);
-	if (count > 0)
-		qsort(names, count, sizeof(*names), name_cmp);
-	*out = names;
-	*nout = count;
-	*sfd = fd;
-	return 0;
-nomem:
-	im->nomem = 1;
-	closedir(d);
-	close(fd);
-	free_names(names, count);
 	return -1;
 }
 
@@ -404,14 +312,14 @@ emit_exec(struct importer *im, const char *src, int sfd, const char *name,
 		return;
 	}
 	if (m & S_IXUSR) {
-		user_subject(subj, sizeof(subj), (uint32_t)st->st_uid);
+		import_subject(subj, sizeof(subj), (uint32_t)st->st_uid, false);
 		if (st->st_uid == 0)
 			fprintf(im->out, "# owner root needs no grant\n");
 		else
 			fprintf(im->out, "allow %s %s\n", subj, grant);
 	}
 	if (m & S_IXGRP) {
-		group_subject(subj, sizeof(subj), (uint32_t)st->st_gid);
+		import_subject(subj, sizeof(subj), (uint32_t)st->st_gid, true);
 		fprintf(im->out, "allow %s %s\n", subj, grant);
 		if (!(m & S_IXUSR) && st->st_uid != 0 &&
 		    user_in_group((uint32_t)st->st_uid, (uint32_t)st->st_gid))
@@ -438,181 +346,41 @@ import_byport(struct importer *im)
 	char src[PATH_MAX], grant[64];
 	unsigned long port;
 	struct stat st;
-	char **names;
+	struct dirent **names;
 	size_t n, i;
 	bool bang;
 	int sfd, found;
 
-	if (read_names(im, "byport", &sfd, &names, &n) == -1 || sfd == -1)
+	if (import_names(im, "byport", &sfd, &names, &n) == -1 || sfd == -1)
 		return;
 	for (i = 0; i < n; i++) {
-		snprintf(src, sizeof(src), "byport/%s", names[i]);
-		bang = names[i][0] == '!';
-		if (parse_canonical(names[i] + bang, 65535, &port) == -1) {
+		snprintf(src, sizeof(src), "byport/%s", names[i]->d_name);
+		bang = names[i]->d_name[0] == '!';
+		if (import_number(names[i]->d_name + bang, 65535, &port) ==
+		    -1) {
 			msg(im, false, src, "not a port number as authbind "
 			    "spells one: never consulted");
 			continue;
 		}
 		if (!port_consulted(im, src, port, bang))
 			continue;
-		found = stat_entry(im, sfd, "byport", names[i], &st);
+		found = stat_entry(im, sfd, "byport", names[i]->d_name, &st);
 		if (found == 0)
 			continue;
 		/* Existing, or unknown: either way it decides the port. */
 		im->port_decided[port] = true;
-		comment_path(im, "byport", names[i]);
+		import_comment(im, "byport", names[i]->d_name);
 		if (found == -1) {
 			fprintf(im->out, ": could not be read\n");
 			continue;
 		}
 		snprintf(grant, sizeof(grant), "tcp,udp %lu", port);
-		emit_exec(im, src, sfd, names[i], &st, grant);
+		emit_exec(im, src, sfd, names[i]->d_name, &st, grant);
 	}
-	free_names(names, n);
+	import_names_free(names, n);
 	close(sfd);
 	if (n > 0)
 		fputc('\n', im->out);
-}
-
-/* ------------------------------------------------------------------ */
-/* Address arithmetic */
-
-static struct u128
-u128_from(int family, const uint8_t *a)
-{
-	struct u128 v = { 0, 0 };
-	int i;
-
-	if (family == 4) {
-		for (i = 0; i < 4; i++)
-			v.lo = v.lo << 8 | a[i];
-		return v;
-	}
-	for (i = 0; i < 8; i++)
-		v.hi = v.hi << 8 | a[i];
-	for (i = 8; i < 16; i++)
-		v.lo = v.lo << 8 | a[i];
-	return v;
-}
-
-static void
-u128_to(int family, struct u128 v, uint8_t *a)
-{
-	int i;
-
-	memset(a, 0, 16);
-	if (family == 4) {
-		for (i = 3; i >= 0; i--, v.lo >>= 8)
-			a[i] = (uint8_t)v.lo;
-		return;
-	}
-	for (i = 15; i >= 8; i--, v.lo >>= 8)
-		a[i] = (uint8_t)v.lo;
-	for (i = 7; i >= 0; i--, v.hi >>= 8)
-		a[i] = (uint8_t)v.hi;
-}
-
-static int
-u128_cmp(struct u128 x, struct u128 y)
-{
-	if (x.hi != y.hi)
-		return x.hi < y.hi ? -1 : 1;
-	if (x.lo != y.lo)
-		return x.lo < y.lo ? -1 : 1;
-	return 0;
-}
-
-static struct u128
-u128_add(struct u128 x, int d)
-{
-	if (d > 0) {
-		if (++x.lo == 0)
-			x.hi++;
-	} else {
-		if (x.lo-- == 0)
-			x.hi--;
-	}
-	return x;
-}
-
-/* The low host bits of a /len prefix in a family of width bits. */
-static struct u128
-host_mask(unsigned bits, unsigned len)
-{
-	struct u128 m = { 0, 0 };
-	unsigned h = bits - len;
-
-	if (h >= 128) {
-		m.hi = m.lo = UINT64_MAX;
-	} else if (h >= 64) {
-		m.lo = UINT64_MAX;
-		m.hi = h == 64 ? 0 : (UINT64_MAX >> (128 - h));
-	} else
-		m.lo = h == 0 ? 0 : (UINT64_MAX >> (64 - h));
-	return m;
-}
-
-static struct u128
-u128_or(struct u128 x, struct u128 y)
-{
-	x.hi |= y.hi;
-	x.lo |= y.lo;
-	return x;
-}
-
-static bool
-u128_and_zero(struct u128 x, struct u128 y)
-{
-	return (x.hi & y.hi) == 0 && (x.lo & y.lo) == 0;
-}
-
-/* An address range of one family, as a list of CIDR prefixes. */
-struct cidrs {
-	struct tool_prefix *p;
-	size_t n, cap;
-};
-
-static int
-cidrs_add(struct cidrs *c, int family, struct u128 start, unsigned len)
-{
-	struct tool_prefix *n;
-
-	if (c->n == c->cap) {
-		c->cap = c->cap == 0 ? 16 : c->cap * 2;
-		n = realloc(c->p, c->cap * sizeof(*n));
-		if (n == NULL)
-			return -1;
-		c->p = n;
-	}
-	memset(&c->p[c->n], 0, sizeof(c->p[c->n]));
-	c->p[c->n].family = (uint8_t)family;
-	c->p[c->n].len = (uint8_t)len;
-	u128_to(family, start, c->p[c->n].a);
-	c->n++;
-	return 0;
-}
-
-/* [lo, hi] as the fewest prefixes: the largest aligned block each time. */
-static int
-range_to_cidrs(struct cidrs *c, int family, struct u128 lo, struct u128 hi)
-{
-	unsigned bits = family == 4 ? 32 : 128, len;
-	struct u128 m, last;
-
-	while (u128_cmp(lo, hi) <= 0) {
-		for (len = 0; len <= bits; len++) {
-			m = host_mask(bits, len);
-			last = u128_or(lo, m);
-			if (u128_and_zero(lo, m) && u128_cmp(last, hi) <= 0)
-				break;
-		}
-		if (cidrs_add(c, family, lo, len) == -1)
-			return -1;
-		if (u128_cmp(last, hi) == 0)
-			break;
-		lo = u128_add(last, 1);
-	}
-	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -629,16 +397,6 @@ v6_long_form(const uint8_t *a, char *buf, size_t len)
 	for (i = 0; i < 8 && off < len; i++)
 		off += (size_t)snprintf(buf + off, len - off, "%s%x",
 		    i ? ":" : "", (unsigned)(a[2 * i] << 8 | a[2 * i + 1]));
-}
-
-static bool
-is_v4_mapped(const uint8_t *a)
-{
-	static const uint8_t prefix[12] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
-	};
-
-	return memcmp(a, prefix, sizeof(prefix)) == 0;
 }
 
 /*
@@ -663,7 +421,7 @@ parse_byaddr(struct importer *im, const char *name, struct byaddr *ba)
 		sep = strrchr(s, ':');
 		colon_form = true;
 	}
-	if (sep == NULL || parse_canonical(sep + 1, 65535, &port) == -1) {
+	if (sep == NULL || import_number(sep + 1, 65535, &port) == -1) {
 		msg(im, false, src, "not ADDR,PORT or ADDR:PORT as authbind "
 		    "spells them: never consulted");
 		return -1;
@@ -708,16 +466,11 @@ static int
 byaddr_cmp(const void *a, const void *b)
 {
 	const struct byaddr *x = a, *y = b;
-	int c;
+	int c = TOOL_CMP(x->family, y->family);
 
-	if (x->family != y->family)
-		return x->family < y->family ? -1 : 1;
-	c = memcmp(x->addr, y->addr, sizeof(x->addr));
-	if (c != 0)
-		return c;
-	if (x->port != y->port)
-		return x->port < y->port ? -1 : 1;
-	return x->rank - y->rank;
+	if (c == 0 && (c = memcmp(x->addr, y->addr, sizeof(x->addr))) == 0)
+		c = TOOL_CMP(x->port, y->port);
+	return c != 0 ? c : x->rank - y->rank;
 }
 
 static void
@@ -725,19 +478,16 @@ add_point(struct importer *im, const struct byaddr *ba)
 {
 	struct point *n;
 
-	if (im->npoints == im->cap_points) {
-		im->cap_points = im->cap_points == 0 ? 16 : im->cap_points * 2;
-		n = realloc(im->points, im->cap_points * sizeof(*n));
-		if (n == NULL) {
-			im->nomem = 1;
-			return;
-		}
-		im->points = n;
+	n = tool_grow(im->points, &im->cap_points, im->npoints + 1, sizeof(*n));
+	if (n == NULL) {
+		im->nomem = 1;
+		return;
 	}
-	im->points[im->npoints].family = ba->family;
-	im->points[im->npoints].addr = u128_from(ba->family, ba->addr);
-	im->points[im->npoints].port = ba->port;
-	im->npoints++;
+	im->points = n;
+	n = &im->points[im->npoints++];
+	n->family = ba->family;
+	memcpy(n->addr, ba->addr, 16);
+	n->port = ba->port;
 }
 
 /* The file that decides its address and port: into rules. */
@@ -745,10 +495,11 @@ static void
 emit_byaddr(struct importer *im, int sfd, const struct byaddr *ba,
     const struct stat *st)
 {
+	static const uint8_t zero[16];
 	char src[PATH_MAX], grant[96], a[INET6_ADDRSTRLEN];
 
 	snprintf(src, sizeof(src), "byaddr/%s", ba->name);
-	if (ba->family == 6 && is_v4_mapped(ba->addr)) {
+	if (ba->family == 6 && grant_is_v4_mapped(ba->addr)) {
 		/* The policy judges ::ffff:a.b.c.d as a.b.c.d. */
 		inet_ntop(AF_INET, ba->addr + 12, a, sizeof(a));
 		msg(im, true, src, "an IPv4-mapped address: bindreq judges it "
@@ -756,13 +507,12 @@ emit_byaddr(struct importer *im, int sfd, const struct byaddr *ba,
 	} else
 		inet_ntop(ba->family == 4 ? AF_INET : AF_INET6, ba->addr, a,
 		    sizeof(a));
-	if (ba->family == 6 && u128_cmp(u128_from(6, ba->addr),
-	    (struct u128){ 0, 0 }) == 0)
+	if (ba->family == 6 && memcmp(ba->addr, zero, 16) == 0)
 		msg(im, true, src, "authbind lets a dual-stack [::] socket "
 		    "bind this with this file alone; bindreq also requires "
 		    "0.0.0.0 to be granted (or IPV6_V6ONLY)");
 	snprintf(grant, sizeof(grant), "tcp,udp %u on %s", ba->port, a);
-	comment_path(im, "byaddr", ba->name);
+	import_comment(im, "byaddr", ba->name);
 	emit_exec(im, src, sfd, ba->name, st, grant);
 }
 
@@ -772,12 +522,12 @@ import_byaddr(struct importer *im)
 	struct byaddr *ba = NULL;
 	char src[PATH_MAX];
 	struct stat st;
-	char **names;
+	struct dirent **names;
 	size_t n, i, nba = 0;
 	int sfd, found;
 	bool shadowed;
 
-	if (read_names(im, "byaddr", &sfd, &names, &n) == -1 || sfd == -1)
+	if (import_names(im, "byaddr", &sfd, &names, &n) == -1 || sfd == -1)
 		return;
 	ba = calloc(n + 1, sizeof(*ba));
 	if (ba == NULL) {
@@ -785,9 +535,9 @@ import_byaddr(struct importer *im)
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (parse_byaddr(im, names[i], &ba[nba]) == -1)
+		if (parse_byaddr(im, names[i]->d_name, &ba[nba]) == -1)
 			continue;
-		snprintf(src, sizeof(src), "byaddr/%s", names[i]);
+		snprintf(src, sizeof(src), "byaddr/%s", names[i]->d_name);
 		if (im->port_decided[ba[nba].port]) {
 			msg(im, false, src, "never consulted: byport decides "
 			    "port %u", ba[nba].port);
@@ -817,7 +567,7 @@ import_byaddr(struct importer *im)
 		}
 		add_point(im, &ba[i]);
 		if (found == -1) {
-			comment_path(im, "byaddr", ba[i].name);
+			import_comment(im, "byaddr", ba[i].name);
 			fprintf(im->out, ": could not be read\n");
 			continue;
 		}
@@ -829,513 +579,17 @@ out:
 	for (i = 0; ba != NULL && i < nba; i++)
 		free(ba[i].name);
 	free(ba);
-	free_names(names, n);
+	import_names_free(names, n);
 	close(sfd);
 }
 
 /* ------------------------------------------------------------------ */
-/* byuid */
-
-/* One byuid line: an address range of one family and a port range. */
-struct uidline {
-	int family;
-	struct u128 lo, hi;
-	unsigned long pmin, pmax;
-};
-
-static int
-parse_u(const char *s, unsigned long max, unsigned long *v, const char **end)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-		s++;
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*v = strtoul(s, &e, 10);
-	if (errno != 0 || *v > max)
-		return -1;
-	*end = e;
-	return 0;
-}
-
-static bool
-only_space(const char *s)
-{
-	return s[strspn(s, " \t\r\n")] == '\0';
-}
-
-/* " PMIN-PMAX " or " PORT ", as the part after the comma. */
-static int
-parse_uid_ports(const char *s, struct uidline *ul)
-{
-	const char *e;
-
-	if (parse_u(s, 65535, &ul->pmin, &e) == -1)
-		return -1;
-	ul->pmax = ul->pmin;
-	if (*e == '-' && parse_u(e + 1, 65535, &ul->pmax, &e) == -1)
-		return -1;
-	return only_space(e) ? 0 : -1;
-}
-
-/* An address in either family; *family 4 or 6. */
-static int
-parse_any_addr(const char *s, int *family, uint8_t *a)
-{
-	memset(a, 0, 16);
-	if (inet_pton(AF_INET, s, a) == 1) {
-		*family = 4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, a) == 1) {
-		*family = 6;
-		return 0;
-	}
-	return -1;
-}
-
-/* ADDR/LEN: the range it covers, if the host bits are clear. */
-static const char *
-prefix_range(int family, const uint8_t *a, unsigned long len,
-    struct uidline *ul)
-{
-	unsigned bits = family == 4 ? 32 : 128;
-	struct u128 m;
-
-	if (len > bits)
-		return "prefix length too long: authbind ignores the line";
-	m = host_mask(bits, (unsigned)len);
-	ul->family = family;
-	ul->lo = u128_from(family, a);
-	if (!u128_and_zero(ul->lo, m))
-		return "host bits set past the prefix length: authbind "
-		    "ignores the line";
-	ul->hi = u128_or(ul->lo, m);
-	return NULL;
-}
-
-/* IPv4 only: "A.B.C.D/LEN: PMIN,PMAX". */
-static const char *
-parse_colon_form(char *line, struct uidline *ul, bool *matched)
-{
-	unsigned long len;
-	uint8_t a[16];
-	const char *e;
-	char *slash, *colon, *comma;
-
-	*matched = false;
-	slash = strchr(line, '/');
-	colon = slash != NULL ? strchr(slash, ':') : NULL;
-	comma = colon != NULL ? strchr(colon, ',') : NULL;
-	if (comma == NULL)
-		return NULL;
-	*slash = '\0';
-	if (inet_pton(AF_INET, line + strspn(line, " \t"), a) != 1) {
-		*slash = '/';
-		return NULL;
-	}
-	*slash = '/';
-	if (parse_u(slash + 1, 1000, &len, &e) == -1 || e != colon ||
-	    parse_u(colon + 1, 65535, &ul->pmin, &e) == -1 || *e != ',' ||
-	    parse_u(e + 1, 65535, &ul->pmax, &e) == -1 || !only_space(e))
-		return NULL;
-	*matched = true;
-	return prefix_range(4, a, len, ul);
-}
-
-/*
- * Parse one line. Returns NULL with *ul filled, or why authbind ignores
- * it.
- */
-static const char *
-parse_uid_line(char *line, struct uidline *ul)
-{
-	char *comma, *slash, *dash;
-	uint8_t a[16], b[16];
-	unsigned long len;
-	const char *e, *why;
-	bool matched;
-	int fb;
-
-	memset(ul, 0, sizeof(*ul));
-	why = parse_colon_form(line, ul, &matched);
-	if (matched)
-		return why;
-	comma = strchr(line, ',');
-	if (comma == NULL)
-		return "not understood";
-	*comma = '\0';
-	if (parse_uid_ports(comma + 1, ul) == -1)
-		return "bad port or port range";
-	slash = strchr(line, '/');
-	dash = strchr(line, '-');
-	if (slash != NULL && dash != NULL)
-		return "both a prefix length and an address range";
-	if (slash != NULL) {
-		*slash = '\0';
-		if (parse_any_addr(line, &ul->family, a) == -1)
-			return "bad address";
-		if (parse_u(slash + 1, 1000, &len, &e) == -1 || !only_space(e))
-			return "bad prefix length";
-		return prefix_range(ul->family, a, len, ul);
-	}
-	if (dash != NULL)
-		*dash = '\0';
-	if (parse_any_addr(line, &ul->family, a) == -1)
-		return "bad address";
-	if (dash != NULL && (parse_any_addr(dash + 1, &fb, b) == -1 ||
-	    fb != ul->family))
-		return "bad address range";
-	ul->lo = u128_from(ul->family, a);
-	ul->hi = dash != NULL ? u128_from(ul->family, b) : ul->lo;
-	if (u128_cmp(ul->lo, ul->hi) > 0)
-		return "address range from high to low: authbind ignores the "
-		    "line";
-	return NULL;
-}
-
-/* Print prefixes as "on A B C", ADDRS_PER_RULE to a rule. */
-static void
-emit_rules(struct importer *im, const char *subj, const char *ports,
-    const struct cidrs *c)
-{
-	struct tool_buf b = { 0 };
-	size_t i;
-
-	for (i = 0; i < c->n; i++) {
-		if (i % ADDRS_PER_RULE == 0)
-			tool_buf_printf(&b, "%sallow %s tcp,udp %s on", i ?
-			    "\n" : "", subj, ports);
-		tool_buf_printf(&b, " ");
-		tool_prefix_format(&b, &c->p[i]);
-	}
-	if (b.err)
-		im->nomem = 1;
-	else if (c->n > 0)
-		fprintf(im->out, "%s\n", b.s);
-	tool_buf_free(&b);
-}
-
-/*
- * The prefixes for [lo, hi] of one family minus the points deciding
- * port (by their byaddr files), IPv4-mapped parts made IPv4.
- */
-static int
-carve(struct importer *im, const struct uidline *ul, unsigned port,
-    struct cidrs *c)
-{
-	struct u128 start = ul->lo, p;
-	size_t i, j;
-	bool any;
-
-	c->n = 0;
-	for (;;) {
-		/* The lowest point at or after start, inside the range. */
-		any = false;
-		j = 0;
-		for (i = 0; i < im->npoints && port != 0; i++) {
-			p = im->points[i].addr;
-			if (im->points[i].family != ul->family ||
-			    im->points[i].port != port ||
-			    u128_cmp(p, start) < 0 || u128_cmp(p, ul->hi) > 0)
-				continue;
-			if (!any || u128_cmp(p, im->points[j].addr) < 0)
-				j = i;
-			any = true;
-		}
-		if (!any)
-			return range_to_cidrs(c, ul->family, start, ul->hi);
-		p = im->points[j].addr;
-		if (u128_cmp(p, start) > 0 && range_to_cidrs(c, ul->family,
-		    start, u128_add(p, -1)) == -1)
-			return -1;
-		if (u128_cmp(p, ul->hi) == 0)
-			return 0;
-		start = u128_add(p, 1);
-	}
-}
-
-/* Does a byaddr file decide some address of the line at port? */
-static bool
-port_has_points(const struct importer *im, const struct uidline *ul,
-    unsigned port)
-{
-	size_t i;
-
-	for (i = 0; i < im->npoints; i++)
-		if (im->points[i].family == ul->family &&
-		    im->points[i].port == port &&
-		    u128_cmp(im->points[i].addr, ul->lo) >= 0 &&
-		    u128_cmp(im->points[i].addr, ul->hi) <= 0)
-			return true;
-	return false;
-}
-
-/* IPv6 prefixes against bindreq judging ::ffff:a.b.c.d as IPv4. */
-static void
-fix_mapped(struct importer *im, const char *src, unsigned lineno,
-    struct cidrs *c, bool quiet)
-{
-	static const struct tool_prefix mapped = {
-		.family = 6, .len = 96,
-		.a = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff },
-	};
-	struct tool_prefix *p;
-	size_t i;
-
-	for (i = 0; i < c->n; i++) {
-		p = &c->p[i];
-		if (p->family != 6)
-			continue;
-		if (tool_prefix_contains(&mapped, p)) {
-			memmove(p->a, p->a + 12, 4);
-			memset(p->a + 4, 0, 12);
-			p->family = 4;
-			p->len = (uint8_t)(p->len - 96);
-			if (!quiet)
-				msg(im, true, src, "line %u: IPv4-mapped "
-				    "addresses: bindreq judges them as IPv4, "
-				    "so the grant also covers IPv4 sockets",
-				    lineno);
-		} else if (!quiet && tool_prefix_contains(p, &mapped))
-			msg(im, true, src, "line %u: covers IPv4-mapped "
-			    "addresses (::ffff:a.b.c.d), which bindreq judges "
-			    "as IPv4: IPv6 sockets binding them need an IPv4 "
-			    "grant", lineno);
-	}
-}
-
-/* Ports pmin..pmax of a line, in the half this file serves, by byport. */
-static void
-emit_uid_line(struct importer *im, const char *src, unsigned lineno,
-    const char *subj, const struct uidline *ul, bool bang)
-{
-	struct policy_port_range *pr = NULL;
-	unsigned lo = bang ? LOW_HALF_END + 1 : 1;
-	unsigned hi = bang ? PORT_MAX_PRIV : LOW_HALF_END, port;
-	struct tool_buf ports = { 0 };
-	struct cidrs c = { 0 };
-	size_t np = 0;
-	bool fixed = false;
-
-	if (ul->pmin > ul->pmax) {
-		msg(im, false, src, "line %u: port range from high to low: "
-		    "authbind ignores the line", lineno);
-		return;
-	}
-	if (ul->pmax > PORT_MAX_PRIV)
-		msg(im, false, src, "line %u: ports 1024 and above need no "
-		    "privilege; not translated", lineno);
-	if ((ul->pmin < lo && (bang || ul->pmin > 0)) ||
-	    (ul->pmax > hi && !bang))
-		msg(im, false, src, "line %u: this file serves only ports "
-		    "%u-%u (the others are read from byuid/%s%s)", lineno, lo,
-		    hi, bang ? "" : "!", strrchr(src, '/') + 1 + bang);
-	if (ul->pmin > lo)
-		lo = (unsigned)ul->pmin;
-	if (ul->pmax < hi)
-		hi = (unsigned)ul->pmax;
-	pr = calloc(PORT_MAX_PRIV + 1, sizeof(*pr));
-	if (pr == NULL)
-		goto nomem;
-	for (port = lo; port <= hi; port++) {
-		if (im->port_decided[port]) {
-			msg(im, false, src, "line %u: port %u is decided by "
-			    "byport, not by this file", lineno, port);
-			continue;
-		}
-		if (port_has_points(im, ul, port))
-			continue;
-		if (np > 0 && pr[np - 1].hi + 1u == port)
-			pr[np - 1].hi = (uint16_t)port;
-		else {
-			pr[np].lo = pr[np].hi = (uint16_t)port;
-			np++;
-		}
-	}
-	if (np > 0) {
-		tool_ports_format(&ports, pr, np);
-		if (carve(im, ul, 0, &c) == -1 || ports.err)
-			goto nomem;
-		fix_mapped(im, src, lineno, &c, fixed);
-		fixed = true;
-		emit_rules(im, subj, ports.s, &c);
-	}
-	/* Ports where a byaddr file decides some of the addresses. */
-	for (port = lo; port <= hi; port++) {
-		if (im->port_decided[port] || !port_has_points(im, ul, port))
-			continue;
-		fprintf(im->out, "# port %u: addresses with a byaddr file are "
-		    "left to it\n", port);
-		if (carve(im, ul, port, &c) == -1)
-			goto nomem;
-		fix_mapped(im, src, lineno, &c, fixed);
-		fixed = true;
-		ports.len = 0;
-		tool_buf_printf(&ports, "%u", port);
-		emit_rules(im, subj, tool_buf_str(&ports), &c);
-	}
-	goto out;
-nomem:
-	im->nomem = 1;
-out:
-	free(pr);
-	free(c.p);
-	tool_buf_free(&ports);
-}
-
-/* Track what a file grants at the wildcards, for the dual-stack rule. */
-struct wild {
-	bool v4[PORT_MAX_PRIV + 1], v6[PORT_MAX_PRIV + 1];
-};
-
-static void
-note_wildcards(const struct uidline *ul, struct wild *w)
-{
-	bool *map = ul->family == 4 ? w->v4 : w->v6;
-	unsigned long p;
-
-	if (ul->lo.hi != 0 || ul->lo.lo != 0 || ul->pmin > ul->pmax)
-		return;
-	for (p = ul->pmin; p <= ul->pmax && p <= PORT_MAX_PRIV; p++)
-		map[p] = true;
-}
-
-static void
-check_wildcards(struct importer *im, const char *src, const struct wild *w)
-{
-	unsigned p;
-
-	for (p = 1; p <= PORT_MAX_PRIV; p++) {
-		if (w->v6[p] && !w->v4[p] && !im->port_decided[p]) {
-			msg(im, true, src, "grants :: but not 0.0.0.0 (first "
-			    "at port %u): authbind lets a dual-stack [::] "
-			    "socket bind with :: alone, bindreq also requires "
-			    "0.0.0.0", p);
-			return;
-		}
-	}
-}
-
-static void
-import_uid_file(struct importer *im, int sfd, const char *name, uint32_t uid,
-    bool bang)
-{
-	char src[PATH_MAX], subj[300], *line = NULL;
-	const char *why;
-	struct wild *w = NULL;
-	struct uidline ul;
-	struct passwd *pw;
-	unsigned lineno = 0;
-	size_t cap = 0;
-	ssize_t len;
-	FILE *f = NULL;
-	int fd;
-
-	snprintf(src, sizeof(src), "byuid/%s", name);
-	fd = openat(sfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd == -1 || (f = fdopen(fd, "r")) == NULL) {
-		if (errno == ENOENT)
-			msg(im, false, src, "dangling symbolic link: authbind "
-			    "finds no file here");
-		else
-			msg(im, true, src, "cannot read: %s", strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return;
-	}
-	w = calloc(1, sizeof(*w));
-	if (w == NULL) {
-		im->nomem = 1;
-		goto out;
-	}
-	errno = 0;
-	pw = getpwuid((uid_t)uid);
-	if (pw == NULL)
-		msg(im, false, src, "uid %u has no passwd entry: granted by "
-		    "number", (unsigned)uid);
-	user_subject(subj, sizeof(subj), uid);
-	comment_path(im, "byuid", name);
-	fprintf(im->out, "\n");
-	while ((len = getline(&line, &cap, f)) != -1 && !im->nomem) {
-		lineno++;
-		if (memchr(line, '\0', (size_t)len) != NULL) {
-			msg(im, false, src, "line %u: NUL byte: not translated",
-			    lineno);
-			continue;
-		}
-		line[strcspn(line, "\r\n")] = '\0';
-		if (only_space(line) || line[strspn(line, " \t")] == '#')
-			continue;
-		{
-			struct tool_buf b = { 0 };
-
-			tool_buf_safe(&b, line);
-			fprintf(im->out, "#   line %u: %s\n", lineno,
-			    tool_buf_str(&b));
-			tool_buf_free(&b);
-		}
-		why = parse_uid_line(line, &ul);
-		if (why != NULL) {
-			msg(im, false, src, "line %u: %s; ignored", lineno,
-			    why);
-			continue;
-		}
-		note_wildcards(&ul, w);
-		emit_uid_line(im, src, lineno, subj, &ul, bang);
-	}
-	if (ferror(f))
-		msg(im, true, src, "read error: %s", strerror(errno));
-	check_wildcards(im, src, w);
-	fputc('\n', im->out);
-out:
-	free(w);
-	free(line);
-	fclose(f);
-}
-
-static void
-import_byuid(struct importer *im)
-{
-	char src[PATH_MAX];
-	unsigned long uid;
-	char **names;
-	size_t n, i;
-	bool bang;
-	int sfd;
-
-	if (read_names(im, "byuid", &sfd, &names, &n) == -1 || sfd == -1)
-		return;
-	for (i = 0; i < n && !im->nomem; i++) {
-		snprintf(src, sizeof(src), "byuid/%s", names[i]);
-		bang = names[i][0] == '!';
-		if (parse_canonical(names[i] + bang, UINT32_MAX - 1, &uid) ==
-		    -1) {
-			msg(im, false, src, "not a uid as authbind spells one: "
-			    "never consulted");
-			continue;
-		}
-		import_uid_file(im, sfd, names[i], (uint32_t)uid, bang);
-	}
-	free_names(names, n);
-	close(sfd);
-}
-
-/* ------------------------------------------------------------------ */
-
-static void
-report_error(void *arg, const char *m)
-{
-	fprintf(arg, "%s\n", m);
-}
 
 /* The translation must load: parse it as bindreqd would. */
 static int
 verify(struct importer *im, const char *text, size_t len)
 {
-	struct policy_errors errs = { .report = report_error, .arg = im->err };
+	struct policy_errors errs = { .report = tool_report, .arg = im->err };
 	struct policy *pol = NULL;
 
 	if (policy_parse("(translation)", text, len, NULL, &pol, &errs) == 0) {
@@ -1351,7 +605,6 @@ int
 tool_import_authbind(const char *dir, FILE *out, FILE *err)
 {
 	struct importer im;
-	struct tool_buf d = { 0 };
 	char *text = NULL;
 	size_t len = 0;
 	int rc = TOOL_EXIT_TROUBLE;
@@ -1361,25 +614,25 @@ tool_import_authbind(const char *dir, FILE *out, FILE *err)
 	im.err = err;
 	im.dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (im.dfd == -1) {
-		tool_buf_safe(&d, dir);
-		fprintf(err, "%s: %s\n", tool_buf_str(&d), strerror(errno));
-		tool_buf_free(&d);
+		tool_put_safe(err, dir);
+		fprintf(err, ": %s\n", strerror(errno));
 		return TOOL_EXIT_TROUBLE;
 	}
 	im.out = open_memstream(&text, &len);
 	if (im.out == NULL)
 		goto out;
-	tool_buf_safe(&d, dir);
 	fprintf(im.out, "# bindreq policy translated from the authbind "
-	    "configuration in %s\n# by bindreq-policy import-authbind. "
-	    "authbind grants a port for any protocol,\n# so every rule names "
-	    "tcp,udp. See bindreq-policy(8) for what is not translated.\n\n",
-	    tool_buf_str(&d));
+	    "configuration in ");
+	tool_put_safe(im.out, dir);
+	fprintf(im.out, "\n# by bindreq-policy import-authbind. authbind "
+	    "grants a port for any protocol,\n# so every rule names tcp,udp. "
+	    "See bindreq-policy(8) for what is not translated.\n\n");
 	import_byport(&im);
 	import_byaddr(&im);
 	import_byuid(&im);
 	if (fclose(im.out) != 0 || im.nomem) {
-		fprintf(err, "%s: out of memory\n", tool_buf_str(&d));
+		tool_put_safe(err, dir);
+		fprintf(err, ": out of memory\n");
 		goto out;
 	}
 	fwrite(text, 1, len, out);
@@ -1388,7 +641,6 @@ tool_import_authbind(const char *dir, FILE *out, FILE *err)
 out:
 	free(text);
 	free(im.points);
-	tool_buf_free(&d);
 	close(im.dfd);
 	return rc;
 }

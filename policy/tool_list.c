@@ -19,27 +19,21 @@ static int
 by_port(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
+	int c;
 
-	if (x->range->lo != y->range->lo)
-		return x->range->lo < y->range->lo ? -1 : 1;
-	if (x->range->hi != y->range->hi)
-		return x->range->hi < y->range->hi ? -1 : 1;
-	if (x->r->line != y->r->line)
-		return x->r->line < y->r->line ? -1 : 1;
-	return 0;
+	if ((c = TOOL_CMP(x->range->lo, y->range->lo)) != 0 ||
+	    (c = TOOL_CMP(x->range->hi, y->range->hi)) != 0)
+		return c;
+	return TOOL_CMP(x->r->line, y->r->line);
 }
 
 static int
 by_user(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
-	uint64_t sx = tool_subject_key(x->r), sy = tool_subject_key(y->r);
+	int c = TOOL_CMP(grant_subject(x->r), grant_subject(y->r));
 
-	if (sx != sy)
-		return sx < sy ? -1 : 1;
-	if (x->r->line != y->r->line)
-		return x->r->line < y->r->line ? -1 : 1;
-	return 0;
+	return c != 0 ? c : TOOL_CMP(x->r->line, y->r->line);
 }
 
 static struct row *
@@ -82,58 +76,50 @@ id_kind(const struct policy_rule *r)
 /* JSON */
 
 static void
-json_row(struct tool_buf *b, const struct policy *pol, const struct row *w)
+json_row(FILE *out, const struct policy *pol, const struct row *w)
 {
 	const struct policy_rule *r = w->r;
 	const struct policy_port_range *pr = w->range ? w->range : r->ports;
 	size_t np = w->range ? 1 : r->nports, i;
 	char a[64];
 
-	tool_buf_printf(b, "{\"file\":");
-	tool_buf_json(b, pol->path);
-	tool_buf_printf(b, ",\"line\":%u,\"subject\":\"%s\",\"who\":",
-	    r->line, tool_subject_word(r->subject));
-	tool_buf_json(b, r->who != NULL ? r->who : "");
-	tool_buf_printf(b, ",\"%s\":%u,\"protocols\":[", id_kind(r),
+	fprintf(out, "{\"file\":");
+	tool_put_json(out, pol->path);
+	fprintf(out, ",\"line\":%u,\"subject\":\"%s\",\"who\":", r->line,
+	    tool_subject_word(r->subject));
+	tool_put_json(out, r->who != NULL ? r->who : "");
+	fprintf(out, ",\"%s\":%u,\"protocols\":[", id_kind(r),
 	    (unsigned)r->id);
 	if (r->protos & POLICY_TCP)
-		tool_buf_printf(b, "\"tcp\"%s", r->protos & POLICY_UDP ?
-		    "," : "");
+		fprintf(out, "\"tcp\"%s", r->protos & POLICY_UDP ? "," : "");
 	if (r->protos & POLICY_UDP)
-		tool_buf_printf(b, "\"udp\"");
-	tool_buf_printf(b, "],\"ports\":[");
+		fprintf(out, "\"udp\"");
+	fprintf(out, "],\"ports\":[");
 	for (i = 0; i < np; i++)
-		tool_buf_printf(b, "%s{\"from\":%u,\"to\":%u}", i ? "," : "",
+		fprintf(out, "%s{\"from\":%u,\"to\":%u}", i ? "," : "",
 		    pr[i].lo, pr[i].hi);
-	tool_buf_printf(b, "],\"addresses\":[");
-	if (r->naddrs == 0)
-		tool_buf_printf(b, "\"*\"");
+	fprintf(out, "],\"addresses\":[%s", r->naddrs == 0 ? "\"*\"" : "");
 	for (i = 0; i < r->naddrs; i++) {
-		tool_buf_printf(b, "%s", i ? "," : "");
-		tool_buf_json(b, policy_addr_format(&r->addrs[i], a,
+		fprintf(out, "%s", i ? "," : "");
+		tool_put_json(out, policy_addr_format(&r->addrs[i], a,
 		    sizeof(a)));
 	}
-	tool_buf_printf(b, "]}");
+	fprintf(out, "]}");
 }
 
 static int
 list_json(const struct policy *pol, const struct row *rows, size_t n,
     FILE *out)
 {
-	struct tool_buf b = { 0 };
 	size_t i;
 
 	fputs("[", out);
 	for (i = 0; i < n; i++) {
-		b.len = 0;
-		json_row(&b, pol, &rows[i]);
-		if (b.err)
-			break;
-		fprintf(out, "%s\n  %s", i ? "," : "", b.s);
+		fprintf(out, "%s\n  ", i ? "," : "");
+		json_row(out, pol, &rows[i]);
 	}
 	fputs(n ? "\n]\n" : "]\n", out);
-	tool_buf_free(&b);
-	return i == n ? 0 : -1;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -146,22 +132,39 @@ static const char *const heads[NCOLS] = {
 	"PORTS", "SUBJECT", "ID", "PROTO", "ADDRESSES", "RULE",
 };
 
-/* Column cells of a row, each its own string in cells[]. */
-static void
-row_cells(const struct policy *pol, const struct row *w,
-    struct tool_buf cells[NCOLS])
+/*
+ * A row's cells, as strings one after another in *buf (to free). Returns
+ * 0, or -1 when memory ran out.
+ */
+static int
+row_cells(const struct policy *pol, const struct row *w, char **buf,
+    const char *cells[NCOLS])
 {
 	const struct policy_rule *r = w->r;
+	size_t len = 0, k;
+	FILE *f = open_memstream(buf, &len);
 
-	if (w->range != NULL)
-		tool_ports_format(&cells[COL_PORTS], w->range, 1);
-	else
-		tool_rule_ports(&cells[COL_PORTS], r);
-	tool_rule_subject(&cells[COL_SUBJECT], r);
-	tool_buf_printf(&cells[COL_ID], "%s %u", id_kind(r), (unsigned)r->id);
-	tool_buf_printf(&cells[COL_PROTO], "%s", policy_protos_name(r->protos));
-	tool_rule_addrs(&cells[COL_ADDRS], r);
-	tool_buf_printf(&cells[COL_RULE], "%s:%u", pol->path, r->line);
+	if (f == NULL)
+		return -1;
+	tool_ports_format(f, w->range ? w->range : r->ports,
+	    w->range ? 1 : r->nports);
+	fputc('\0', f);
+	tool_rule_subject(f, r);
+	fputc('\0', f);
+	fprintf(f, "%s %u", id_kind(r), (unsigned)r->id);
+	fputc('\0', f);
+	fprintf(f, "%s", policy_protos_name(r->protos));
+	fputc('\0', f);
+	tool_rule_addrs(f, r);
+	fputc('\0', f);
+	fprintf(f, "%s:%u", pol->path, r->line);
+	if (fclose(f) != 0) {
+		free(*buf);
+		return -1;
+	}
+	for (cells[0] = *buf, k = 1; k < NCOLS; k++)
+		cells[k] = cells[k - 1] + strlen(cells[k - 1]) + 1;
+	return 0;
 }
 
 /* Which columns, in which order. */
@@ -176,14 +179,27 @@ columns(enum tool_list_order order)
 	return order == TOOL_LIST_BY_PORT ? by_port_cols : by_rule;
 }
 
+static void
+print_row(FILE *out, const int *cols, const size_t *width,
+    const char *const *cells)
+{
+	size_t k;
+
+	for (k = 0; cols[k] != -1; k++)
+		fprintf(out, "%s%-*s", k ? "  " : "", cols[k + 1] == -1 ? 0 :
+		    (int)width[cols[k]], cells[cols[k]]);
+	fputc('\n', out);
+}
+
 static int
 list_table(const struct policy *pol, enum tool_list_order order,
     const struct row *rows, size_t n, FILE *out)
 {
-	struct tool_buf cells[NCOLS];
+	const char *cells[NCOLS];
 	size_t width[NCOLS], i, k;
 	const int *cols = columns(order);
-	int pass, rc = 0;
+	char *buf;
+	int pass;
 
 	if (n == 0) {
 		fprintf(out, "%s: no grants: bindreqd denies every request\n",
@@ -192,38 +208,22 @@ list_table(const struct policy *pol, enum tool_list_order order,
 	}
 	for (k = 0; k < NCOLS; k++)
 		width[k] = strlen(heads[k]);
-	memset(cells, 0, sizeof(cells));
 	/* Pass 0 measures, pass 1 prints. */
-	for (pass = 0; pass < 2 && rc == 0; pass++) {
-		if (pass == 1) {
-			for (k = 0; cols[k] != -1; k++)
-				fprintf(out, "%s%-*s", k ? "  " : "",
-				    cols[k + 1] == -1 ? 0 :
-				    (int)width[cols[k]], heads[cols[k]]);
-			fputc('\n', out);
-		}
-		for (i = 0; i < n && rc == 0; i++) {
-			for (k = 0; k < NCOLS; k++)
-				cells[k].len = 0;
-			row_cells(pol, &rows[i], cells);
-			for (k = 0; k < NCOLS; k++) {
-				if (cells[k].err)
-					rc = -1;
-				else if (pass == 0 && cells[k].len > width[k])
-					width[k] = cells[k].len;
-			}
-			if (pass == 0 || rc == -1)
-				continue;
-			for (k = 0; cols[k] != -1; k++)
-				fprintf(out, "%s%-*s", k ? "  " : "",
-				    cols[k + 1] == -1 ? 0 :
-				    (int)width[cols[k]], cells[cols[k]].s);
-			fputc('\n', out);
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			print_row(out, cols, width, heads);
+		for (i = 0; i < n; i++) {
+			if (row_cells(pol, &rows[i], &buf, cells) == -1)
+				return -1;
+			for (k = 0; k < NCOLS && pass == 0; k++)
+				if (strlen(cells[k]) > width[k])
+					width[k] = strlen(cells[k]);
+			if (pass == 1)
+				print_row(out, cols, width, cells);
+			free(buf);
 		}
 	}
-	for (k = 0; k < NCOLS; k++)
-		tool_buf_free(&cells[k]);
-	return rc;
+	return 0;
 }
 
 int

@@ -40,7 +40,8 @@ struct name_id {
 
 static const struct name_id users[] = {
 	{ "alice", 1001 }, { "bob", 1002 }, { "carol", 1003 },
-	{ "we\"ird\\\x01name", 1004 }, { NULL, 0 },
+	{ "we\"ird\\\x01name", 1004 },
+	{ "bad\xff-c1\xc2\x85-ok\xc3\xa9", 1005 }, { NULL, 0 },
 };
 
 static const struct name_id groups[] = {
@@ -408,6 +409,21 @@ test_list_json(void **state)
 	    cap_open(&c)), 0);
 	t = cap_text(&c);
 	assert_contains(t, "we\"ird\\x5c\\x01name");
+	cap_free(&c);
+
+	/* Bytes that are not UTF-8, and C1 controls, never pass through. */
+	policy_free(odd);
+	odd = parse("odd", "allow user bad\xff-c1\xc2\x85-ok\xc3\xa9 tcp 80\n");
+	assert_int_equal(tool_list(odd, TOOL_LIST_BY_RULE, true,
+	    cap_open(&c)), 0);
+	t = cap_text(&c);
+	assert_true(json_valid(t));
+	assert_contains(t,
+	    "\"who\":\"bad\\ufffd-c1\\ufffd\\ufffd-ok\xc3\xa9\"");
+	cap_free(&c);
+	assert_int_equal(tool_list(odd, TOOL_LIST_BY_RULE, false,
+	    cap_open(&c)), 0);
+	assert_contains(cap_text(&c), "user bad\\xff-c1\\xc2\\x85-ok\xc3\xa9 ");
 	cap_free(&c);
 
 	assert_int_equal(tool_list(empty, TOOL_LIST_BY_RULE, true,
