@@ -74,7 +74,8 @@ struct rx {
 	bool active;
 	uint32_t nfiles;
 	uint64_t total;		/* bytes announced, all files */
-	struct rx_file files[RSV_MAX_FILES];
+	struct rx_file *files;	/* nfiles of cap, grown as they come */
+	uint32_t fcap;
 	struct rx_name *names;
 	size_t nnames, cap;
 	char *errors[RSV_MAX_ERRORS];
@@ -251,6 +252,7 @@ rx_reset(void)
 		free(R.rx.files[i].path);
 		free(R.rx.files[i].bytes);
 	}
+	free(R.rx.files);
 	for (i = 0; i < R.rx.nnames; i++)
 		free(R.rx.names[i].name);
 	free(R.rx.names);
@@ -679,7 +681,7 @@ rebuild(const struct resolver_callbacks *cb, const struct rq *e)
 	static const struct policy_resolver table = {
 		.user = table_user, .group = table_group,
 	};
-	static struct policy_source src[RSV_MAX_FILES];
+	struct policy_source *src;
 	struct report_ctx rc = { cb };
 	struct policy_errors errs = { .report = report_error, .arg = &rc,
 	    .warn = report_warning };
@@ -698,14 +700,20 @@ rebuild(const struct resolver_callbacks *cb, const struct rq *e)
 			    R.rx.names[i].name);
 			return;
 		}
+	if ((src = calloc(R.rx.nfiles, sizeof(*src))) == NULL) {
+		refuse_reload(cb, "reload: out of memory");
+		return;
+	}
 	for (i = 0; i < R.rx.nfiles; i++) {
 		f = &R.rx.files[i];
 		src[i].path = f->path;
 		src[i].text = f->bytes;
 		src[i].len = (size_t)f->size;
 	}
-	if (policy_parse_set(src, R.rx.nfiles, POLICY_LOAD_UNKNOWN_WARN,
-	    &table, &pol, &errs) < 0) {
+	i = policy_parse_set(src, R.rx.nfiles, POLICY_LOAD_UNKNOWN_WARN,
+	    &table, &pol, &errs) < 0;
+	free(src);
+	if (i) {
 		cb->policy_ready(cb->arg, NULL, &errs);
 		return;
 	}
@@ -768,7 +776,8 @@ take_end(const struct resolver_callbacks *cb, const struct rsv_reload_end *m,
 static void
 take_file(const struct rsv_reload_file *m)
 {
-	struct rx_file *f;
+	struct rx_file *f, *nf;
+	uint32_t ncap;
 
 	if (R.rx.nfiles >= RSV_MAX_FILES || m->index != R.rx.nfiles ||
 	    m->reserved != 0 || m->size > RSV_MAX_FILE - R.rx.total ||
@@ -779,7 +788,20 @@ take_file(const struct rsv_reload_file *m)
 		gone("malformed reload file");
 		return;
 	}
+	if (R.rx.nfiles == R.rx.fcap) {
+		ncap = R.rx.fcap == 0 ? 4 : R.rx.fcap * 2;
+		if (ncap > RSV_MAX_FILES)
+			ncap = RSV_MAX_FILES;
+		if ((nf = realloc(R.rx.files, ncap * sizeof(*nf))) == NULL) {
+			gone("out of memory for a reload of %u files",
+			    R.rx.nfiles + 1);
+			return;
+		}
+		R.rx.files = nf;
+		R.rx.fcap = ncap;
+	}
 	f = &R.rx.files[R.rx.nfiles];
+	memset(f, 0, sizeof(*f));
 	R.rx.total += m->size;
 	f->size = m->size;
 	f->got = 0;
