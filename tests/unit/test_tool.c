@@ -1050,6 +1050,49 @@ test_check_dropins(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* A set of files: every command cites a rule by its own file */
+
+static void
+test_set_citations(void **state)
+{
+	static const struct policy_source src[2] = {
+		{ "main", "allow uid 1001 tcp 80\n", 22 },
+		{ "main.d/b.policy", "\nallow uid 1002 tcp 81\n", 23 },
+	};
+	struct policy_errors errs = { 0 };
+	struct policy *set, *old;
+	struct capture c;
+	const char *t;
+
+	(void)state;
+	assert_int_equal(policy_parse_set(src, 2, 0, &resolver, &set, &errs),
+	    0);
+	assert_int_equal(tool_list(set, TOOL_LIST_BY_RULE, false,
+	    cap_open(&c)), 0);
+	t = cap_text(&c);
+	assert_contains(t, "main:1");
+	assert_contains(t, "main.d/b.policy:2");
+	cap_free(&c);
+	assert_int_equal(tool_list(set, TOOL_LIST_BY_RULE, true,
+	    cap_open(&c)), 0);
+	t = cap_text(&c);
+	assert_contains(t, "{\"file\":\"main.d/b.policy\",\"line\":2,");
+	cap_free(&c);
+	assert_int_equal(explain(set, 1002, 1002, NULL, 0, "tcp",
+	    "127.0.0.1", "81", false, &c), 0);
+	assert_contains(cap_text(&c), "main.d/b.policy:2 (allow uid 1002 "
+	    "tcp 81)");
+	cap_free(&c);
+	old = parse("main", "allow uid 1001 tcp 80\n");
+	assert_int_equal(tool_diff(old, set, cap_open(&c)), 1);
+	t = cap_text(&c);
+	assert_contains(t, "(main.d/b.policy:2)");
+	cap_free(&c);
+	policy_free(old);
+	policy_free(set);
+}
+
+/* ------------------------------------------------------------------ */
 /* import-authbind */
 
 /* Owner and group the test's authbind files get. */
@@ -1273,6 +1316,7 @@ main(void)
 		cmocka_unit_test(test_check_cap_and_scale),
 		cmocka_unit_test(test_check_file),
 		cmocka_unit_test(test_check_dropins),
+		cmocka_unit_test(test_set_citations),
 		cmocka_unit_test(test_import_authbind),
 		cmocka_unit_test(test_import_missing),
 	};
