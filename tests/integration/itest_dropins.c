@@ -199,6 +199,9 @@ write_dropin(const char *name, const char *text, mode_t mode)
 	write_root(path, text, mode);
 }
 
+static int run_capture(char **, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Run a command line with sh; its output (stdout and stderr) in *out. */
 static int
 run_capture(char **out, const char *fmt, ...)
