@@ -700,8 +700,7 @@ policy_load(const char *path, unsigned flags,
 			policy_free(*out);
 			*out = NULL;
 		}
-		saved = s->saved == EACCES && (flags &
-		    POLICY_LOAD_REQUIRE_SECURE) ? EACCES : s->saved;
+		saved = s->saved;	/* the first failure's */
 	}
 	for (i = 0; i < s->n; i++) {
 		free(s->path[i]);
