@@ -1,15 +1,15 @@
 /*
  * bindreqd: start-up, in the order it must happen (STYLE.md 2).
  *
- *   load and check the policy set (the file and its drop-ins: owner and
- *   mode of each and of every directory on the way, every line)
- *   → open the log → bind the Unix socket (or take systemd's)
- *   → fork the name resolver (resolver_child.c: no NSS code runs in
- *   this process once it is sandboxed, DESIGN.md 12) → drop to the
- *   service user with only CAP_NET_BIND_SERVICE (privdrop.c, which
- *   verifies it) → the closer thread and watchdog timer (reaper.c)
- *   → rlimits → no_new_privs and seccomp on every thread (sandbox.c)
- *   → listen → serve (server.c) → stop the resolver.
+ *   block SIGHUP/SIGTERM/SIGINT into a signalfd → load and check the
+ *   policy set (the file and its drop-ins: owner and mode of each and of
+ *   every directory on the way, every line) → open the log → bind the
+ *   Unix socket (or take systemd's) → fork the name resolver
+ *   (resolver_child.c: no NSS code runs in this process once it is
+ *   sandboxed, DESIGN.md 12) → drop to the service user with only
+ *   CAP_NET_BIND_SERVICE (privdrop.c, which verifies it) → the closer
+ *   threads (reaper.c) → rlimits → no_new_privs and seccomp on every
+ *   thread (sandbox.c) → listen → serve (server.c) → stop the resolver.
  *
  * Everything that needs more than CAP_NET_BIND_SERVICE happens above the
  * drop; nothing below it may.
@@ -163,7 +163,7 @@ log_warnings(void)
  * (revocation by deleting the user must work), exactly as on reload.
  */
 static struct policy *
-load_policy(const char *path, size_t *nwarn)
+load_policy(const char *path, bool check, size_t *nwarn)
 {
 	struct policy_errors errs = { .report = print_error,
 	    .warn = keep_warning };
@@ -172,9 +172,11 @@ load_policy(const char *path, size_t *nwarn)
 	if (policy_load(path, POLICY_LOAD_REQUIRE_SECURE |
 	    POLICY_LOAD_DROPINS | POLICY_LOAD_UNKNOWN_WARN, NULL, &pol,
 	    &errs) < 0) {
-		fprintf(stderr, "bindreqd: %s: policy refused (%zu error%s); "
-		    "not starting\n", path, errs.count,
-		    errs.count == 1 ? "" : "s");
+		/* --check runs before a reload too (the unit's ExecReload=):
+		 * then nothing is "not starting". */
+		fprintf(stderr, "bindreqd: %s: policy refused (%zu error%s)%s\n",
+		    path, errs.count, errs.count == 1 ? "" : "s",
+		    check ? "" : "; not starting");
 		exit(1);
 	}
 	*nwarn = errs.warnings;
@@ -248,10 +250,13 @@ main(int argc, char **argv)
 	size_t nwarn;
 	int sigfd;
 
+	/* First of all: a SIGHUP from a service manager that saw us start
+	 * (Type=simple) must not end us before the loop reads signals. */
+	sigfd = server_signals();
 	parse_options(argc, argv, &o);
 	cfg.policy_path = o.policy;
 	warnings.print = o.check;
-	cfg.policy = load_policy(o.policy, &nwarn);
+	cfg.policy = load_policy(o.policy, o.check, &nwarn);
 	if (o.check) {
 		/* What the daemon would do: warnings do not refuse. */
 		printf("%s: ok, %zu rule%s, sha256 %s, %zu file%s, %zu "
@@ -275,7 +280,6 @@ main(int argc, char **argv)
 	if (!activated)
 		socket_file_remember(o.socket, &sf);
 	cfg.netns_cookie = netns_cookie(cfg.listen_fd);
-	sigfd = server_signals();
 	resolver_start(o.user);
 
 	privdrop(o.user);

@@ -383,7 +383,9 @@ report_unlocked(void)
 		    "from the bounding set; set CapabilityBoundingSet="
 		    "CAP_NET_BIND_SERVICE in the service (the sandbox forbids "
 		    "execve, the only use of the bounding set)", extra);
-	log_info("privdrop: no CAP_SETPCAP: securebits 0x%x left as the "
+	/* The usual case under systemd, and nothing an admin need act on:
+	 * debug, not a line at every start (bindreqd(8) says why). */
+	log_debug("privdrop: no CAP_SETPCAP: securebits 0x%x left as the "
 	    "service manager set them", (unsigned)cap_get_secbits());
 }
 

@@ -7,7 +7,9 @@ set -eu
 # util-linux (network namespaces), curl and real servers for the
 # unmodified-programs tests, systemd's tools for unit checks and the proxy,
 # dpkg-dev, debhelper and lintian to build and check the Debian packages,
-# valgrind and clang's libFuzzer runtime (libclang-rt-dev) for scripts/test.sh.
+# valgrind and clang's libFuzzer runtime (libclang-rt-dev) for scripts/test.sh;
+# mmdebstrap (with its keyring) and systemd-container (systemd-nspawn) for
+# itest_systemd, which boots the packages under a real systemd as PID 1.
 # Programs that bindreq-run must serve unmodified (itest_programs): Go
 # (a static net/http server built in the test), caddy, busybox-static's
 # httpd, dnsmasq and unbound (UDP with SO_REUSEADDR), mptcpize (MPTCP),
@@ -16,6 +18,7 @@ set -eu
 PKGS="make gcc clang pkg-config libcap-dev libseccomp-dev libcmocka-dev \
 iproute2 util-linux passwd curl python3 nginx-light systemd procps \
 dpkg-dev debhelper lintian valgrind libclang-rt-dev \
+mmdebstrap debian-archive-keyring systemd-container \
 golang-go caddy busybox-static dnsmasq unbound mptcpd mptcpize dnsutils \
 nodejs"
 

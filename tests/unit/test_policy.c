@@ -196,15 +196,6 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Timing limits mean nothing under valgrind, which preloads itself. */
-static int
-under_valgrind(void)
-{
-	const char *p = getenv("LD_PRELOAD");
-
-	return p != NULL && strstr(p, "vgpreload") != NULL;
-}
-
 static char tmpdir[64];
 
 static int
@@ -1366,10 +1357,10 @@ test_100k_rules(void **state)
 	t0 = now();
 	pol = parse_ok(text);
 	load = now() - t0;
+	/* Printed, not asserted: make check asserts no timing (make bench
+	 * holds the decision cost to its goal, side by side). */
 	print_message("100000 rules: parse and index %.3f s\n", load);
 	assert_int_equal(pol->nrules, nrules);
-	if (!under_valgrind())
-		assert_true(load < 1.0);
 
 	for (i = 0; i < nq; i++) {
 		size_t r = rnd((uint32_t)nrules);
@@ -1408,8 +1399,6 @@ test_100k_rules(void **state)
 	p99 = lat[nq * 99 / 100];
 	print_message("decide: median %.0f ns, p99 %.0f ns\n",
 	    lat[nq / 2] * 1e9, p99 * 1e9);
-	if (!under_valgrind())
-		assert_true(p99 < 10e-6);	/* generous: a shared machine */
 	policy_free(pol);
 	free(text);
 	free(lat);
