@@ -167,9 +167,21 @@ FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 $(FUZZ_BUILD)/fuzz_policy: $(POLICY_SRC)
 $(FUZZ_BUILD)/fuzz_request: client-lib/wire.c $(POLICY_SRC)
 $(FUZZ_BUILD)/fuzz_grants: $(POLICY_SRC) $(TOOL_LIB_SRC)
+# The event loop, in process, with small bounds so that a few clients
+# reach every one (bounds.h); the reaper needs its thread.
+$(FUZZ_BUILD)/fuzz_server: broker/server.c broker/conn.c broker/request.c \
+    broker/uids.c broker/reaper.c broker/grant.c broker/log.c broker/names.c \
+    broker/resolver.c client-lib/wire.c \
+    $(POLICY_SRC) $(wildcard broker/*.h)
+$(FUZZ_BUILD)/fuzz_server: FUZZ_EXTRA := -DLIMIT_CONNS_TOTAL=8 \
+    -DLIMIT_CONNS_PER_UID=4 -DLIMIT_REQUESTS_PER_CONN=6 -DLIMIT_UID_RATE=5 \
+    -DLIMIT_UID_BURST=12 -DLIMIT_UNREAD_PER_UID=2 -DLIMIT_UNREAD_TOTAL=5 \
+    -DLIMIT_UNREAD_RESERVE=2 -DLIMIT_REFUSAL_AUDIT_RATE=2 \
+    -DLIMIT_REFUSAL_AUDIT_BURST=6 -DLIMIT_UID_AUDIT_RATE=1 \
+    -DLIMIT_UID_AUDIT_BURST=3 -lpthread
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard include/*.h policy/*.h client-lib/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(FUZZ_EXTRA)
 
 .PHONY: fuzz
 fuzz: $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))

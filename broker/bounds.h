@@ -1,6 +1,10 @@
 /*
  * Every bound bindreqd enforces, named in one place (STYLE.md 7). The
  * README's bounds table says what a client sees at each one.
+ *
+ * Those in #ifndef may be set smaller with -D, for the in-process fuzz
+ * target only (tests/fuzz/fuzz_server.c), so that a few connections reach
+ * them; the daemon is always built with these values.
  */
 #ifndef BINDREQD_BOUNDS_H
 #define BINDREQD_BOUNDS_H
@@ -11,25 +15,45 @@
  * uid holding the most takes the oldest connection of such a uid (which
  * is closed): no set of uids can keep another uid out.
  */
+#ifndef LIMIT_CONNS_TOTAL
 #define LIMIT_CONNS_TOTAL	2048
+#endif
+#ifndef LIMIT_CONNS_PER_UID
 #define LIMIT_CONNS_PER_UID	256
+#endif
 
 /* A connection's whole life, from accept to close, in milliseconds. */
 #define LIMIT_CONN_DEADLINE_MS	5000
 
 /* Requests one connection may make before it is closed. */
+#ifndef LIMIT_REQUESTS_PER_CONN
 #define LIMIT_REQUESTS_PER_CONN	64
+#endif
 
 /* Requests per uid per second (token bucket: rate and burst). */
+#ifndef LIMIT_UID_RATE
 #define LIMIT_UID_RATE		2000
+#endif
+#ifndef LIMIT_UID_BURST
 #define LIMIT_UID_BURST		4000
+#endif
 
 /*
- * A caller's supplementary groups cost its uid one more request token per
- * this many groups: reading and matching 65 536 groups costs the daemon
- * about as much as 16 ordinary requests.
+ * Supplementary groups, when the policy names any. The kernel takes 4 to
+ * 7 ms to hand over 65 536 of them (SO_PEERGROUPS, measured here), what
+ * a hundred or more ordinary requests cost: past the first 64, a caller's
+ * groups cost its uid one request token per LIMIT_GROUPS_PER_TOKEN, and
+ * all uids together may have LIMIT_GROUPS_RATE groups a second read
+ * (burst LIMIT_GROUPS_BURST, about 10% of a core); past that, EAGAIN.
+ * Callers with few groups never touch the budget.
  */
-#define LIMIT_GROUPS_PER_TOKEN	4096
+#define LIMIT_GROUPS_PER_TOKEN	512
+#ifndef LIMIT_GROUPS_RATE
+#define LIMIT_GROUPS_RATE	(1 << 20)
+#endif
+#ifndef LIMIT_GROUPS_BURST
+#define LIMIT_GROUPS_BURST	(1 << 20)
+#endif
 
 /*
  * What a descriptor that is not a socket costs its sender in request
@@ -49,10 +73,16 @@
  * at their deadline are parked (kept open, off the served set) until the
  * client reads or closes; parked ones count against the total.
  */
+#ifndef LIMIT_UNREAD_PER_UID
 #define LIMIT_UNREAD_PER_UID	64
+#endif
+#ifndef LIMIT_UNREAD_TOTAL
 #define LIMIT_UNREAD_TOTAL	14336
+#endif
 /* Past the total, a uid with no unread reply still gets one, up to: */
+#ifndef LIMIT_UNREAD_RESERVE
 #define LIMIT_UNREAD_RESERVE	LIMIT_CONNS_TOTAL
+#endif
 
 /*
  * Audit lines for refusals (denials and errors), all uids together, and
@@ -63,10 +93,18 @@
  * held to the total only. Grants are never suppressed: a grant whose
  * line cannot be queued is refused.
  */
+#ifndef LIMIT_REFUSAL_AUDIT_RATE
 #define LIMIT_REFUSAL_AUDIT_RATE	100
+#endif
+#ifndef LIMIT_REFUSAL_AUDIT_BURST
 #define LIMIT_REFUSAL_AUDIT_BURST	500
+#endif
+#ifndef LIMIT_UID_AUDIT_RATE
 #define LIMIT_UID_AUDIT_RATE		10
+#endif
+#ifndef LIMIT_UID_AUDIT_BURST
 #define LIMIT_UID_AUDIT_BURST		450
+#endif
 
 /*
  * Per-uid state is kept for uids seen in the last seconds; the table
@@ -87,7 +125,7 @@
  * bounds what the kernel lets the daemon have in flight.
  */
 #define LIMIT_NOFILE	(LIMIT_CONNS_TOTAL + LIMIT_UNREAD_TOTAL + \
-			 LIMIT_UNREAD_RESERVE + 512)
+			 LIMIT_UNREAD_RESERVE + LIMIT_RESOLVER_QUEUE + 512)
 
 /*
  * The name resolver process (resolver.c): requests outstanding at once,
@@ -98,5 +136,16 @@
 #define LIMIT_RESOLVER_QUEUE	1024
 #define LIMIT_RESOLVER_NAME_MS	1000
 #define LIMIT_RESOLVER_RELOAD_MS	30000
+
+/*
+ * A caller's system service (asked only while a rule names a unit): how
+ * long the resolver may take before the connection goes on without one
+ * (so a unit rule cannot grant it: fail closed), and how many such
+ * questions one uid may have outstanding, so that no few uids fill the
+ * queue others need (past it, that uid's connection has no unit). Each
+ * question holds a pidfd until it is sent: LIMIT_NOFILE counts the queue.
+ */
+#define LIMIT_RESOLVER_UNIT_MS	1000
+#define LIMIT_RESOLVER_UNITS_PER_UID	16
 
 #endif /* BINDREQD_BOUNDS_H */

@@ -21,6 +21,10 @@ struct peer {
 	int32_t pid;
 	uint32_t *groups;	/* SO_PEERGROUPS, owned by the connection */
 	size_t ngroups;
+	char *unit;		/* its system service, or NULL (asked only
+				   while a rule names a unit); owned by the
+				   connection */
+	uint32_t unit_id;	/* unit as the policy in force numbers it */
 };
 
 /* What grant.c needs besides the request. */

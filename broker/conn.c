@@ -4,10 +4,15 @@
  * share of their uid: a newcomer takes the oldest slot of the uid holding
  * the most when all are taken), replies not read yet (a connection is
  * not read again until its reply is; one still unread at its deadline is
- * parked), and waiting for a uid's name.
+ * parked), and waiting for a uid's name or for the caller's system
+ * service.
  *
  * Trusts the kernel for identities and for how much of a reply is unread
- * (SIOCOUTQ); nothing a peer says.
+ * (SIOCOUTQ); nothing a peer says. A caller's unit comes from its cgroup,
+ * read by the resolver through the pidfd the kernel gives for the
+ * process that connected (SO_PEERPIDFD): only root can put a process in
+ * a system service's cgroup, and user@UID.service's trees, which UID
+ * controls, are never a unit (policy_unit_from_cgroup()).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -26,6 +31,7 @@
 #include <linux/sockios.h>
 
 #include "broker.h"
+#include "kernel.h"
 #include "bounds.h"
 #include "log.h"
 #include "reaper.h"
@@ -34,6 +40,8 @@
 #include "uids.h"
 #include "wire.h"
 
+/* Groups read in one call before asking how many there are. */
+#define GROUPS_FIRST_READ	64
 #define GID_BLOOM_BITS	4096	/* policy gids, for matching callers' groups */
 
 /* ---- lists of connections, oldest first -------------------------------- */
@@ -154,8 +162,26 @@ groups_read(struct server *s, struct conn *c, size_t *seen)
 	c->groups_gen = s->policy_gen;
 	if (s->ngids == 0)
 		return 0;	/* no rule names a group: none can matter */
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0)
-		return errno == ERANGE ? E2BIG : errno;
+	/* Most callers have a few groups: one call with a small buffer. */
+	len = GROUPS_FIRST_READ * sizeof(uint32_t);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0) {
+		if (errno != ERANGE)
+			return errno;
+		/* ERANGE set len to what they need. The kernel takes
+		 * milliseconds to hand over tens of thousands: their uid
+		 * pays tokens, and all uids share a budget, before it does. */
+		n = len / sizeof(uint32_t);
+		if (n > LIMIT_PEER_GROUPS)
+			return E2BIG;
+		if (!take_tokens(s, c->peer.uid,
+		    (int64_t)(n / LIMIT_GROUPS_PER_TOKEN)) ||
+		    !bucket_take(&s->groups_budget, LIMIT_GROUPS_RATE,
+		    LIMIT_GROUPS_BURST, (int64_t)n, server_now_ms()))
+			return EAGAIN;
+		len = (socklen_t)(n * sizeof(uint32_t));
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0)
+			return errno;
+	}
 	n = *seen = len / sizeof(uint32_t);
 	for (i = 0; i < n; i++)	/* in place: keep <= i */
 		if (policy_names_gid(s, g[i]))
@@ -219,6 +245,8 @@ static void
 conn_free(struct server *s, struct conn *c)
 {
 	groups_clear(c);
+	free(c->peer.unit);
+	c->peer.unit = NULL;
 	c->fd = -1;
 	c->next = s->free_conns;
 	s->free_conns = c;
@@ -259,6 +287,9 @@ conn_close(struct server *s, struct conn *c)
 {
 	struct uid_slot *u = uids_find(&s->uids, c->peer.uid);
 
+	if (c->uniting && u != NULL && u->units_asked > 0)
+		u->units_asked--;	/* its answer will find no one */
+	c->uniting = false;
 	unread_clear(s, c);
 	if (c->parked)
 		list_del(&s->parked, c);
@@ -287,8 +318,10 @@ epoll_mod(struct server *s, struct conn *c, uint32_t events)
 
 /*
  * Stop serving c until the client has read our last reply (EPOLLOUT comes
- * when it does: the kernel frees the message then) or goes away (HUP).
- * Its slot goes to others; its unread reply still counts for its uid.
+ * when it does: the kernel frees the message then) or goes away. Its
+ * slot goes to others; its unread reply still counts for its uid. A
+ * parked connection is never served again: once its reply is read it is
+ * closed.
  */
 void
 conn_park(struct server *s, struct conn *c)
@@ -300,32 +333,27 @@ conn_park(struct server *s, struct conn *c)
 		uids_conn_del(&s->uids, u);
 	c->parked = true;
 	list_push(&s->parked, c);
-	epoll_mod(s, c, EPOLLOUT | EPOLLET | EPOLLRDHUP);
+	epoll_mod(s, c, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP);
 }
 
-/* A parked connection's client read its reply, or left. */
+/*
+ * Something happened on a parked connection. Only the kernel's count
+ * says whether our reply was read: a hang-up is no proof (a client that
+ * shuts its socket down keeps the message, and its descriptor, in its
+ * queue). Whatever the client sent meanwhile is thrown away by the
+ * socket closer (reaper_drain()): left queued, it could hold a
+ * reference to the client's own socket, whose queue holds our reply: a
+ * cycle no hang-up would ever end.
+ */
 void
 conn_parked_event(struct server *s, struct conn *c, uint32_t events)
 {
-	struct uid_slot *u;
-
-	if ((events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) ||
-	    unread_bytes(c) == 0)
-		unread_clear(s, c);
-	if (c->unread)
+	if (events & EPOLLIN)
+		reaper_drain(c->fd);
+	if (unread_bytes(c) > 0)
 		return;
-	u = uids_get(&s->uids, c->peer.uid, server_now_ms());
-	if ((events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) ||
-	    c->deadline <= server_now_ms() || s->served.n >= LIMIT_CONNS_TOTAL ||
-	    u->conns >= LIMIT_CONNS_PER_UID) {
-		conn_close(s, c);
-		return;
-	}
-	list_del(&s->parked, c);
-	c->parked = false;
-	list_push(&s->served, c);
-	uids_conn_add(&s->uids, u);
-	epoll_mod(s, c, EPOLLIN);
+	unread_clear(s, c);
+	conn_close(s, c);
 }
 
 /* A served connection leaves: parked if its reply is unread, else closed. */
@@ -366,27 +394,30 @@ evict_for(struct server *s, uint32_t held)
 
 /*
  * Hold c until its uid's name is known (resolver.c), so that its audit
- * lines can carry it: out of the epoll set entirely, so that a peer that
- * hangs up meanwhile (EPOLLHUP is reported even for events 0) cannot
- * make the loop spin. Its deadline runs on.
+ * lines can carry it, and its system service, which the policy judges:
+ * out of the epoll set entirely, so that a peer that hangs up meanwhile
+ * (EPOLLHUP is reported even for events 0) cannot make the loop spin.
+ * Its deadline runs on. Returns false if c was closed.
  */
-static void
-conn_await_name(struct server *s, struct conn *c)
+static bool
+conn_hold(struct server *s, struct conn *c)
 {
 	if (epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL) < 0) {
 		server_warn(s, "epoll_ctl", errno);
 		conn_close(s, c);
-		return;
+		return false;
 	}
-	c->naming = true;
+	return true;
 }
 
+/* Back into the epoll set once nothing is awaited any more. */
 static void
-conn_name_known(struct server *s, struct conn *c)
+conn_release(struct server *s, struct conn *c)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 
-	c->naming = false;
+	if (c->naming || c->uniting)
+		return;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
 		server_warn(s, "epoll_ctl", errno);
 		conn_close(s, c);
@@ -402,9 +433,94 @@ name_ready(void *arg, uint32_t uid)
 
 	for (c = s->served.oldest; c != NULL; c = next) {
 		next = c->next;
-		if (c->naming && c->peer.uid == uid)
-			conn_name_known(s, c);
+		if (c->naming && c->peer.uid == uid) {
+			c->naming = false;
+			conn_release(s, c);
+		}
 	}
+}
+
+/* ---- the caller's system service ---------------------------------------- */
+
+/* c's unit numbered as the policy in force numbers it (0: none named). */
+void
+unit_map(struct server *s, struct conn *c)
+{
+	c->peer.unit_id = policy_unit_id(s->policy, c->peer.unit);
+	c->unit_gen = s->policy_gen;
+}
+
+static void
+units_asked_add(struct server *s, uint32_t uid, int d)
+{
+	struct uid_slot *u = uids_find(&s->uids, uid);
+
+	if (u != NULL && (d > 0 || u->units_asked > 0))
+		u->units_asked = (uint32_t)((int)u->units_asked + d);
+}
+
+/*
+ * Ask the resolver for c's unit, if any rule names one (otherwise no
+ * caller needs it: no syscall at all). Returns true if c must wait for
+ * the answer. A caller whose unit cannot be asked for goes on without
+ * one, which no unit rule grants.
+ */
+static bool
+unit_ask(struct server *s, struct conn *c)
+{
+	socklen_t len = sizeof(int);
+	struct uid_slot *u;
+	int pidfd = -1;
+
+	unit_map(s, c);
+	if (!policy_has_units(s->policy))
+		return false;
+	u = uids_find(&s->uids, c->peer.uid);
+	if (u != NULL && u->units_asked >= LIMIT_RESOLVER_UNITS_PER_UID) {
+		log_debug("connection of uid %u pid %d: no unit (%d unit "
+		    "questions outstanding for the uid)", c->peer.uid,
+		    c->peer.pid, LIMIT_RESOLVER_UNITS_PER_UID);
+		return false;
+	}
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0 ||
+	    len != sizeof(int) || pidfd < 0) {
+		/* A kernel before 6.5: no caller has a unit; say so. */
+		if (errno == ENOPROTOOPT)
+			server_warn(s, "SO_PEERPIDFD (Linux 6.5) is missing: "
+			    "unit rules grant no one", errno);
+		log_debug("connection of uid %u pid %d: no unit (SO_PEERPIDFD: "
+		    "%s)", c->peer.uid, c->peer.pid, strerror(errno));
+		return false;
+	}
+	c->serial = ++s->conn_serial;
+	if (resolver_unit(pidfd, c, c->serial) < 0)
+		return false;
+	units_asked_add(s, c->peer.uid, 1);
+	c->uniting = true;
+	return true;
+}
+
+/*
+ * resolver.c: the unit of connection conn is known, or will not be.
+ * conn may have closed meanwhile, its memory serving another connection
+ * now: connections go back to s->free_conns, never to free() while the
+ * server runs, so conn is a connection, and its serial says whether the
+ * one that asked.
+ */
+void
+unit_ready(void *arg, void *conn, uint64_t serial, const char *unit)
+{
+	struct server *s = arg;
+	struct conn *c = conn;
+
+	if (!c->uniting || c->serial != serial)
+		return;	/* gone: its uid's count went with conn_close() */
+	units_asked_add(s, c->peer.uid, -1);
+	c->uniting = false;
+	if (unit != NULL && (c->peer.unit = strdup(unit)) == NULL)
+		server_warn(s, "out of memory for a unit name", ENOMEM);
+	unit_map(s, c);
+	conn_release(s, c);
 }
 
 /* Take an accepted (or, for tests, handed-over) connection. */
@@ -423,15 +539,14 @@ conn_open(struct server *s, int fd)
 		return NULL;
 	}
 	c->fd = fd;
-	if ((err = peer_identify(s, c, &ngroups)) != 0) {
-		server_warn(s, "cannot read peer credentials", err);
+	if ((err = peer_identify(s, c, &ngroups)) == EAGAIN) {
+		refuse(s, c, 0, EAGAIN, "too many supplementary groups to "
+		    "read now (its uid's tokens or the daemon's budget for "
+		    "them are spent)");
 		goto drop;
 	}
-	/* Groups cost their uid tokens: reading 65 536 is real work. */
-	if (ngroups >= LIMIT_GROUPS_PER_TOKEN &&
-	    !take_tokens(s, c->peer.uid,
-	    (int64_t)(ngroups / LIMIT_GROUPS_PER_TOKEN))) {
-		refuse_over_rate(s, c);
+	if (err != 0) {
+		server_warn(s, "cannot read peer credentials", err);
 		goto drop;
 	}
 	u = uids_get(&s->uids, c->peer.uid, server_now_ms());
@@ -470,10 +585,12 @@ server_adopt(struct server *s, int fd)
 
 	if (c == NULL)
 		return;
-	if (names_lookup(c->peer.uid, &pending) == NULL && pending)
-		conn_await_name(s, c);
-	else
+	c->naming = names_lookup(c->peer.uid, &pending) == NULL && pending;
+	unit_ask(s, c);
+	if (!c->naming && !c->uniting)
 		conn_readable(s, c);
+	else if (!conn_hold(s, c))
+		return;
 }
 
 /*

@@ -309,22 +309,40 @@ format_rule(const struct policy_decision *d, char *buf, size_t len)
 	}
 }
 
+/* " unit=NAME" (last, after every older field) or "" for no unit. */
+#define UNIT_FIELD_MAX	(POLICY_UNIT_MAX + 8)
+
+static void
+format_unit(const struct peer *p, char *buf, size_t len)
+{
+	char esc[POLICY_UNIT_MAX];
+
+	buf[0] = '\0';
+	if (p->unit == NULL)
+		return;
+	log_escape(p->unit, esc, sizeof(esc));
+	snprintf(buf, len, " unit=%s", esc);
+}
+
 static void
 audit(const struct grant_ctx *g, const struct peer *p,
     const struct bindreq_request *req, const char *decision, int status,
     const char *tail)
 {
 	char line[2048], user[256], addr[INET6_ADDRSTRLEN], eb[16];
+	char unit[UNIT_FIELD_MAX];
 
 	log_escape(names_user(p->uid), user, sizeof(user));
 	format_addr(req, addr, sizeof(addr));
+	format_unit(p, unit, sizeof(unit));
 	snprintf(line, sizeof(line), "decision=%s uid=%u user=%s pid=%d "
-	    "op=%s proto=%s addr=%s port=%u status=%s %s policy=%s",
+	    "op=%s proto=%s addr=%s port=%u status=%s %s policy=%s%s",
 	    decision, p->uid, user, p->pid,
 	    req->op == BINDREQ_OP_BIND ? "bind" : "create",
 	    req->type == SOCK_DGRAM ? "udp" : req->protocol ==
 	    IPPROTO_MPTCP ? "mptcp" : "tcp", addr, req->port,
-	    errno_name(status, eb, sizeof(eb)), tail, g->policy->sha256_hex);
+	    errno_name(status, eb, sizeof(eb)), tail, g->policy->sha256_hex,
+	    unit);
 	log_audit(line);
 }
 
@@ -348,12 +366,15 @@ grant_audit_error_line(const struct grant_ctx *g, const struct peer *p,
     int status, const char *reason)
 {
 	char line[1024], user[256], why[256], eb[16];
+	char unit[UNIT_FIELD_MAX];
 
 	log_escape(names_user(p->uid), user, sizeof(user));
 	log_escape(reason, why, sizeof(why));
+	format_unit(p, unit, sizeof(unit));
 	snprintf(line, sizeof(line), "decision=error uid=%u user=%s pid=%d "
-	    "status=%s reason=%s policy=%s", p->uid, user, p->pid,
-	    errno_name(status, eb, sizeof(eb)), why, g->policy->sha256_hex);
+	    "status=%s reason=%s policy=%s%s", p->uid, user, p->pid,
+	    errno_name(status, eb, sizeof(eb)), why, g->policy->sha256_hex,
+	    unit);
 	log_audit(line);
 }
 
@@ -432,6 +453,7 @@ query_init(struct policy_query *q, const struct peer *p,
 	q->proto = request_proto(req);
 	q->family = req->family;
 	q->port = req->port;
+	q->unit = p->unit_id;
 	memcpy(q->addr, req->addr, sizeof(q->addr));
 }
 

@@ -13,6 +13,15 @@
 #define SO_NETNS_COOKIE		71
 #endif
 
+/*
+ * Linux 6.5: a pidfd for the peer of a Unix socket, for the process that
+ * connected, taken at connect time as SO_PEERCRED is (net/core/sock.c).
+ * bindreqd reads the caller's cgroup through it without a pid-reuse race.
+ */
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD		77
+#endif
+
 /* make SANITIZE=1 (ASan and UBSan): see privdrop.c and sandbox.c. */
 #if defined(__SANITIZE_ADDRESS__)
 #define BROKER_SANITIZER	1

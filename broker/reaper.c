@@ -50,9 +50,17 @@
 /* The longest an interruptible close may hold the socket closer. */
 #define REAPER_TICK_US	200
 
+enum item_kind {
+	ITEM_CLOSE,		/* close it */
+	ITEM_ABORT,		/* a refused socket: abortively if connected */
+	ITEM_DRAIN,		/* a duplicate of a connection: empty its
+				   queue (and drop the descriptors in it),
+				   then close the duplicate */
+};
+
 struct item {
 	int fd;
-	int abortive;		/* a refused socket: abortive if connected */
+	int kind;
 };
 
 struct closer {
@@ -93,6 +101,29 @@ is_connected(int fd)
 	return getpeername(fd, (struct sockaddr *)&ss, &len) == 0;
 }
 
+/*
+ * Receive and drop every message queued on fd. With no room for control
+ * data the kernel drops the descriptors in them itself: no flush, but
+ * possibly the last reference to a lingering socket, in this thread,
+ * under its watchdog.
+ */
+static void
+drain(int fd)
+{
+	char buf[256];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	ssize_t n;
+
+	for (;;) {
+		n = recvmsg(fd, &m, MSG_DONTWAIT);
+		if (n > 0 || (n < 0 && errno == EINTR))
+			continue;
+		return;		/* empty (EAGAIN), at its end (0), or gone */
+	}
+}
+
 static void
 close_item(const struct item *it)
 {
@@ -101,9 +132,11 @@ close_item(const struct item *it)
 	/* Only a connected socket: a fresh one the client keeps (after
 	 * EACCES, say) must not pass an abortive close on to every
 	 * connection it will accept. */
-	if (it->abortive && is_connected(it->fd))
+	if (it->kind == ITEM_ABORT && is_connected(it->fd))
 		(void)setsockopt(it->fd, SOL_SOCKET, SO_LINGER, &abort_close,
 		    sizeof(abort_close));
+	if (it->kind == ITEM_DRAIN)
+		drain(it->fd);
 	close(it->fd);
 }
 
@@ -199,9 +232,9 @@ reaper_init(void)
 }
 
 static void
-enqueue(struct closer *c, int fd, bool abortive)
+enqueue(struct closer *c, int fd, enum item_kind kind)
 {
-	struct item it = { .fd = fd, .abortive = abortive };
+	struct item it = { .fd = fd, .kind = kind };
 
 	atomic_fetch_add(&c->pending, 1);
 	if (write(c->wr, &it, sizeof(it)) == (ssize_t)sizeof(it))
@@ -230,10 +263,10 @@ reaper_close_refused(int fd)
 	if (fd < 0)
 		return false;
 	if (is_socket(fd)) {
-		enqueue(&sockets, fd, true);
+		enqueue(&sockets, fd, ITEM_ABORT);
 		return false;
 	}
-	enqueue(&files, fd, false);
+	enqueue(&files, fd, ITEM_CLOSE);
 	return true;
 }
 
@@ -256,14 +289,23 @@ reaper_close_granted(int fd)
 	    l.l_onoff == 0)
 		close(fd);
 	else
-		enqueue(&sockets, fd, false);
+		enqueue(&sockets, fd, ITEM_CLOSE);
 }
 
 void
 reaper_close_conn(int fd)
 {
 	if (fd >= 0)
-		enqueue(&sockets, fd, false);
+		enqueue(&sockets, fd, ITEM_CLOSE);
+}
+
+void
+reaper_drain(int fd)
+{
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	if (dup >= 0)
+		enqueue(&sockets, dup, ITEM_DRAIN);
 }
 
 long

@@ -39,6 +39,13 @@ void reaper_close_granted(int fd);
  */
 void reaper_close_conn(int fd);
 
+/*
+ * Throw away what is queued on a connection the loop no longer reads
+ * (and the descriptors in it), in the socket closer: the connection
+ * itself stays open.
+ */
+void reaper_drain(int fd);
+
 /* Descriptors queued to the closers and not closed yet. */
 long reaper_pending(void);
 

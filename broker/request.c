@@ -258,6 +258,8 @@ handle_message(struct server *s, struct conn *c, const void *buf, ssize_t n,
 		refuse(s, c, req.op, EAGAIN, "cannot read peer groups");
 		return false;
 	}
+	if (c->unit_gen != s->policy_gen)
+		unit_map(s, c);
 	return serve_request(s, c, op, &req, anc);
 }
 

@@ -45,7 +45,7 @@
 #define RX_BATCH	64	/* answers read per wake-up */
 #define WARN_EVERY_MS	10000	/* at most one timeout warning per period */
 
-enum rq_kind { RQ_NAME, RQ_RELOAD };
+enum rq_kind { RQ_NAME, RQ_RELOAD, RQ_UNIT };
 
 struct rq {
 	uint32_t seq;
@@ -53,6 +53,9 @@ struct rq {
 	bool sent;
 	bool expired;		/* timed out: its answer serves no one */
 	uint32_t uid;		/* RQ_NAME */
+	int fd;			/* RQ_UNIT: the pidfd until sent, else -1 */
+	void *conn;		/* RQ_UNIT: the connection asking */
+	uint64_t serial;	/* RQ_UNIT: and its serial */
 	int64_t deadline;	/* monotonic ms */
 	char *path;		/* RQ_RELOAD */
 };
@@ -90,7 +93,8 @@ static struct {
 	struct rq q[LIMIT_RESOLVER_QUEUE];	/* ring, oldest at head */
 	unsigned head, count;
 	unsigned nsent;		/* the first nsent are with the resolver */
-	unsigned cursor;	/* from head: names before it expired */
+	unsigned cursor;	/* from head: names and units before it
+				   expired */
 	uint32_t next_seq;
 	bool stalled;		/* a name timed out; nothing timely since */
 	char gone[160];		/* why it is gone, "" while it serves */
@@ -125,8 +129,11 @@ resolver_adopt(int fd)
 
 	if (R.fd >= 0)
 		close(R.fd);
-	for (i = 0; i < R.count; i++)
+	for (i = 0; i < R.count; i++) {
 		free(at(i)->path);
+		if (at(i)->fd >= 0)
+			close(at(i)->fd);
+	}
 	rx_reset();
 	memset(&R, 0, sizeof(R));
 	R.fd = fd;
@@ -202,7 +209,7 @@ static bool
 sendable(void)
 {
 	return R.fd >= 0 && R.nsent < R.count &&
-	    (at(R.nsent)->kind == RQ_NAME || !reload_in_flight());
+	    (at(R.nsent)->kind != RQ_RELOAD || !reload_in_flight());
 }
 
 bool
@@ -317,6 +324,9 @@ pop(void)
 
 	free(e->path);
 	e->path = NULL;
+	if (e->fd >= 0)
+		close(e->fd);
+	e->fd = -1;
 	R.head = (R.head + 1) % LIMIT_RESOLVER_QUEUE;
 	R.count--;
 	if (R.nsent > 0)
@@ -344,6 +354,8 @@ drain_gone(const struct resolver_callbacks *cb)
 		}
 		if (e.kind == RQ_NAME)
 			cb->name_ready(cb->arg, e.uid);
+		else if (e.kind == RQ_UNIT)
+			cb->unit_ready(cb->arg, e.conn, e.serial, NULL);
 		else {
 			rsv_printf(msg, sizeof(msg), "%s: not loaded: the "
 			    "name resolver is gone (%s)", e.path, R.gone);
@@ -355,20 +367,50 @@ drain_gone(const struct resolver_callbacks *cb)
 
 /* ---- sending ------------------------------------------------------------- */
 
+/* mh carries fd, the one descriptor of an RSV_UNIT_REQ. */
+static void
+attach_fd(struct msghdr *mh, void *buf, size_t len, int fd)
+{
+	struct cmsghdr *cm;
+
+	memset(buf, 0, len);
+	mh->msg_control = buf;
+	mh->msg_controllen = CMSG_SPACE(sizeof(int));
+	cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+}
+
 /* Send what waits, until the socket is full. */
 static void
 flush(void)
 {
 	static struct rsv_reload_req rr;
 	struct rsv_name_req nr;
+	struct rsv_unit_req ur;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
 	struct iovec iov;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr mh;
 	struct rq *e;
 	ssize_t n;
 
 	while (sendable()) {
 		e = at(R.nsent);
-		if (e->kind == RQ_NAME) {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if (e->kind == RQ_UNIT) {
+			memset(&ur, 0, sizeof(ur));
+			rsv_hdr_init(&ur.h, RSV_UNIT_REQ, e->seq, sizeof(ur));
+			iov.iov_base = &ur;
+			iov.iov_len = sizeof(ur);
+			attach_fd(&mh, ctl.buf, sizeof(ctl.buf), e->fd);
+		} else if (e->kind == RQ_NAME) {
 			memset(&nr, 0, sizeof(nr));
 			rsv_hdr_init(&nr.h, RSV_NAME_REQ, e->seq, sizeof(nr));
 			nr.uid = e->uid;
@@ -391,6 +433,10 @@ flush(void)
 			return;
 		}
 		e->sent = true;
+		if (e->fd >= 0) {
+			close(e->fd);	/* the resolver has its own now */
+			e->fd = -1;
+		}
 		R.nsent++;
 	}
 	update_events();
@@ -405,6 +451,7 @@ push(enum rq_kind kind, int64_t timeout_ms)
 		return NULL;
 	e = at(R.count++);
 	memset(e, 0, sizeof(*e));
+	e->fd = -1;
 	e->seq = R.next_seq++;
 	e->kind = kind;
 	e->deadline = now_ms() + timeout_ms;
@@ -439,6 +486,22 @@ names_lookup(uint32_t uid, bool *pending)
 	flush();
 	*pending = true;
 	return NULL;
+}
+
+int
+resolver_unit(int pidfd, void *conn, uint64_t serial)
+{
+	struct rq *e;
+
+	if (R.fd < 0 || (e = push(RQ_UNIT, LIMIT_RESOLVER_UNIT_MS)) == NULL) {
+		close(pidfd);
+		return -1;
+	}
+	e->fd = pidfd;
+	e->conn = conn;
+	e->serial = serial;
+	flush();
+	return 0;
 }
 
 int
@@ -482,7 +545,7 @@ resolver_next_timeout_ms(void)
 	if (R.fd < 0)
 		return R.count > 0 ? 0 : -1;	/* drain_gone() is due */
 	now = now_ms();
-	while (R.cursor < R.count && (at(R.cursor)->kind != RQ_NAME ||
+	while (R.cursor < R.count && (at(R.cursor)->kind == RQ_RELOAD ||
 	    at(R.cursor)->expired))
 		R.cursor++;
 	if (R.cursor < R.count)
@@ -516,6 +579,23 @@ warn_timeout(uint32_t uid)
 	R.unwarned = 0;
 }
 
+static void
+warn_unit_timeout(void)
+{
+	int64_t now = now_ms();
+
+	if (R.last_warn != 0 && now - R.last_warn < WARN_EVERY_MS) {
+		R.unwarned++;
+		return;
+	}
+	log_warnx("name resolver: no unit for a connection within %d ms: it "
+	    "goes on without one (unit rules do not grant it); %llu more "
+	    "such timeouts since the last warning", LIMIT_RESOLVER_UNIT_MS,
+	    R.unwarned);
+	R.last_warn = now;
+	R.unwarned = 0;
+}
+
 void
 resolver_expire(const struct resolver_callbacks *cb)
 {
@@ -532,11 +612,16 @@ resolver_expire(const struct resolver_callbacks *cb)
 	now = now_ms();
 	for (; R.cursor < R.count; R.cursor++) {
 		e = at(R.cursor);
-		if (e->kind != RQ_NAME || e->expired)
+		if (e->kind == RQ_RELOAD || e->expired)
 			continue;
 		if (e->deadline > now)
 			break;
 		e->expired = true;
+		if (e->kind == RQ_UNIT) {
+			warn_unit_timeout();
+			cb->unit_ready(cb->arg, e->conn, e->serial, NULL);
+			continue;
+		}
 		R.stalled = true;
 		warn_timeout(e->uid);
 		cb->name_ready(cb->arg, e->uid);
@@ -586,6 +671,29 @@ take_name(const struct resolver_callbacks *cb, const struct rsv_name_ans *a,
 		R.stalled = false;
 		cb->name_ready(cb->arg, e->uid);
 	}
+	pop();
+}
+
+/*
+ * A unit answer: a name the policy could name, or none. The resolver is
+ * trusted here no more than for a policy's bytes, which it reads too.
+ */
+static void
+take_unit(const struct resolver_callbacks *cb, const struct rsv_unit_ans *a,
+    struct rq *e)
+{
+	bool found = a->status == RSV_UNIT_FOUND;
+
+	if ((!found && a->status != RSV_UNIT_NONE) || a->reserved != 0 ||
+	    !terminated(a->unit, sizeof(a->unit)) ||
+	    (found && policy_unit_name_check(a->unit, strlen(a->unit)) !=
+	    NULL) || (!found && a->unit[0] != '\0')) {
+		gone("malformed unit answer");
+		return;
+	}
+	if (!e->expired)
+		cb->unit_ready(cb->arg, e->conn, e->serial,
+		    found ? a->unit : NULL);
 	pop();
 }
 
@@ -888,6 +996,7 @@ answer_size(uint16_t type)
 {
 	switch (type) {
 	case RSV_NAME_ANS: return sizeof(struct rsv_name_ans);
+	case RSV_UNIT_ANS: return sizeof(struct rsv_unit_ans);
 	case RSV_RELOAD_FILE: return sizeof(struct rsv_reload_file);
 	case RSV_RELOAD_NAME: return sizeof(struct rsv_reload_name);
 	case RSV_RELOAD_ERROR: return sizeof(struct rsv_reload_error);
@@ -915,13 +1024,15 @@ take(const struct resolver_callbacks *cb, const void *buf, size_t n)
 		return;
 	}
 	if (e == NULL || h->seq != e->seq ||
-	    (e->kind == RQ_NAME) != (h->type == RSV_NAME_ANS)) {
+	    (e->kind == RQ_NAME) != (h->type == RSV_NAME_ANS) ||
+	    (e->kind == RQ_UNIT) != (h->type == RSV_UNIT_ANS)) {
 		gone("answer of type %u for no request of its kind",
 		    (unsigned)h->type);
 		return;
 	}
 	switch (h->type) {
 	case RSV_NAME_ANS: take_name(cb, buf, e); break;
+	case RSV_UNIT_ANS: take_unit(cb, buf, e); break;
 	case RSV_RELOAD_FILE: take_file(buf); break;
 	case RSV_RELOAD_DATA: take_data(buf, n); break;
 	case RSV_RELOAD_NAME: take_reload_name(buf); break;
@@ -937,6 +1048,7 @@ resolver_io(const struct resolver_callbacks *cb)
 	static union {
 		struct rsv_hdr h;
 		struct rsv_name_ans name;
+		struct rsv_unit_ans unit;
 		struct rsv_reload_file file;
 		struct rsv_reload_data data;
 		struct rsv_reload_name rname;

@@ -50,6 +50,11 @@ struct resolver_callbacks {
 	 * that does not resolve: it matches nobody), before policy_ready.
 	 * May be NULL. */
 	void (*reload_warning)(void *arg, const char *msg);
+	/* The system service asked for by resolver_unit(pidfd, conn,
+	 * serial), or NULL for none (none found, timeout, resolver gone).
+	 * conn is only what was given: it may have been reused since. */
+	void (*unit_ready)(void *arg, void *conn, uint64_t serial,
+	    const char *unit);
 	void *arg;
 };
 
@@ -94,6 +99,15 @@ void resolver_expire(const struct resolver_callbacks *cb);
  * A reload asked for while one waits unsent joins it.
  */
 int resolver_reload(const char *path);
+
+/*
+ * Ask for the system service of the process pidfd refers to (from
+ * SO_PEERPIDFD), for connection conn (serial tells it from a later one in
+ * the same memory): 0 when asked (unit_ready will answer, at most
+ * LIMIT_RESOLVER_UNIT_MS later), -1 when it cannot be (resolver gone,
+ * queue full). Takes pidfd either way: it is closed once sent, or now.
+ */
+int resolver_unit(int pidfd, void *conn, uint64_t serial);
 
 /*
  * For a new connection: uid's name if it is cached ("-" for a uid with

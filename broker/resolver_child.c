@@ -33,6 +33,12 @@
  * checks every answer (resolver.c) and trusts a name only for the log and
  * a policy only as bytes it parses itself.
  *
+ * It also reads, for the daemon, which system service a caller belongs
+ * to (/proc/self/fdinfo of the caller's pidfd, then /proc/PID/cgroup):
+ * the daemon opens no file once sandboxed. Both files are readable by
+ * any uid unless /proc hides other users' processes (hidepid=, systemd's
+ * ProtectProc=invisible), in which case no caller has a unit.
+ *
  * It trusts the daemon, its parent: a malformed request means a bug, and
  * it exits.
  */
@@ -297,6 +303,96 @@ answer_name(uint32_t seq, uint32_t uid)
 	send_msg(&a, sizeof(a));
 }
 
+/* ---- a caller's system service ------------------------------------------- */
+
+/* Largest /proc/self/fdinfo/N and /proc/PID/cgroup we read. */
+#define FDINFO_MAX	4096
+#define CGROUP_FILE_MAX	(4 * POLICY_CGROUP_PATH_MAX)
+
+/*
+ * The whole of a small procfs file into buf (NUL-terminated); -1 if it
+ * cannot be read or is larger than len - 1 bytes.
+ */
+static ssize_t
+read_small(const char *path, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return -1;
+	while (got < len) {
+		n = read(fd, buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (got >= len)
+		return -1;	/* too large: no unit, never a cut one */
+	buf[got] = '\0';
+	return (ssize_t)got;
+}
+
+/* The pid a pidfd refers to, from its fdinfo: > 0, or -1 (exited) or 0. */
+static long
+pidfd_pid(int pidfd)
+{
+	char path[64], buf[FDINFO_MAX], *p, *end;
+	long pid;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return 0;
+	for (p = buf; strncmp(p, "Pid:", 4) != 0; p++)
+		if ((p = strchr(p, '\n')) == NULL)
+			return 0;
+	errno = 0;
+	pid = strtol(p + 4, &end, 10);
+	if (errno != 0 || end == p + 4 || (*end != '\n' && *end != '\0'))
+		return 0;
+	return pid;
+}
+
+/*
+ * The system service of the process pidfd refers to: its pid from the
+ * pidfd, that pid's cgroup, and then the pidfd once more. A pidfd is
+ * readable (POLLIN) once its process has exited; if it has not by the
+ * end of the read, the pid was its all along (a pid is not reused while
+ * its process lives, zombie or not), so the cgroup read was its own and
+ * not a later process's of the same number. Whatever goes wrong is no
+ * unit, which no unit rule grants.
+ */
+static void
+answer_unit(uint32_t seq, int pidfd)
+{
+	static char buf[CGROUP_FILE_MAX];
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+	struct rsv_unit_ans a;
+	char path[64];
+	ssize_t n;
+	long pid;
+
+	memset(&a, 0, sizeof(a));
+	rsv_hdr_init(&a.h, RSV_UNIT_ANS, seq, sizeof(a));
+	a.status = RSV_UNIT_NONE;
+	pid = pidfd_pid(pidfd);
+	if (pid > 0) {
+		snprintf(path, sizeof(path), "/proc/%ld/cgroup", pid);
+		n = read_small(path, buf, sizeof(buf));
+		if (n > 0 && policy_unit_from_cgroup(buf, (size_t)n, a.unit,
+		    sizeof(a.unit)) == 1 && poll(&pfd, 1, 0) == 0)
+			a.status = RSV_UNIT_FOUND;
+	}
+	if (a.status != RSV_UNIT_FOUND)
+		memset(a.unit, 0, sizeof(a.unit));
+	close(pidfd);
+	send_msg(&a, sizeof(a));
+}
+
 /* ---- reloads ------------------------------------------------------------- */
 
 /* A refusal in the making: errors are sent as they are found. */
@@ -492,33 +588,80 @@ out:
 
 /* ---- the loop ------------------------------------------------------------ */
 
+/*
+ * The descriptor a request carried: -1 for none, -2 for anything but at
+ * most one SCM_RIGHTS descriptor (all of them closed).
+ */
+static int
+received_fd(struct msghdr *mh)
+{
+	struct cmsghdr *cm;
+	int fd = -1, bad = 0, got;
+	size_t i, n;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) {
+			bad = 1;
+			continue;
+		}
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int),
+			    sizeof(int));
+			if (fd >= 0) {
+				close(got);
+				bad = 1;
+			} else
+				fd = got;
+		}
+	}
+	if (bad && fd >= 0)
+		close(fd);
+	return bad ? -2 : fd;
+}
+
 static void
 serve(void)
 {
 	static union {
 		struct rsv_hdr h;
 		struct rsv_name_req name;
+		struct rsv_unit_req unit;
 		struct rsv_reload_req reload;
 	} in;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
 	struct iovec iov = { .iov_base = &in, .iov_len = sizeof(in) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr mh;
 	ssize_t n;
+	int fd;
 
 	for (;;) {
-		n = recvmsg(sock, &mh, 0);
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n == 0 || (n < 0 && errno == ECONNRESET))
 			_exit(0);
 		if (n < 0)
 			child_fatal("recvmsg: %s", strerror(errno));
+		fd = received_fd(&mh);
 		if ((size_t)n < sizeof(in.h) || in.h.magic != RSV_MAGIC ||
 		    in.h.version != RSV_VERSION || in.h.len != (size_t)n ||
-		    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+		    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || fd == -2 ||
+		    (fd >= 0) != (in.h.type == RSV_UNIT_REQ))
 			child_fatal("malformed request");
 		if (in.h.type == RSV_BYE && n == sizeof(in.h))
 			_exit(0);
-		if (in.h.type == RSV_NAME_REQ && n == sizeof(in.name))
+		if (in.h.type == RSV_UNIT_REQ && n == sizeof(in.unit))
+			answer_unit(in.h.seq, fd);
+		else if (in.h.type == RSV_NAME_REQ && n == sizeof(in.name))
 			answer_name(in.h.seq, in.name.uid);
 		else if (in.h.type == RSV_RELOAD_REQ &&
 		    n == sizeof(in.reload) &&

@@ -7,8 +7,10 @@
  * privilege drop. Every message is one datagram starting with struct
  * rsv_hdr, whose len is the datagram's exact size; each type has one
  * fixed size except RSV_RELOAD_DATA (header + len bytes of file data).
- * No descriptors travel: the daemon receives without a control buffer,
- * so anything passed is dropped by the kernel and shows as MSG_CTRUNC.
+ * Descriptors travel one way only: each RSV_UNIT_REQ carries exactly one
+ * (a pidfd, SCM_RIGHTS) and no other request any. The daemon receives
+ * without a control buffer, so anything passed to it is dropped by the
+ * kernel and shows as MSG_CTRUNC.
  *
  * The resolver's first datagram is RSV_READY (seq 0), once its privileges
  * are dropped and verified; resolver_start() waits for it.
@@ -17,6 +19,9 @@
  * carrying the request's seq:
  *   RSV_BYE         (at shutdown) the resolver exits without answering
  *   RSV_NAME_REQ    uid → RSV_NAME_ANS
+ *   RSV_UNIT_REQ    a caller's pidfd → RSV_UNIT_ANS: the system service
+ *                   its /proc/PID/cgroup names (policy_unit_from_cgroup),
+ *                   if the pidfd's process was still alive after the read
  *   RSV_RELOAD_REQ  path → a reload answer, several datagrams:
  *       accepted:  for each file of the set, in load order (the policy
  *                  itself, then its drop-ins PATH.d/NAME.policy; 1 to
@@ -66,6 +71,8 @@ enum rsv_type {
 	RSV_RELOAD_END = 8,
 	RSV_BYE = 9,		/* daemon → resolver: exit now, no answer */
 	RSV_READY = 10,		/* resolver → daemon, once: dropped, verified */
+	RSV_UNIT_REQ = 11,
+	RSV_UNIT_ANS = 12,
 };
 
 struct rsv_hdr {
@@ -94,6 +101,23 @@ struct rsv_name_ans {
 	uint32_t err;		/* errno of RSV_NAME_FAILED, else 0 */
 	uint32_t reserved;	/* 0 */
 	char name[RSV_NAME_MAX];	/* NUL-terminated, zero-padded */
+};
+
+/* With exactly one descriptor, a pidfd (SO_PEERPIDFD), in SCM_RIGHTS. */
+struct rsv_unit_req {
+	struct rsv_hdr h;
+	uint32_t reserved[2];	/* 0 */
+};
+
+/* status of an RSV_UNIT_ANS */
+#define RSV_UNIT_FOUND	0	/* unit holds a valid service name */
+#define RSV_UNIT_NONE	1	/* none, or the process is gone: unit "" */
+
+struct rsv_unit_ans {
+	struct rsv_hdr h;
+	uint32_t status;	/* RSV_UNIT_* */
+	uint32_t reserved;	/* 0 */
+	char unit[POLICY_UNIT_MAX];	/* NUL-terminated, zero-padded */
 };
 
 struct rsv_reload_req {
@@ -152,6 +176,8 @@ struct rsv_reload_end {
 _Static_assert(sizeof(struct rsv_hdr) == 16, "rsv_hdr");
 _Static_assert(sizeof(struct rsv_name_req) == 24, "rsv_name_req");
 _Static_assert(sizeof(struct rsv_name_ans) == 288, "rsv_name_ans");
+_Static_assert(sizeof(struct rsv_unit_req) == 24, "rsv_unit_req");
+_Static_assert(sizeof(struct rsv_unit_ans) == 280, "rsv_unit_ans");
 _Static_assert(sizeof(struct rsv_reload_req) == 4120, "rsv_reload_req");
 _Static_assert(sizeof(struct rsv_reload_file) == 4160, "rsv_reload_file");
 _Static_assert(RSV_DATA_HDR == 32, "rsv_reload_data header");

@@ -125,9 +125,13 @@ static const struct sb_rule sb_rules[] = {
 	ALLOW(fstat),
 	ALLOW1(newfstatat, EQ(3, AT_EMPTY_PATH)),
 	ALLOW1(fstatat64, EQ(3, AT_EMPTY_PATH)),
-	/* descriptor flags only: F_GETFL/F_SETFL (O_NONBLOCK), F_GETFD/F_SETFD
-	 * (FD_CLOEXEC); not F_DUPFD, locks, leases or F_SETOWN. Nothing calls
-	 * it after start-up today (listener.c does, before); kept so that
+	/* reaper_drain(): a duplicate of a parked connection for the
+	 * socket closer to empty (close-on-exec, like every descriptor) */
+	ALLOW1(fcntl, EQ(1, F_DUPFD_CLOEXEC)),
+	ALLOW1(fcntl64, EQ(1, F_DUPFD_CLOEXEC)),
+	/* descriptor flags: F_GETFL/F_SETFL (O_NONBLOCK), F_GETFD/F_SETFD
+	 * (FD_CLOEXEC); not locks, leases or F_SETOWN. Nothing calls these
+	 * after start-up today (listener.c does, before); kept so that
 	 * setting O_NONBLOCK on a descriptor later is not fatal */
 	ALLOW1(fcntl, EQ(1, F_GETFL)),
 	ALLOW1(fcntl, EQ(1, F_SETFL)),
@@ -201,6 +205,8 @@ static const struct sb_rule sb_rules[] = {
 	/* peer_identify() in server.c */
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PEERCRED)),
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PEERGROUPS)),
+	/* conn.c: the caller's pidfd, for its unit, while a rule names one */
+	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PEERPIDFD)),
 	/* check_passed() in grant.c */
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_TYPE)),
 	ALLOW2(getsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_PROTOCOL)),

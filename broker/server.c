@@ -300,6 +300,7 @@ server_new(const struct server_config *cfg, int signal_fd)
 	s->grant.may_audit_refusal = may_audit_refusal;
 	s->grant.arg = s;
 	bucket_fill(&s->audit, LIMIT_REFUSAL_AUDIT_BURST, server_now_ms());
+	bucket_fill(&s->groups_budget, LIMIT_GROUPS_BURST, server_now_ms());
 	server_install_policy(s, cfg->policy);
 	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		fatal("epoll_create1");
@@ -307,7 +308,7 @@ server_new(const struct server_config *cfg, int signal_fd)
 	epoll_add(s, s->signal_fd, &tag_signal);
 	s->resolver = (struct resolver_callbacks){ .name_ready = name_ready,
 	    .policy_ready = policy_ready, .reload_error = report_error,
-	    .reload_warning = report_error,
+	    .reload_warning = report_error, .unit_ready = unit_ready,
 	    .arg = s };
 	resolver_attach(s->epfd, &tag_resolver);
 	return s;
@@ -337,7 +338,7 @@ server_step(struct server *s, int max_wait_ms)
 			log_flush();
 		else if (evs[i].data.ptr == &tag_resolver)
 			resolver_io(&s->resolver);
-		else if (c->fd < 0 || c->naming)
+		else if (c->fd < 0 || c->naming || c->uniting)
 			continue;	/* closed, or taken out, since */
 		else if (c->parked)
 			conn_parked_event(s, c, evs[i].events);

@@ -31,6 +31,11 @@ struct conn {
 	bool parked;			/* on the parked list, not served */
 	bool naming;			/* out of epoll until its uid's name
 					   is known (resolver.c) */
+	bool uniting;			/* out of epoll until its system
+					   service is known (resolver.c) */
+	unsigned unit_gen;		/* the policy peer.unit_id is for */
+	uint64_t serial;		/* unique: the resolver's answer
+					   about its unit finds it by this */
 	bool eof;			/* read to the end: nothing queued */
 	struct conn *prev, *next;
 	struct conn *unread_prev, *unread_next;	/* the uid's unread list */
@@ -48,6 +53,7 @@ struct server {
 	const char *policy_path;
 	struct policy *policy;
 	unsigned policy_gen;		/* bumped on every policy change */
+	uint64_t conn_serial;		/* the last connection's serial */
 	uint32_t *gids;			/* sorted gids the policy's rules name */
 	size_t ngids;
 	uint64_t gid_bloom[64];
@@ -59,6 +65,7 @@ struct server {
 	uint32_t *groups_buf;		/* SO_PEERGROUPS, LIMIT_PEER_GROUPS */
 	size_t unread_total;
 	struct bucket audit;		/* refusal lines, all uids */
+	struct bucket groups_budget;	/* groups read, all uids */
 	uint64_t suppressed;		/* refusals not audited ... */
 	int64_t suppressed_since;	/* ... since then */
 	int64_t listen_paused_until;
@@ -90,6 +97,8 @@ void conn_park(struct server *s, struct conn *c);
 void conn_parked_event(struct server *s, struct conn *c, uint32_t events);
 void conn_retire(struct server *s, struct conn *c);
 void name_ready(void *arg, uint32_t uid);
+void unit_ready(void *arg, void *conn, uint64_t serial, const char *unit);
+void unit_map(struct server *s, struct conn *c);
 
 /* request.c */
 bool may_audit_refusal(void *arg, uint32_t uid);

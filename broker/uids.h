@@ -25,6 +25,7 @@ struct uid_slot {
 	uint32_t uid;
 	uint32_t conns;			/* connections being served */
 	uint32_t unread;		/* connections whose reply is unread */
+	uint32_t units_asked;		/* unit questions outstanding */
 	struct conn *unread_list;	/* those connections (server.c) */
 	struct bucket requests;		/* LIMIT_UID_RATE */
 	struct bucket audit;		/* LIMIT_UID_AUDIT_RATE */

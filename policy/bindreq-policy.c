@@ -20,6 +20,7 @@ struct opts {
 	enum tool_list_order order;
 	bool json;
 	bool v6only;
+	const char *unit;	/* explain --unit */
 };
 
 static void
@@ -33,7 +34,7 @@ usage(FILE *f)
 "        warnings as FILE:LINE (they fail the check with --strict)\n"
 "  list [--by-port | --by-user] [--json]\n"
 "        the grants, each with the rule's FILE:LINE\n"
-"  explain [--v6only] USER|UID tcp|udp ADDRESS PORT\n"
+"  explain [--v6only] [--unit NAME.service] USER|UID tcp|udp ADDRESS PORT\n"
 "        the decision bindreqd would take, and why (exit 0 allow, 1 deny)\n"
 "  diff OLD NEW\n"
 "        grants NEW adds (+) and removes (-) (exit 0 same, 1 different)\n"
@@ -67,7 +68,7 @@ bad_usage(const char *fmt, ...)
 
 enum {
 	OPT_STRICT = 256, OPT_MAX_WARNINGS, OPT_BY_PORT, OPT_BY_USER,
-	OPT_JSON, OPT_V6ONLY,
+	OPT_JSON, OPT_V6ONLY, OPT_UNIT,
 };
 
 static const struct option longopts[] = {
@@ -79,6 +80,7 @@ static const struct option longopts[] = {
 	{ "by-user", no_argument, NULL, OPT_BY_USER },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "v6only", no_argument, NULL, OPT_V6ONLY },
+	{ "unit", required_argument, NULL, OPT_UNIT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -89,6 +91,7 @@ static const struct option longopts[] = {
 static int
 parse_opts(int argc, char **argv, bool stop, struct opts *o)
 {
+	const char *why;
 	char *end;
 	int c;
 
@@ -122,6 +125,13 @@ parse_opts(int argc, char **argv, bool stop, struct opts *o)
 			break;
 		case OPT_V6ONLY:
 			o->v6only = true;
+			break;
+		case OPT_UNIT:
+			if ((why = policy_unit_name_check(optarg,
+			    strlen(optarg))) != NULL)
+				return bad_usage("bad --unit '%s': %s", optarg,
+				    why);
+			o->unit = optarg;
 			break;
 		default:
 			usage(stderr);
@@ -185,6 +195,7 @@ cmd_explain(const struct opts *o, int argc, char **argv)
 		tool_identity_free(&id);
 		return TOOL_EXIT_TROUBLE;
 	}
+	id.unit = o->unit;
 	rc = tool_explain(pol, &id, &rq, stdout);
 	policy_free(pol);
 	tool_identity_free(&id);

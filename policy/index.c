@@ -2,7 +2,7 @@
  * The decision index and the decision itself: what bindreqd runs for
  * every request (policy_decide()).
  *
- * Decisions are indexed: a hash table keyed by (uid or gid, port) holds
+ * Decisions are indexed: a hash table keyed by (uid, gid or unit, port) holds
  * the rules for that caller and port, in file order; rules that cover
  * many ports sit under port 0 of the same key instead of once per port.
  * A decision probes two keys per identity of the caller and scans only
@@ -38,7 +38,7 @@
 /* ------------------------------------------------------------------ */
 /* The index */
 
-enum { KIND_UID = 1, KIND_GID = 2 };
+enum { KIND_UID = 1, KIND_GID = 2, KIND_UNIT = 3 };
 
 /* Key 0 marks an empty slot; every real key has a kind bit set. */
 #define INDEX_KEY(kind, id, port) \
@@ -168,7 +168,8 @@ index_rule(struct policy_index *ix, const struct policy_rule *r,
 	if (r->unresolved)
 		return 0;	/* names nobody now: never found */
 	kind = r->subject == POLICY_SUBJECT_USER ||
-	    r->subject == POLICY_SUBJECT_UID ? KIND_UID : KIND_GID;
+	    r->subject == POLICY_SUBJECT_UID ? KIND_UID :
+	    r->subject == POLICY_SUBJECT_UNIT ? KIND_UNIT : KIND_GID;
 	if (rule_port_count(r) > WIDE_PORTS)
 		return add(ix, INDEX_KEY(kind, r->id, 0), ri);
 	for (i = 0; i < r->nports; i++)
@@ -269,6 +270,8 @@ rule_names(const struct policy_rule *r, const struct policy_query *q)
 	if (r->subject == POLICY_SUBJECT_USER ||
 	    r->subject == POLICY_SUBJECT_UID)
 		return r->id == q->uid;
+	if (r->subject == POLICY_SUBJECT_UNIT)
+		return q->unit != 0 && r->id == q->unit;
 	if (r->id == q->gid)
 		return 1;
 	for (i = 0; i < q->ngroups; i++)
@@ -334,6 +337,8 @@ first_grant(const struct policy *pol, const struct policy_query *q,
 	best = scan_id(pol, KIND_GID, q->gid, &w, best);
 	for (i = 0; i < q->ngroups; i++)
 		best = scan_id(pol, KIND_GID, q->groups[i], &w, best);
+	if (q->unit != 0)
+		best = scan_id(pol, KIND_UNIT, q->unit, &w, best);
 	return best < pol->nrules ? &pol->rules[best] : NULL;
 }
 

@@ -253,6 +253,20 @@ parse_id(struct parser *p, const struct token *t, const char *what,
 	return 0;
 }
 
+/* A unit need not exist: units come and go; its syntax must hold. */
+static int
+parse_unit(struct parser *p, const struct token *t)
+{
+	char q[4 * QUOTE_MAX + 8];
+	const char *why = policy_unit_name_check(t->s, t->len);
+
+	if (why == NULL)
+		return 0;
+	perr(p, t->col, "bad unit '%s': %s", quote(t->s, t->len, q,
+	    sizeof(q)), why);
+	return -1;
+}
+
 static int
 parse_who(struct parser *p, struct policy_rule *r, const struct token *t)
 {
@@ -269,6 +283,8 @@ parse_who(struct parser *p, struct policy_rule *r, const struct token *t)
 		return parse_id(p, t, "uid", &r->id);
 	if (r->subject == POLICY_SUBJECT_GID)
 		return parse_id(p, t, "gid", &r->id);
+	if (r->subject == POLICY_SUBJECT_UNIT)
+		return parse_unit(p, t);
 
 	quote(t->s, t->len, q, sizeof(q));
 	if (strlen(r->who) != t->len) {
@@ -571,9 +587,12 @@ parse_subject(struct parser *p, struct policy_rule *r, const struct token *t)
 		r->subject = POLICY_SUBJECT_GROUP;
 	else if (tok_is(t, "gid"))
 		r->subject = POLICY_SUBJECT_GID;
+	else if (tok_is(t, "unit"))
+		r->subject = POLICY_SUBJECT_UNIT;
 	else {
 		perr(p, t->col, "unknown subject kind '%s' (expected user, "
-		    "uid, group or gid)", quote(t->s, t->len, q, sizeof(q)));
+		    "uid, group, gid or unit)", quote(t->s, t->len, q,
+		    sizeof(q)));
 		return -1;
 	}
 	return 0;
@@ -591,6 +610,8 @@ subject_name(enum policy_subject s)
 		return "group name";
 	case POLICY_SUBJECT_GID:
 		return "gid";
+	case POLICY_SUBJECT_UNIT:
+		return "unit name (NAME.service)";
 	}
 	return "name";
 }
@@ -615,7 +636,7 @@ parse_rule(struct parser *p, struct policy_rule *r)
 	}
 	if (!next_token(p, &t)) {
 		perr(p, missing_col(p), "missing subject kind after 'allow' "
-		    "(user, uid, group or gid)");
+		    "(user, uid, group, gid or unit)");
 		return -1;
 	}
 	if (parse_subject(p, r, &t) == -1)
@@ -836,6 +857,8 @@ policy_parse_sources(const struct policy_source *src, size_t n,
 		errno = EINVAL;
 		return -1;
 	}
+	if (units_build(pol) == -1)
+		goto nomem;
 	pol->index = index_build(pol);
 	if (pol->index == NULL)
 		goto nomem;
@@ -890,5 +913,6 @@ policy_free(struct policy *pol)
 	free(pol->files);
 	free(pol->path);
 	index_free(pol->index);
+	units_free(pol->units);
 	free(pol);
 }

@@ -4,10 +4,11 @@
  *
  * Format (one rule per line; '#' starts a comment; blank lines ignored):
  *
- *   allow user|uid|group|gid WHO PROTOS PORTS [on ADDR...]
+ *   allow user|uid|group|gid|unit WHO PROTOS PORTS [on ADDR...]
  *
- *   WHO     a user or group name (resolved when the policy is loaded), or a
- *           numeric uid/gid for `uid` and `gid`
+ *   WHO     a user or group name (resolved when the policy is loaded), a
+ *           numeric uid/gid for `uid` and `gid`, or a systemd system
+ *           service for `unit` (NAME.service; it need not exist)
  *   PROTOS  tcp, udp, or a comma list of them ("udp,tcp")
  *   PORTS   a comma list of ports and ranges in 1..1023 ("80,443",
  *           "600-700")
@@ -22,7 +23,8 @@
  * "FILE:LINE:COL: message" and, if there was any in any file, the set
  * fails whole.
  * Evaluation is default deny: a request is allowed only if a rule matches
- * the caller (uid, or primary or supplementary group), the protocol, the
+ * the caller (uid, primary or supplementary group, or the system service
+ * its cgroup places it in), the protocol, the
  * port and the address.
  */
 #ifndef BINDREQ_POLICY_H
@@ -44,7 +46,13 @@ enum policy_subject {
 	POLICY_SUBJECT_UID,	/* allow uid N */
 	POLICY_SUBJECT_GROUP,	/* allow group NAME */
 	POLICY_SUBJECT_GID,	/* allow gid N */
+	POLICY_SUBJECT_UNIT,	/* allow unit NAME.service */
 };
+
+/* A unit name and its NUL (systemd's UNIT_NAME_MAX). */
+#define POLICY_UNIT_MAX	256
+/* Longest cgroup path policy_unit_from_cgroup() reads (PATH_MAX). */
+#define POLICY_CGROUP_PATH_MAX	4096
 
 struct policy_port_range {
 	uint16_t lo, hi;	/* inclusive, 1 <= lo <= hi <= 1023 */
@@ -63,7 +71,8 @@ struct policy_rule {
 	 * POLICY_LOAD_UNKNOWN_WARN: it matches nobody (id is meaningless). */
 	bool unresolved;
 	enum policy_subject subject;
-	uint32_t id;			/* resolved uid or gid */
+	uint32_t id;			/* resolved uid or gid; for a unit
+					   its policy_unit_id() */
 	char *who;			/* WHO as written in the file */
 	unsigned protos;		/* POLICY_TCP | POLICY_UDP */
 	struct policy_port_range *ports;
@@ -72,7 +81,8 @@ struct policy_rule {
 	size_t naddrs;
 };
 
-struct policy_index;		/* private to policy.c */
+struct policy_index;		/* private to index.c */
+struct policy_units;		/* private to unit.c */
 
 /* Most files in one policy set: the main file and its drop-ins. */
 #define POLICY_MAX_FILES	1024
@@ -100,6 +110,7 @@ struct policy {
 	uint8_t sha256[32];
 	char sha256_hex[65];
 	struct policy_index *index;	/* for policy_decide() */
+	struct policy_units *units;	/* the unit names rules name */
 };
 
 /*
@@ -218,6 +229,9 @@ struct policy_query {
 	uint8_t addr[16];		/* network order; IPv4 in first 4 */
 	uint16_t port;			/* host order */
 	bool v6only;			/* AF_INET6 socket has IPV6_V6ONLY */
+	uint32_t unit;			/* the caller's system service as
+					   policy_unit_id() numbers it; 0:
+					   none, or one no rule names */
 };
 
 struct policy_decision {
@@ -244,6 +258,35 @@ bool policy_decide(const struct policy *pol, const struct policy_query *q,
  * An unresolved rule matches nothing. */
 bool policy_rule_matches(const struct policy_rule *r,
     const struct policy_query *q);
+
+/*
+ * The unit subject (unit.c). policy_unit_name_check(): NULL if s[0..len)
+ * is a name a unit rule may use (NAME.service or NAME@INSTANCE.service in
+ * systemd's characters, at most 255 bytes, not user@UID.service), else
+ * why not, a static string.
+ */
+const char *policy_unit_name_check(const char *s, size_t len);
+
+/*
+ * The system service a process belongs to, from the text of its
+ * /proc/PID/cgroup: the unified hierarchy's line ("0::PATH") must be
+ * one or more slices from the root, not under user.slice, then a valid
+ * service name (what follows, a tree delegated to the service, is the
+ * service's). Returns 1 with the name in unit (NUL-terminated), or 0
+ * (unit "") for no unit: no or two unified lines, a path longer than
+ * POLICY_CGROUP_PATH_MAX, init.scope, a user's tree, anything else.
+ */
+int policy_unit_from_cgroup(const char *text, size_t len, char *unit,
+    size_t unitlen);
+
+/* name's number in pol for policy_query.unit; 0 if no rule names it. */
+uint32_t policy_unit_id(const struct policy *pol, const char *name);
+
+/* The name numbered id in pol, or NULL. */
+const char *policy_unit_name(const struct policy *pol, uint32_t id);
+
+/* Does any rule of pol name a unit? (If not, no caller needs its unit.) */
+bool policy_has_units(const struct policy *pol);
 
 /* "tcp", "udp" or "tcp,udp" for a protos mask. */
 const char *policy_protos_name(unsigned protos);

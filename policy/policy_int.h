@@ -35,6 +35,10 @@ int is_v4_mapped(const uint8_t a[16]);
 struct policy_index *index_build(const struct policy *pol);
 void index_free(struct policy_index *ix);
 
+/* Intern the unit rules' names and number them (unit.c). */
+int units_build(struct policy *pol);
+void units_free(struct policy_units *u);
+
 /* getpwnam_r/getgrnam_r with a growing buffer (load.c). */
 extern const struct policy_resolver policy_default_resolver;
 

@@ -56,7 +56,20 @@ struct tool_check_opts {
 	bool strict;		/* warnings fail the check */
 	size_t max_warnings;	/* print at most this many; 0: all */
 	const struct policy_resolver *resolver;	/* NULL: the system's */
+	/* Where unit files are looked for (NULL-terminated); NULL: systemd's
+	 * system unit directories (TOOL_UNIT_DIRS). */
+	const char *const *unit_dirs;
 };
+
+/*
+ * systemd's system unit search path, without systemd running: where a
+ * unit named by a rule should have its file. A unit found in none of
+ * them is a warning (units come and go; a typo should not pass unseen).
+ */
+#define TOOL_UNIT_DIRS { "/etc/systemd/system", "/run/systemd/system", \
+	"/run/systemd/transient", "/run/systemd/generator", \
+	"/run/systemd/generator.late", "/usr/local/lib/systemd/system", \
+	"/lib/systemd/system", "/usr/lib/systemd/system", NULL }
 
 /*
  * Load path (errors to err as FILE:LINE:COL: message), check the file's
@@ -98,6 +111,8 @@ struct tool_identity {
 	uint32_t gid;		/* primary group; UINT32_MAX: unknown */
 	uint32_t *groups;	/* supplementary groups (may repeat gid) */
 	size_t ngroups;
+	const char *unit;	/* explain --unit: its system service, or
+				   NULL for none */
 };
 
 /*

@@ -9,7 +9,8 @@
  *  - a rule wholly covered by another rule for the same subject;
  *  - an IPv6 wildcard (::) grant without 0.0.0.0 for the same subject:
  *    a dual-stack [::] socket will be denied;
- *  - a file bindreqd would refuse to trust (owner, mode).
+ * and, as errors, files or directories bindreqd would refuse to trust
+ * (owner, mode, on the whole way from /).
  *
  * Scale: a policy may hold 100 000 rules, so no check compares all rules
  * pairwise. The port sweep (grant_sweep) visits each segment of ports with
@@ -23,8 +24,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tool.h"
@@ -785,6 +788,58 @@ check_trust(const struct policy *pol, const char *path, FILE *err)
 	return bad;
 }
 
+/* Is there a file for unit (or, for an instance, its template) in dir? */
+static bool
+unit_file_in(const char *dir, const char *unit)
+{
+	char path[PATH_MAX], tmpl[POLICY_UNIT_MAX];
+	const char *at = strchr(unit, '@');
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, unit);
+	if (stat(path, &st) == 0)
+		return true;
+	if (at == NULL)
+		return false;
+	snprintf(tmpl, sizeof(tmpl), "%.*s@.service", (int)(at - unit), unit);
+	snprintf(path, sizeof(path), "%s/%s", dir, tmpl);
+	return stat(path, &st) == 0;
+}
+
+/*
+ * A unit rule whose unit has no file where systemd looks: a warning, not
+ * an error (a unit may be installed later, or be transient), because a
+ * typo would otherwise grant nothing and pass unseen.
+ */
+static long
+check_units(const struct policy *pol, const char *const *dirs, FILE *err)
+{
+	static const char *const sys[] = TOOL_UNIT_DIRS;
+	const struct policy_rule *r;
+	long n = 0;
+	size_t i, j;
+
+	if (dirs == NULL)
+		dirs = sys;
+	for (i = 0; i < pol->nrules; i++) {
+		r = &pol->rules[i];
+		if (r->subject != POLICY_SUBJECT_UNIT)
+			continue;
+		for (j = 0; dirs[j] != NULL; j++)
+			if (unit_file_in(dirs[j], r->who))
+				break;
+		if (dirs[j] != NULL)
+			continue;
+		fprintf(err, "%s:%u: warning: no unit file for ", r->file,
+		    r->line);
+		tool_put_safe(err, r->who);
+		fprintf(err, " in systemd's system unit directories (a typo? "
+		    "the rule grants nothing until such a unit runs)\n");
+		n++;
+	}
+	return n;
+}
+
 int
 tool_check(const char *path, const struct tool_check_opts *opts, FILE *out,
     FILE *err)
@@ -805,6 +860,7 @@ tool_check(const char *path, const struct tool_check_opts *opts, FILE *out,
 		policy_free(pol);
 		return TOOL_EXIT_TROUBLE;
 	}
+	nwarn += check_units(pol, opts->unit_dirs, err);
 	fprintf(out, "%s: ok, %zu rule%s, %ld warning%s, sha256 %s",
 	    pol->path, pol->nrules, pol->nrules == 1 ? "" : "s", nwarn,
 	    nwarn == 1 ? "" : "s", pol->sha256_hex);

@@ -195,6 +195,10 @@ print_caller(FILE *out, const struct tool_identity *id)
 	for (i = 0; i < id->ngroups; i++)
 		fprintf(out, "%s%u", i == 0 ? ", groups " : " ",
 		    (unsigned)id->groups[i]);
+	if (id->unit != NULL) {
+		fprintf(out, ", in system service ");
+		tool_put_safe(out, id->unit);
+	}
 	fputc('\n', out);
 }
 
@@ -207,6 +211,8 @@ print_match(FILE *out, const struct policy_rule *r,
 	    r->subject == POLICY_SUBJECT_UID)
 		fprintf(out, "  matched: the caller's uid %u (",
 		    (unsigned)id->uid);
+	else if (r->subject == POLICY_SUBJECT_UNIT)
+		fprintf(out, "  matched: the caller's system service (");
 	else
 		fprintf(out, "  matched: the caller's %s group, gid %u (",
 		    r->id == id->gid ? "primary" : "supplementary",
@@ -282,6 +288,7 @@ tool_explain(const struct policy *pol, const struct tool_identity *id,
 	memcpy(q.addr, rq->addr, sizeof(q.addr));
 	q.port = rq->port;
 	q.v6only = rq->v6only;
+	q.unit = policy_unit_id(pol, id->unit);
 
 	if (policy_decide(pol, &q, &d)) {
 		fprintf(out, "allow: granted by ");

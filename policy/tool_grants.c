@@ -151,9 +151,34 @@ grant_rule_prefix(const struct policy_rule *r, size_t j,
 	memcpy(out->a, r->addrs[j].addr, out->family == 4 ? 4 : 16);
 }
 
+uint32_t
+grant_unit_key(const char *name)
+{
+	static char **names;
+	static size_t n, cap;
+	char **nv;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return (uint32_t)(i + 1);
+	if (n == cap) {
+		if ((nv = realloc(names, (cap ? cap * 2 : 16) *
+		    sizeof(*nv))) == NULL)
+			return 0;
+		names = nv;
+		cap = cap ? cap * 2 : 16;
+	}
+	if ((names[n] = strdup(name)) == NULL)
+		return 0;
+	return (uint32_t)++n;
+}
+
 uint64_t
 grant_subject(const struct policy_rule *r)
 {
+	if (r->subject == POLICY_SUBJECT_UNIT)
+		return GRANT_UNIT(grant_unit_key(r->who));
 	return r->subject == POLICY_SUBJECT_USER ||
 	    r->subject == POLICY_SUBJECT_UID ? GRANT_UID(r->id) :
 	    GRANT_GID(r->id);
@@ -310,13 +335,17 @@ grants_port(const struct policy_rule *r, unsigned port)
 }
 
 static bool
-granted(const struct grant_set *s, const struct policy_query *q,
-    const struct grant_prefix *p)
+granted(const struct grant_set *s, const struct policy *pol,
+    const struct policy_query *q, const struct grant_prefix *p)
 {
+	const char *unit = policy_unit_name(pol, q->unit);
 	size_t i;
 
 	if (grant_set_find(s, GRANT_UID(q->uid), p) != NULL ||
 	    grant_set_find(s, GRANT_GID(q->gid), p) != NULL)
+		return true;
+	if (unit != NULL && grant_set_find(s,
+	    GRANT_UNIT(grant_unit_key(unit)), p) != NULL)
 		return true;
 	for (i = 0; i < q->ngroups; i++)
 		if (grant_set_find(s, GRANT_GID(q->groups[i]), p) != NULL)
@@ -355,10 +384,10 @@ grant_decide(const struct policy *pol, const struct policy_query *q)
 	if (grant_set_build(&s, rules, active, n, q->proto) == -1)
 		goto out;
 	why = NULL;
-	if (!granted(&s, q, &p))
+	if (!granted(&s, pol, q, &p))
 		why = "no rule grants it";
 	else if (p.family == 6 && !q->v6only && grant_prefix_has_zero(&p) &&
-	    !granted(&s, q, &any4))
+	    !granted(&s, pol, q, &any4))
 		why = "[::] without IPV6_V6ONLY also binds 0.0.0.0, which no "
 		    "rule grants";
 out:

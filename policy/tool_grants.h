@@ -71,6 +71,13 @@ void	grant_rule_prefix(const struct policy_rule *r, size_t j,
 uint64_t grant_subject(const struct policy_rule *r);
 #define GRANT_UID(uid)	((uint64_t)(uint32_t)(uid))
 #define GRANT_GID(gid)	((uint64_t)1 << 32 | (uint32_t)(gid))
+/*
+ * Units by name, numbered for this process (not by the policy, whose
+ * numbers differ between two policies that diff compares): 0 if memory
+ * ran out, which no rule's unit gets.
+ */
+uint32_t grant_unit_key(const char *name);
+#define GRANT_UNIT(key)	((uint64_t)2 << 32 | (uint32_t)(key))
 
 /* One prefix that one rule grants one subject. */
 struct grant {

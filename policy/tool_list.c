@@ -69,7 +69,8 @@ static const char *
 id_kind(const struct policy_rule *r)
 {
 	return r->subject == POLICY_SUBJECT_USER ||
-	    r->subject == POLICY_SUBJECT_UID ? "uid" : "gid";
+	    r->subject == POLICY_SUBJECT_UID ? "uid" :
+	    r->subject == POLICY_SUBJECT_UNIT ? NULL : "gid";
 }
 
 /* ------------------------------------------------------------------ */
@@ -90,8 +91,10 @@ json_row(FILE *out, const struct policy *pol, const struct row *w)
 	fprintf(out, ",\"line\":%u,\"subject\":\"%s\",\"who\":", r->line,
 	    tool_subject_word(r->subject));
 	tool_put_json(out, r->who != NULL ? r->who : "");
-	fprintf(out, ",\"%s\":%u,\"protocols\":[", id_kind(r),
-	    (unsigned)r->id);
+	/* A unit's number is the policy's own: no field for it. */
+	if (id_kind(r) != NULL)
+		fprintf(out, ",\"%s\":%u", id_kind(r), (unsigned)r->id);
+	fprintf(out, ",\"protocols\":[");
 	if (r->protos & POLICY_TCP)
 		fprintf(out, "\"tcp\"%s", r->protos & POLICY_UDP ? "," : "");
 	if (r->protos & POLICY_UDP)
@@ -154,7 +157,10 @@ row_cells(const struct policy *pol, const struct row *w, char **buf,
 	fputc('\0', f);
 	tool_rule_subject(f, r);
 	fputc('\0', f);
-	fprintf(f, "%s %u", id_kind(r), (unsigned)r->id);
+	if (id_kind(r) != NULL)
+		fprintf(f, "%s %u", id_kind(r), (unsigned)r->id);
+	else
+		fprintf(f, "-");	/* a unit has its name only */
 	fputc('\0', f);
 	fprintf(f, "%s", policy_protos_name(r->protos));
 	fputc('\0', f);

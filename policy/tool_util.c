@@ -110,6 +110,8 @@ tool_subject_word(enum policy_subject s)
 		return "group";
 	case POLICY_SUBJECT_GID:
 		return "gid";
+	case POLICY_SUBJECT_UNIT:
+		return "unit";
 	}
 	return "?";
 }

@@ -13,7 +13,7 @@
  * (the measuring loops, run as other users in exec'd copies of this
  * program), load.c (concurrent clients), policybench.c (100 000 rules),
  * stats.c (percentiles and medians), trap.c (bindreq-run's seccomp
- * supervisor).
+ * supervisor), rss.c (memory with 2048 callers of 65 536 groups).
  */
 #ifndef BINDREQ_BENCH_H
 #define BINDREQ_BENCH_H
@@ -200,5 +200,11 @@ int trap_run(const struct trap_env *e);
 void trap_print(void);
 /* The exec'd measuring loops: argv after "--trap". Exit status. */
 int trap_main(int argc, char **argv);
+
+/* ---- rss.c ------------------------------------------------------------- */
+
+/* The daemon's memory with 2048 callers of 65 536 groups: 0 or 1 (failed). */
+int rss_run(pid_t daemon, const char *socket_path, bool quick);
+void rss_report(void);
 
 #endif /* BINDREQ_BENCH_H */

@@ -953,6 +953,7 @@ main(int argc, char **argv)
 	print_machine(&b);
 	run_rounds(&b);
 	run_clients(&b);
+	b.failures += rss_run(b.d.pid, b.d.socket, b.p.quick);
 	read_rss(&b, &b.after);
 	snprintf(run, sizeof(run), "%s/bindreq-run", b.bindir);
 	b.failures += trap_run(&(struct trap_env){ b.self, run, b.dir,
@@ -963,6 +964,7 @@ main(int argc, char **argv)
 	print_policy_rss(&b);
 	print_ratios(&b);
 	trap_print();
+	rss_report();
 	nfail = count_failures(&b);
 	printf("\nbench: %.1f s, %d part%s failed\n",
 	    (double)(now_ns() - t0) / 1e9, nfail, nfail == 1 ? "" : "s");

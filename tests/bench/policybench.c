@@ -3,7 +3,7 @@
  * bindreqd does (policy_load: read, hash, parse, index) and time
  * policy_decide() on queries of which half some rule grants and half none
  * does. Rules name numeric uids and gids, so that loading does not measure
- * the password database.
+ * the password database, and one in twenty a system service (a unit).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -48,6 +48,9 @@ format_rule(size_t i, char *buf, size_t len)
 		    "allow gid %u tcp %u on fd00:%zx::/64\n", id, port,
 		    i & 0xffff);
 	default:
+		if (i % 20 == 19)
+			return snprintf(buf, len, "allow unit bench-%u.service "
+			    "tcp %u\n", id, port);
 		return snprintf(buf, len, "allow uid %u tcp %u,%u on "
 		    "192.168.0.0/16 ::1\n", id, port, port + 1);
 	}
@@ -83,6 +86,8 @@ query_for_rule(const struct policy_rule *r, struct policy_query *q)
 	if (r->subject == POLICY_SUBJECT_GID ||
 	    r->subject == POLICY_SUBJECT_GROUP)
 		q->gid = r->id;
+	else if (r->subject == POLICY_SUBJECT_UNIT)
+		q->unit = r->id;
 	else
 		q->uid = r->id;
 	q->proto = (r->protos & POLICY_TCP) ? POLICY_TCP : POLICY_UDP;
@@ -106,6 +111,9 @@ query_random(uint64_t *seed, size_t nrules, struct policy_query *q)
 	memset(q, 0, sizeof(*q));
 	q->uid = BASE_ID + (uint32_t)(next_rand(seed) % (nrules / 8 + 1));
 	q->gid = 65534;
+	/* Half of them in some unit (numbered as the policy numbers). */
+	if (next_rand(seed) % 2 == 0)
+		q->unit = 1 + (uint32_t)(next_rand(seed) % (nrules / 20 + 1));
 	q->proto = POLICY_TCP;
 	q->port = (uint16_t)(1 + next_rand(seed) % 1023);
 	q->family = AF_INET;

@@ -119,6 +119,7 @@ queries(const struct policy *pol)
 			groups[1] = r->id;
 			q.groups = groups;
 			q.ngroups = k % 3;
+			q.unit = k & 1 ? o->id : r->id;	/* a unit's number too */
 			q.proto = (k & 2) ? POLICY_UDP : POLICY_TCP;
 			j = k % r->nports;
 			q.port = k & 1 ? r->ports[j].hi : r->ports[j].lo;

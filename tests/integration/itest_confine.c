@@ -204,7 +204,7 @@ assert_rlimits(pid_t pid)
 	assert_non_null(text = harness_read_file(path));
 	assert_limit(text, "Max core file size", "0");
 	assert_limit(text, "Max processes", "0");
-	assert_limit(text, "Max open files", "18944");	/* LIMIT_NOFILE */
+	assert_limit(text, "Max open files", "19968");	/* LIMIT_NOFILE */
 	free(text);
 }
 

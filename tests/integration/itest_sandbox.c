@@ -417,10 +417,30 @@ run_getsockopt_rcvbuf(struct env *e)
 }
 
 static int
+run_fcntl_dupfd_cloexec(struct env *e)
+{
+	int fd;
+
+	(void)e;
+	if ((fd = fcntl(0, F_DUPFD_CLOEXEC, 10)) < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int
 run_fcntl_dupfd(struct env *e)
 {
 	(void)e;
-	fcntl(0, F_DUPFD_CLOEXEC, 10);
+	fcntl(0, F_DUPFD, 10);
+	return RC_SURVIVED;
+}
+
+static int
+run_dup(struct env *e)
+{
+	(void)e;
+	(void)!dup(0);
 	return RC_SURVIVED;
 }
 
@@ -1041,7 +1061,11 @@ static const struct sbcase cases[] = {
 	KILLED("setsockopt SO_RCVBUF", NULL, run_setsockopt_rcvbuf),
 	KILLED("setsockopt IPPROTO_IP IP_TTL", NULL, run_setsockopt_ip_ttl),
 	KILLED("getsockopt SO_RCVBUF", NULL, run_getsockopt_rcvbuf),
-	KILLED("fcntl F_DUPFD_CLOEXEC", NULL, run_fcntl_dupfd),
+	/* reaper_drain() hands the socket closer a duplicate; only
+	 * close-on-exec ones, and only through fcntl */
+	WORKS("fcntl F_DUPFD_CLOEXEC", NULL, run_fcntl_dupfd_cloexec),
+	KILLED("fcntl F_DUPFD (not close-on-exec)", NULL, run_fcntl_dupfd),
+	KILLED("dup", NULL, run_dup),
 	KILLED("mount", NULL, run_mount),
 	KILLED("bpf", NULL, run_bpf),
 	KILLED("process_vm_readv", NULL, run_process_vm_readv),

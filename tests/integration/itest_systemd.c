@@ -686,6 +686,18 @@ static const char static_unit[] =
     "ExecStart=/usr/bin/bindreq-run /usr/local/bin/busybox httpd -f "
     "-p 127.0.0.1:80 -h /srv/www\n";
 
+/*
+ * A DynamicUser=yes service (a uid made for each start, known only to
+ * nss_systemd), granted by its unit alone: see test_dynamic_user_unit.
+ */
+static const char dyn_unit[] =
+    "[Unit]\n"
+    "Description=python3 -m http.server on port 80 as a dynamic user\n"
+    "[Service]\n"
+    "DynamicUser=yes\n"
+    "ExecStart=/usr/bin/bindreq-run python3 -m http.server 80 "
+    "--bind 127.0.0.1 --directory /srv/www\n";
+
 static int
 put(const char *rel, const char *text, mode_t mode)
 {
@@ -723,7 +735,8 @@ populate(void)
 	    put("/etc/systemd/system/itest-notify-seccomp.service",
 	    notify_seccomp_unit, 0644) < 0 ||
 	    put("/etc/systemd/system/itest-static.service", static_unit,
-	    0644) < 0)
+	    0644) < 0 ||
+	    put("/etc/systemd/system/itest-dyn.service", dyn_unit, 0644) < 0)
 		return -1;
 	/* The host's static busybox, if it has one (busybox-static). */
 	(void)host(30, NULL, "[ -x /bin/busybox ] && ! readelf -l /bin/busybox "
@@ -1286,6 +1299,58 @@ test_www_data_unit(void **state)
 }
 
 /*
+ * A DynamicUser=yes unit granted by `allow unit` serves port 80 through
+ * bindreq-run; the same program as the same uid, started by hand outside
+ * the unit (nsenter leaves it in a cgroup of the host, outside the
+ * container's tree), is refused, and the audit lines say which was which.
+ * www-data is granted nothing meanwhile.
+ */
+static void
+test_dynamic_user_unit(void **state)
+{
+	char cur[256], *out;
+	long uid;
+
+	(void)state;
+	REQUIRE_INSTALLED();
+	write_policy("allow unit itest-dyn.service tcp 80,81\n");
+	ct_expect(0, "systemctl reload bindreqd");
+	journal_mark(cur, sizeof(cur));
+	ct_expect(0, "systemctl start itest-dyn.service");
+	assert_true(ct_poll(10000, "served by www-data",
+	    "curl -sS --max-time 2 http://127.0.0.1/"));
+	uid = unit_num("itest-dyn.service", "MainPID");	/* its pid, first */
+	out = ct_out("ps -o uid= -p %ld", uid);
+	uid = strtol(out, NULL, 10);
+	free(out);
+	/* systemd's dynamic range: no user of /etc/passwd. */
+	assert_true(uid >= 61184 && uid <= 65519);
+	assert_true(ct_poll(5000, "unit=itest-dyn.service", "journalctl "
+	    "--cursor='%s' -u bindreqd -g 'decision=allow.*port=80 ' -o cat",
+	    cur));
+	out = ct_out("journalctl --cursor='%s' -u bindreqd -g "
+	    "'decision=allow.*port=80 ' -o cat", cur);
+	assert_true(has(out, "rule=/etc/bindreq/policy:1 "));
+	free(out);
+	/* The same uid by hand, outside the unit: refused. */
+	ct_expect(DENIED, "setpriv --reuid=%ld --regid=%ld --clear-groups "
+	    "bindreq-run /usr/local/bin/bindtry 81", uid, uid);
+	assert_true(ct_poll(5000, "decision=deny", "journalctl --cursor='%s' "
+	    "-u bindreqd -g 'uid=%ld .*port=81 ' -o cat", cur, uid));
+	out = ct_out("journalctl --cursor='%s' -u bindreqd -g 'port=81 ' "
+	    "-o cat", cur);
+	assert_false(has(out, "unit="));
+	assert_false(has(out, "decision=allow"));
+	free(out);
+	/* Nor is www-data, whom nothing grants now. */
+	assert_bind(81, DENIED);
+	ct_expect(0, "systemctl stop itest-dyn.service");
+	write_policy(policy_80);
+	ct_expect(0, "systemctl reload bindreqd");
+	assert_bind(80, BOUND);
+}
+
+/*
  * A Type=notify unit through bindreq-run: start returns once READY=1
  * came from the main pid (NotifyAccess=main), which is the server itself
  * (bindreq-run execs in place) and still has NOTIFY_SOCKET.
@@ -1545,6 +1610,7 @@ main(void)
 		cmocka_unit_test(test_notify_listen),
 		cmocka_unit_test(test_notify_seccomp),
 		cmocka_unit_test(test_static_server),
+		cmocka_unit_test(test_dynamic_user_unit),
 		cmocka_unit_test(test_start_limit),
 		cmocka_unit_test(test_reload_socket_only),
 		cmocka_unit_test(test_upgrade),

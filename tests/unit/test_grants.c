@@ -97,6 +97,7 @@ static const char *const subjects[] = {
 	"user alice", "user bob", "user carol", "uid 1001", "uid 1002",
 	"uid 0", "uid 5", "group web", "group dnsd", "group mail",
 	"gid 2001", "gid 2002", "gid 1001", "gid 7",
+	"unit a.service", "unit b@x.service",
 };
 static const uint32_t query_uids[] = { 1001, 1002, 1003, 0, 5, 2001, 9 };
 static const uint32_t query_gids[] = { 2001, 2002, 1001, 7, 0, 1002, 100 };
@@ -273,6 +274,8 @@ random_query(const struct policy *pol, struct policy_query *q,
 	for (i = 0; i < q->ngroups; i++)
 		sup[i] = PICK(query_gids);
 	q->groups = sup;
+	/* A unit the policy numbers, or none (0), or one it does not. */
+	q->unit = rnd(4);
 	q->proto = rnd(2) ? POLICY_TCP : POLICY_UDP;
 	q->v6only = rnd(3) == 0;
 	q->port = (uint16_t)(1 + rnd(1023));
@@ -337,7 +340,7 @@ diff_quiet(const struct policy *a, const struct policy *b, char **out)
 
 /*
  * The same grants written otherwise: rules in reverse order, users as
- * uids, and each rule split into one per port range and address.
+ * uids (units stay names), and each rule split into one per port range and address.
  */
 static void
 rewrite(const struct policy *pol, struct text *t)
@@ -352,10 +355,14 @@ rewrite(const struct policy *pol, struct text *t)
 		r = &pol->rules[i];
 		for (j = 0; j < r->nports; j++) {
 			for (k = 0; k < (r->naddrs ? r->naddrs : 1); k++) {
-				text_add(t, "allow %s %u %s %u-%u",
-				    r->subject == POLICY_SUBJECT_USER ||
-				    r->subject == POLICY_SUBJECT_UID ? "uid" :
-				    "gid", (unsigned)r->id,
+				if (r->subject == POLICY_SUBJECT_UNIT)
+					text_add(t, "allow unit %s", r->who);
+				else
+					text_add(t, "allow %s %u",
+					    r->subject == POLICY_SUBJECT_USER ||
+					    r->subject == POLICY_SUBJECT_UID ?
+					    "uid" : "gid", (unsigned)r->id);
+				text_add(t, " %s %u-%u",
 				    policy_protos_name(r->protos),
 				    r->ports[j].lo, r->ports[j].hi);
 				if (r->naddrs > 0)

@@ -22,8 +22,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <time.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -50,7 +53,24 @@ static struct {
 	unsigned nerror_msgs;
 	unsigned nwarnings;
 	char warning[POLICY_ERR_MAX];	/* the last */
+	uint64_t unit_conn[8];
+	void *unit_ptr[8];
+	char unit[8][POLICY_UNIT_MAX];	/* "" for NULL */
+	unsigned nunits;
 } seen;
+
+static void
+cb_unit(void *arg, void *conn, uint64_t serial, const char *unit)
+{
+	(void)arg;
+	if (seen.nunits < 8) {
+		seen.unit_conn[seen.nunits] = serial;
+		seen.unit_ptr[seen.nunits] = conn;
+		snprintf(seen.unit[seen.nunits], POLICY_UNIT_MAX, "%s",
+		    unit != NULL ? unit : "");
+	}
+	seen.nunits++;
+}
 
 static void
 cb_name(void *arg, uint32_t uid)
@@ -91,6 +111,7 @@ cb_warning(void *arg, const char *msg)
 static const struct resolver_callbacks cb = {
 	.name_ready = cb_name, .policy_ready = cb_policy,
 	.reload_error = cb_error, .reload_warning = cb_warning,
+	.unit_ready = cb_unit,
 };
 
 static int
@@ -233,6 +254,187 @@ expect_gone(void)
 	errno = 0;
 	assert_int_equal(resolver_reload(PATH), -1);
 	assert_int_equal(errno, EPIPE);
+}
+
+/* ---- units --------------------------------------------------------------- */
+
+/* A pidfd for this process. */
+static int
+self_pidfd(void)
+{
+	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/*
+ * The next unit question: exactly one descriptor, a pidfd for us (its
+ * fdinfo says our pid); closed here. Returns its seq.
+ */
+static uint32_t
+take_unit_request(void)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	struct rsv_unit_req r;
+	struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	struct pollfd pfd = { .fd = peer, .events = POLLIN };
+	struct cmsghdr *cm;
+	char path[64], *info, want[32];
+	int fd;
+	FILE *f;
+
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	assert_int_equal(recvmsg(peer, &mh, MSG_CMSG_CLOEXEC),
+	    (ssize_t)sizeof(r));
+	assert_int_equal(r.h.type, RSV_UNIT_REQ);
+	assert_int_equal(r.h.len, sizeof(r));
+	assert_int_equal(r.reserved[0] | r.reserved[1], 0);
+	cm = CMSG_FIRSTHDR(&mh);
+	assert_non_null(cm);
+	assert_int_equal(cm->cmsg_type, SCM_RIGHTS);
+	assert_int_equal(cm->cmsg_len, CMSG_LEN(sizeof(int)));
+	assert_null(CMSG_NXTHDR(&mh, cm));
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	info = calloc(1, 4096);
+	assert_non_null(info);
+	assert_true(fread(info, 1, 4095, f) > 0);
+	fclose(f);
+	snprintf(want, sizeof(want), "\nPid:\t%d\n", (int)getpid());
+	assert_non_null(strstr(info, want));
+	free(info);
+	close(fd);
+	return r.h.seq;
+}
+
+static void
+answer_unit(uint32_t seq, uint32_t status, const char *unit)
+{
+	struct rsv_unit_ans a;
+
+	memset(&a, 0, sizeof(a));
+	hdr(&a.h, RSV_UNIT_ANS, seq, sizeof(a));
+	a.status = status;
+	snprintf(a.unit, sizeof(a.unit), "%s", unit);
+	put(&a, sizeof(a));
+}
+
+static void
+test_unit_answered(void **state)
+{
+	uint32_t s1, s2;
+
+	(void)state;
+	assert_int_equal(resolver_unit(self_pidfd(), &seen, 77), 0);
+	assert_int_equal(resolver_unit(self_pidfd(), &seen, 78), 0);
+	s1 = take_unit_request();
+	s2 = take_unit_request();
+	answer_unit(s1, RSV_UNIT_FOUND, "nginx.service");
+	answer_unit(s2, RSV_UNIT_NONE, "");
+	pump();
+	assert_int_equal(seen.nunits, 2);
+	assert_true(seen.unit_conn[0] == 77 && seen.unit_conn[1] == 78);
+	assert_ptr_equal(seen.unit_ptr[0], &seen);
+	assert_ptr_equal(seen.unit_ptr[1], &seen);
+	assert_string_equal(seen.unit[0], "nginx.service");
+	assert_string_equal(seen.unit[1], "");
+	assert_true(resolver_fd() >= 0);
+	/* The daemon's copies of the pidfds are closed (teardown counts). */
+}
+
+/* A unit no rule could name, or one with a "none": the end. */
+static void
+bad_unit_answer(uint32_t status, const char *unit)
+{
+	uint32_t seq;
+
+	assert_int_equal(resolver_unit(self_pidfd(), &seen, 5), 0);
+	seq = take_unit_request();
+	answer_unit(seq, status, unit);
+	pump();
+	expect_gone();
+	/* Its waiter is told: no unit. */
+	assert_int_equal(seen.nunits, 1);
+	assert_true(seen.unit_conn[0] == 5);
+	assert_string_equal(seen.unit[0], "");
+}
+
+static void
+test_bad_unit_user(void **state)
+{
+	(void)state;
+	bad_unit_answer(RSV_UNIT_FOUND, "user@1000.service");
+}
+
+static void
+test_bad_unit_none_with_name(void **state)
+{
+	(void)state;
+	bad_unit_answer(RSV_UNIT_NONE, "nginx.service");
+}
+
+static void
+test_bad_unit_status(void **state)
+{
+	(void)state;
+	bad_unit_answer(7, "nginx.service");
+}
+
+/* A name answer for a unit question ends it too. */
+static void
+test_bad_unit_wrong_type(void **state)
+{
+	uint32_t seq;
+
+	(void)state;
+	assert_int_equal(resolver_unit(self_pidfd(), &seen, 9), 0);
+	seq = take_unit_request();
+	answer_name(seq, 0, RSV_NAME_FOUND, "root");
+	pump();
+	expect_gone();
+	assert_int_equal(seen.nunits, 1);
+}
+
+/* Gone already: refused at once, and the pidfd is not kept. */
+static void
+test_unit_resolver_gone(void **state)
+{
+	(void)state;
+	close(peer);
+	peer = -1;
+	pump();
+	assert_int_equal(resolver_fd(), -1);
+	assert_int_equal(resolver_unit(self_pidfd(), &seen, 3), -1);
+	assert_int_equal(seen.nunits, 0);
+	peer = open("/dev/null", O_RDONLY | O_CLOEXEC);	/* for teardown */
+}
+
+/* No answer in time: no unit, and a late answer serves no one. */
+static void
+test_unit_timeout(void **state)
+{
+	struct timespec ts = { .tv_sec = 1, .tv_nsec = 100 * 1000 * 1000 };
+	uint32_t seq;
+
+	(void)state;
+	assert_int_equal(resolver_unit(self_pidfd(), &seen, 11), 0);
+	seq = take_unit_request();
+	nanosleep(&ts, NULL);
+	pump();
+	assert_int_equal(seen.nunits, 1);
+	assert_string_equal(seen.unit[0], "");
+	answer_unit(seq, RSV_UNIT_FOUND, "nginx.service");
+	pump();
+	assert_int_equal(seen.nunits, 1);
+	assert_true(resolver_fd() >= 0);
 }
 
 /* ---- names --------------------------------------------------------------- */
@@ -780,6 +982,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(test_unit_answered),
+		T(test_bad_unit_user),
+		T(test_bad_unit_none_with_name),
+		T(test_bad_unit_status),
+		T(test_bad_unit_wrong_type),
+		T(test_unit_resolver_gone),
+		T(test_unit_timeout),
 		T(test_name_found_cached),
 		T(test_name_none_and_failed),
 		T(test_name_timeout),

@@ -1296,6 +1296,92 @@ test_import_missing(void **state)
 	cap_free(&err);
 }
 
+/* ------------------------------------------------------------------ */
+/* The unit subject */
+
+static void
+test_units(void **state)
+{
+	static const char *text =
+	    "allow unit nginx.service tcp 80,443\n"
+	    "allow unit getty@tty1.service udp 53 on 127.0.0.1\n"
+	    "allow uid 1001 tcp 22\n";
+	struct policy *pol = parse("pol", text);
+	struct tool_identity id = { .name = (char *)"tester", .uid = 1001,
+	    .gid = 100 };
+	const char *const dirs[] = { tmpdir, NULL };
+	struct tool_check_opts o = { .resolver = &resolver,
+	    .unit_dirs = dirs };
+	struct capture c, err;
+	struct tool_request rq;
+	char msg[256], path[128];
+
+	(void)state;
+	/* explain --unit: the unit's rule grants; without it, nothing. */
+	assert_int_equal(tool_request_parse("tcp", "0.0.0.0", "443", false,
+	    &rq, msg, sizeof(msg)), 0);
+	id.unit = "nginx.service";
+	assert_int_equal(tool_explain(pol, &id, &rq, cap_open(&c)), 0);
+	assert_contains(cap_text(&c), "allow: granted by pol:1 (allow unit "
+	    "nginx.service tcp 80,443)");
+	assert_contains(c.s, "in system service nginx.service");
+	assert_contains(c.s, "matched: the caller's system service");
+	cap_free(&c);
+	id.unit = "other.service";
+	assert_int_equal(tool_explain(pol, &id, &rq, cap_open(&c)), 1);
+	cap_free(&c);
+	id.unit = NULL;
+	assert_int_equal(tool_explain(pol, &id, &rq, cap_open(&c)), 1);
+	assert_contains(cap_text(&c), "pol:1 (allow unit nginx.service");
+	cap_free(&c);
+
+	/* list: the unit by name, no number. */
+	assert_int_equal(tool_list(pol, TOOL_LIST_BY_USER, true,
+	    cap_open(&c)), 0);
+	assert_contains(cap_text(&c), "\"subject\":\"unit\",\"who\":"
+	    "\"nginx.service\",\"protocols\"");
+	cap_free(&c);
+
+	/* diff: units by name, whatever number each policy gives them. */
+	assert_int_equal(diff(text, "allow unit a.service tcp 1\n"
+	    "allow unit getty@tty1.service udp 53 on 127.0.0.1\n"
+	    "allow uid 1001 tcp 22\n"
+	    "allow unit nginx.service tcp 80,443\n", &c), 1);
+	assert_string_equal(c.s, "+ unit a.service tcp 1 on *  (new:1)\n");
+	cap_free(&c);
+	assert_int_equal(diff(text, "allow unit nginx.service tcp 80\n"
+	    "allow unit getty@tty1.service udp 53 on 127.0.0.1\n"
+	    "allow uid 1001 tcp 22\n", &c), 1);
+	assert_string_equal(c.s, "- unit nginx.service tcp 443 on *  "
+	    "(old:1)\n");
+	cap_free(&c);
+	policy_free(pol);
+
+	/* check: a unit without a unit file warns; a template counts. */
+	snprintf(path, sizeof(path), "%s/upolicy", tmpdir);
+	write_file(path, text, 0644);
+	assert_int_equal(tool_check(path, &o, cap_open(&c), cap_open(&err)),
+	    0);
+	assert_contains(cap_text(&c), "ok, 3 rules, 2 warnings");
+	assert_contains(cap_text(&err), "upolicy:1: warning: no unit file for "
+	    "nginx.service");
+	assert_contains(err.s, "upolicy:2: warning: no unit file for "
+	    "getty@tty1.service");
+	cap_free(&c);
+	cap_free(&err);
+	snprintf(path, sizeof(path), "%s/nginx.service", tmpdir);
+	write_file(path, "[Service]\n", 0644);
+	snprintf(path, sizeof(path), "%s/getty@.service", tmpdir);
+	write_file(path, "[Service]\n", 0644);
+	snprintf(path, sizeof(path), "%s/upolicy", tmpdir);
+	assert_int_equal(tool_check(path, &o, cap_open(&c), cap_open(&err)),
+	    0);
+	assert_contains(cap_text(&c), "ok, 3 rules, 0 warnings");
+	assert_string_equal(cap_text(&err), "");
+	cap_free(&c);
+	cap_free(&err);
+}
+
 int
 main(void)
 {
@@ -1319,6 +1405,7 @@ main(void)
 		cmocka_unit_test(test_set_citations),
 		cmocka_unit_test(test_import_authbind),
 		cmocka_unit_test(test_import_missing),
+		cmocka_unit_test(test_units),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
