@@ -39,7 +39,6 @@
 
 #define DEFAULT_POLICY	"/etc/bindreq/policy"
 #define DEFAULT_USER	"bindreq"
-#define VERSION		"0.1"
 
 struct options {
 	const char *policy;

@@ -45,9 +45,6 @@
 #ifndef BINDREQ_LIBDIR
 #define BINDREQ_LIBDIR	"/usr/local/lib"
 #endif
-#ifndef BINDREQ_VERSION
-#define BINDREQ_VERSION	"0.1"
-#endif
 
 #define PRELOAD_NAME	"libbindreq-preload.so"
 #define PROG		"bindreq-run"
@@ -601,7 +598,7 @@ main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case 'V':
-			printf(PROG " " BINDREQ_VERSION "\n");
+			printf(PROG " " VERSION "\n");
 			return 0;
 		default:
 			usage(stderr);

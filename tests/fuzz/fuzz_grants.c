@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for bindreq-policy's grant algebra
- * (policy/tool_grants.c) against the daemon's engine.
+ * (tool/tool_grants.c) against the daemon's engine.
  *
  * The input is a policy file; names resolve through a fixed table-free
  * resolver, so nothing touches NSS. When it parses, queries drawn from

@@ -1,6 +1,6 @@
 /*
  * The differential test of bindreq-policy's grant algebra
- * (policy/tool_grants.c) against the daemon's engine: for random
+ * (tool/tool_grants.c) against the daemon's engine: for random
  * policies and random queries, the normalized grant set answers exactly
  * as policy_decide() does, allow or deny and the reason, including
  * IPv4-mapped IPv6 addresses, the dual-stack rule for [::], groups and

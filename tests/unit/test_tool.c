@@ -1,5 +1,5 @@
 /*
- * Unit tests for bindreq-policy's commands (policy/tool_*.c): list,
+ * Unit tests for bindreq-policy's commands (tool/tool_*.c): list,
  * explain, diff, check's warnings, and import-authbind on an authbind
  * tree built in a temporary directory at run time (its meaning lives in
  * execute bits and owners, which git does not keep).

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the wire codec and descriptor passing (client-lib/wire.c).
+ * Unit tests for the wire codec and descriptor passing (wire/wire.c).
  *
  * Every field of a request and a reply is broken one at a time and the
  * decoder must name the right errno. Descriptor passing runs over a real

@@ -8,10 +8,9 @@
  * so the tool says exactly what bindreqd would do.
  *
  * bindreq-policy.c parses options and dispatches; each command is a file
- * (tool_check.c, tool_list.c, tool_explain.c, tool_diff.c, tool_import.c
- * with tool_import_uid.c) over two shared ones: tool_grants.c, the one
- * address and grant algebra (tool_grants.h), and tool_util.c (strings,
- * quoting, rule text, loading).
+ * (tool_check.c, tool_list.c, tool_explain.c, tool_diff.c, tool_import.c)
+ * over two shared ones: tool_grants.c, the one address and grant algebra
+ * (tool_grants.h), and tool_util.c (strings, quoting, rule text, loading).
  */
 #ifndef BINDREQ_TOOL_H
 #define BINDREQ_TOOL_H
