@@ -294,17 +294,19 @@ format_addr(const struct bindreq_request *req, char *buf, size_t len)
 }
 
 static void
-format_rule(const struct grant_ctx *g, const struct policy_decision *d,
-    char *buf, size_t len)
+format_rule(const struct policy_decision *d, char *buf, size_t len)
 {
 	char path[512];
 	int n;
 
-	log_escape(g->policy->path, path, sizeof(path));
+	/* Each rule names its own file: the main one or a drop-in. */
+	log_escape(d->rule->file, path, sizeof(path));
 	n = snprintf(buf, len, "rule=%s:%u", path, d->rule->line);
-	if (d->rule4 != NULL && n > 0 && (size_t)n < len)
+	if (d->rule4 != NULL && n > 0 && (size_t)n < len) {
+		log_escape(d->rule4->file, path, sizeof(path));
 		snprintf(buf + n, len - (size_t)n, " rule4=%s:%u", path,
 		    d->rule4->line);
+	}
 }
 
 /* " unit=NAME" (last, after every older field) or "" for no unit. */
@@ -566,7 +568,7 @@ grant_audit(const struct grant_ctx *g, const struct peer *p,
 		return;
 	}
 	/* Allowed: the line says so, and what the kernel answered. */
-	format_rule(g, &o->d, tail, sizeof(tail));
+	format_rule(&o->d, tail, sizeof(tail));
 	audit(g, p, req, "allow", o->status, tail);
 }
 

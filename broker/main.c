@@ -2,8 +2,9 @@
  * bindreqd: start-up, in the order it must happen (STYLE.md 2).
  *
  *   block SIGHUP/SIGTERM/SIGINT into a signalfd → load and check the
- *   policy (owner, mode, every line) → open the log → bind the Unix
- *   socket (or take systemd's) → fork the name resolver
+ *   policy set (the file and its drop-ins: owner and mode of each and of
+ *   every directory on the way, every line) → open the log → bind the
+ *   Unix socket (or take systemd's) → fork the name resolver
  *   (resolver_child.c: no NSS code runs in this process once it is
  *   sandboxed, DESIGN.md 12) → drop to the service user with only
  *   CAP_NET_BIND_SERVICE (privdrop.c, which verifies it) → the closer
@@ -114,14 +115,61 @@ print_error(void *arg, const char *msg)
 	fprintf(stderr, "%s\n", msg);
 }
 
-/* The policy, whole and from a trusted file, or exit. */
-static struct policy *
-load_policy(const char *path, bool check)
+/*
+ * Warnings of the start-up load (a rule naming a user or group that does
+ * not resolve): kept until the log is open, at most WARN_KEEP of them.
+ */
+#define WARN_KEEP	64
+static struct {
+	char *msg[WARN_KEEP];
+	size_t n, dropped;
+	bool print;	/* --check: to stderr now */
+} warnings;
+
+static void
+keep_warning(void *arg, const char *msg)
 {
-	struct policy_errors errs = { .report = print_error };
+	(void)arg;
+	if (warnings.print) {
+		fprintf(stderr, "%s\n", msg);
+		return;
+	}
+	if (warnings.n < WARN_KEEP &&
+	    (warnings.msg[warnings.n] = strdup(msg)) != NULL)
+		warnings.n++;
+	else
+		warnings.dropped++;
+}
+
+static void
+log_warnings(void)
+{
+	size_t i;
+
+	for (i = 0; i < warnings.n; i++) {
+		log_warnx("%s", warnings.msg[i]);
+		free(warnings.msg[i]);
+	}
+	if (warnings.dropped > 0)
+		log_warnx("%zu more warnings of the policy load not shown "
+		    "(bindreqd --check lists them all)", warnings.dropped);
+	warnings.n = warnings.dropped = 0;
+}
+
+/*
+ * The policy set, whole and from trusted files, or exit. A rule naming a
+ * user or group that does not resolve is a warning and matches nobody
+ * (revocation by deleting the user must work), exactly as on reload.
+ */
+static struct policy *
+load_policy(const char *path, bool check, size_t *nwarn)
+{
+	struct policy_errors errs = { .report = print_error,
+	    .warn = keep_warning };
 	struct policy *pol;
 
-	if (policy_load(path, POLICY_LOAD_REQUIRE_SECURE, NULL, &pol,
+	if (policy_load(path, POLICY_LOAD_REQUIRE_SECURE |
+	    POLICY_LOAD_DROPINS | POLICY_LOAD_UNKNOWN_WARN, NULL, &pol,
 	    &errs) < 0) {
 		/* --check runs before a reload too (the unit's ExecReload=):
 		 * then nothing is "not starting". */
@@ -130,6 +178,7 @@ load_policy(const char *path, bool check)
 		    check ? "" : "; not starting");
 		exit(1);
 	}
+	*nwarn = errs.warnings;
 	return pol;
 }
 
@@ -197,6 +246,7 @@ main(int argc, char **argv)
 	struct socket_file sf = { .dirfd = -1 };
 	struct options o = { 0 };
 	bool activated;
+	size_t nwarn;
 	int sigfd;
 
 	/* First of all: a SIGHUP from a service manager that saw us start
@@ -204,11 +254,16 @@ main(int argc, char **argv)
 	sigfd = server_signals();
 	parse_options(argc, argv, &o);
 	cfg.policy_path = o.policy;
-	cfg.policy = load_policy(o.policy, o.check);
+	warnings.print = o.check;
+	cfg.policy = load_policy(o.policy, o.check, &nwarn);
 	if (o.check) {
-		printf("%s: ok, %zu rule%s, sha256 %s\n", o.policy,
-		    cfg.policy->nrules, cfg.policy->nrules == 1 ? "" : "s",
-		    cfg.policy->sha256_hex);
+		/* What the daemon would do: warnings do not refuse. */
+		printf("%s: ok, %zu rule%s, sha256 %s, %zu file%s, %zu "
+		    "warning%s\n", o.policy, cfg.policy->nrules,
+		    cfg.policy->nrules == 1 ? "" : "s",
+		    cfg.policy->sha256_hex, cfg.policy->nfiles,
+		    cfg.policy->nfiles == 1 ? "" : "s", nwarn,
+		    nwarn == 1 ? "" : "s");
 		policy_free(cfg.policy);
 		return 0;
 	}
@@ -218,6 +273,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_set_debug(o.debug);
+	log_warnings();
 	privdrop_preflight(o.user);
 	cfg.listen_fd = listener_open(o.socket, &activated);
 	if (!activated)
@@ -236,9 +292,10 @@ main(int argc, char **argv)
 	sandbox_enter(o.sandbox_debug, sf.dirfd);
 	listener_listen(cfg.listen_fd, activated);
 
-	log_info("serving %s%s; policy %s: %zu rule(s), sha256 %s", o.socket,
-	    activated ? " (socket activation)" : "", o.policy,
-	    cfg.policy->nrules, cfg.policy->sha256_hex);
+	log_info("serving %s%s; policy %s: %zu file(s), %zu rule(s), "
+	    "sha256 %s", o.socket, activated ? " (socket activation)" : "",
+	    o.policy, cfg.policy->nfiles, cfg.policy->nrules,
+	    cfg.policy->sha256_hex);
 	cfg.policy = server_run(&cfg, sigfd);
 	resolver_stop();
 	socket_file_remove(&sf);

@@ -10,10 +10,12 @@
  * first violation, like the resolver's exit, ends the conversation for
  * good (the sandbox forbids starting another): from then on names are
  * "-" and reloads are refused, with the reason logged once. A name is
- * only ever text for an audit line. A policy is rebuilt here with
- * policy_parse() from the file's bytes as the resolver read them and a
- * resolver that answers only from the table of names it sent, so the
- * rules, their lines and the sha256 are exactly the file's.
+ * only ever text for an audit line. A policy set is rebuilt here with
+ * policy_parse_set() from the files' bytes as the resolver read them and
+ * a resolver that answers only from the table of names it sent, so the
+ * rules, their files and lines and the sha256 are exactly the set's; a
+ * name missing from the table is a warning and its rule matches nobody,
+ * which is all a resolver that leaves names out can do.
  *
  * Bounds: LIMIT_RESOLVER_QUEUE requests outstanding (names beyond that
  * are "-"); a name that takes longer than LIMIT_RESOLVER_NAME_MS is "-"
@@ -74,7 +76,9 @@ struct rx_name {
 struct rx {
 	bool active;
 	uint32_t nfiles;
-	struct rx_file files[RSV_MAX_FILES];
+	uint64_t total;		/* bytes announced, all files */
+	struct rx_file *files;	/* nfiles of cap, grown as they come */
+	uint32_t fcap;
 	struct rx_name *names;
 	size_t nnames, cap;
 	char *errors[RSV_MAX_ERRORS];
@@ -251,10 +255,11 @@ rx_reset(void)
 {
 	size_t i;
 
-	for (i = 0; i < RSV_MAX_FILES; i++) {
+	for (i = 0; i < R.rx.nfiles; i++) {
 		free(R.rx.files[i].path);
 		free(R.rx.files[i].bytes);
 	}
+	free(R.rx.files);
 	for (i = 0; i < R.rx.nnames; i++)
 		free(R.rx.names[i].name);
 	free(R.rx.names);
@@ -729,21 +734,58 @@ report_error(void *arg, const char *msg)
 		r->cb->reload_error(r->cb->arg, msg);
 }
 
-/* An accepted answer, complete: the policy from its bytes and names. */
+static void
+report_warning(void *arg, const char *msg)
+{
+	const struct report_ctx *r = arg;
+
+	if (r->cb->reload_warning != NULL)
+		r->cb->reload_warning(r->cb->arg, msg);
+}
+
+/*
+ * The files are the set asked for: the request's path first, then only
+ * PATH.d/NAME.policy, each once, in strcmp order, as policy_load() reads.
+ */
+static bool
+files_fit(const char *path)
+{
+	size_t plen = strlen(path), i;
+	const char *name, *prev = NULL;
+
+	if (R.rx.nfiles < 1 || strcmp(R.rx.files[0].path, path) != 0)
+		return false;
+	for (i = 1; i < R.rx.nfiles; i++) {
+		if (strncmp(R.rx.files[i].path, path, plen) != 0 ||
+		    strncmp(R.rx.files[i].path + plen, ".d/", 3) != 0)
+			return false;
+		name = R.rx.files[i].path + plen + 3;
+		if (name[0] == '\0' || name[0] == '.' ||
+		    strchr(name, '/') != NULL ||
+		    (prev != NULL && strcmp(prev, name) >= 0))
+			return false;
+		prev = name;
+	}
+	return true;
+}
+
+/* An accepted answer, complete: the set from its bytes and names. */
 static void
 rebuild(const struct resolver_callbacks *cb, const struct rq *e)
 {
 	static const struct policy_resolver table = {
 		.user = table_user, .group = table_group,
 	};
+	struct policy_source *src;
 	struct report_ctx rc = { cb };
-	struct policy_errors errs = { .report = report_error, .arg = &rc };
-	struct rx_file *f = &R.rx.files[0];
+	struct policy_errors errs = { .report = report_error, .arg = &rc,
+	    .warn = report_warning };
+	struct rx_file *f;
 	struct policy *pol;
 	size_t i;
 
-	if (R.rx.nfiles != 1 || strcmp(f->path, e->path) != 0) {
-		gone("reload answer for another file");
+	if (!files_fit(e->path)) {
+		gone("reload answer for another file or set");
 		return;
 	}
 	qsort(R.rx.names, R.rx.nnames, sizeof(*R.rx.names), name_cmp);
@@ -753,16 +795,31 @@ rebuild(const struct resolver_callbacks *cb, const struct rq *e)
 			    R.rx.names[i].name);
 			return;
 		}
-	if (policy_parse(f->path, f->bytes, f->size, &table, &pol,
-	    &errs) < 0) {
+	if ((src = calloc(R.rx.nfiles, sizeof(*src))) == NULL) {
+		refuse_reload(cb, "reload: out of memory");
+		return;
+	}
+	for (i = 0; i < R.rx.nfiles; i++) {
+		f = &R.rx.files[i];
+		src[i].path = f->path;
+		src[i].text = f->bytes;
+		src[i].len = (size_t)f->size;
+	}
+	i = policy_parse_set(src, R.rx.nfiles, POLICY_LOAD_UNKNOWN_WARN,
+	    &table, &pol, &errs) < 0;
+	free(src);
+	if (i) {
 		cb->policy_ready(cb->arg, NULL, &errs);
 		return;
 	}
-	if (memcmp(pol->sha256, f->sha256, sizeof(f->sha256)) != 0) {
-		policy_free(pol);
-		gone("reload answer whose bytes do not match its sha256");
-		return;
-	}
+	for (i = 0; i < R.rx.nfiles; i++)
+		if (memcmp(pol->files[i].sha256, R.rx.files[i].sha256,
+		    sizeof(pol->files[i].sha256)) != 0) {
+			policy_free(pol);
+			gone("reload answer whose bytes do not match their "
+			    "sha256");
+			return;
+		}
 	cb->policy_ready(cb->arg, pol, &errs);
 }
 
@@ -814,10 +871,11 @@ take_end(const struct resolver_callbacks *cb, const struct rsv_reload_end *m,
 static void
 take_file(const struct rsv_reload_file *m)
 {
-	struct rx_file *f;
+	struct rx_file *f, *nf;
+	uint32_t ncap;
 
 	if (R.rx.nfiles >= RSV_MAX_FILES || m->index != R.rx.nfiles ||
-	    m->reserved != 0 || m->size > RSV_MAX_FILE ||
+	    m->reserved != 0 || m->size > RSV_MAX_FILE - R.rx.total ||
 	    R.rx.nnames > 0 || R.rx.nerrors > 0 ||
 	    (R.rx.nfiles > 0 && R.rx.files[R.rx.nfiles - 1].got !=
 	    R.rx.files[R.rx.nfiles - 1].size) ||
@@ -825,7 +883,21 @@ take_file(const struct rsv_reload_file *m)
 		gone("malformed reload file");
 		return;
 	}
+	if (R.rx.nfiles == R.rx.fcap) {
+		ncap = R.rx.fcap == 0 ? 4 : R.rx.fcap * 2;
+		if (ncap > RSV_MAX_FILES)
+			ncap = RSV_MAX_FILES;
+		if ((nf = realloc(R.rx.files, ncap * sizeof(*nf))) == NULL) {
+			gone("out of memory for a reload of %u files",
+			    R.rx.nfiles + 1);
+			return;
+		}
+		R.rx.files = nf;
+		R.rx.fcap = ncap;
+	}
 	f = &R.rx.files[R.rx.nfiles];
+	memset(f, 0, sizeof(*f));
+	R.rx.total += m->size;
 	f->size = m->size;
 	f->got = 0;
 	memcpy(f->sha256, m->sha256, sizeof(f->sha256));

@@ -46,6 +46,10 @@ struct resolver_callbacks {
 	/* Each error message of a refused reload, in order, before
 	 * policy_ready (at most RSV_MAX_ERRORS of them). May be NULL. */
 	void (*reload_error)(void *arg, const char *msg);
+	/* Each warning of an accepted reload (a rule naming a user or group
+	 * that does not resolve: it matches nobody), before policy_ready.
+	 * May be NULL. */
+	void (*reload_warning)(void *arg, const char *msg);
 	/* The system service asked for by resolver_unit(pidfd, conn,
 	 * serial), or NULL for none (none found, timeout, resolver gone).
 	 * conn is only what was given: it may have been reused since. */
@@ -85,10 +89,11 @@ int resolver_next_timeout_ms(void);
 void resolver_expire(const struct resolver_callbacks *cb);
 
 /*
- * Queue a reload of the policy at path: the resolver loads it as
- * policy_load(path, POLICY_LOAD_REQUIRE_SECURE, NSS) would and sends the
- * file's bytes and the names it resolved; the policy is rebuilt here from
- * those bytes with only those names. The verdict comes through
+ * Queue a reload of the policy at path: the resolver loads the set as
+ * policy_load(path, POLICY_LOAD_REQUIRE_SECURE | POLICY_LOAD_DROPINS |
+ * POLICY_LOAD_UNKNOWN_WARN, NSS) would and sends every file's bytes and
+ * the names it resolved; the set is rebuilt here from those bytes with
+ * only those names. The verdict comes through
  * policy_ready. Returns 0, or -1 with errno EPIPE when the resolver is
  * gone (nothing is queued; the caller says so and keeps its policy).
  * A reload asked for while one waits unsent joins it.

@@ -67,7 +67,6 @@
 #include "sha256.h"
 
 #define CHILD_FD	3	/* where its end of the socketpair goes */
-#define LOAD_TRIES	3	/* a policy replaced while read: read again */
 #define PW_BUF_MAX	(1024 * 1024)
 
 static int sock = -1;
@@ -420,48 +419,6 @@ refusal_end(struct refusal *r, int status)
 	send_msg(&end, sizeof(end));
 }
 
-/*
- * The file's bytes again, to send: policy_load() keeps none. Its checks
- * are not repeated; the caller compares the sha256 with the one
- * policy_load() computed, which makes these bytes the ones it vetted.
- */
-static char *
-read_again(const char *path, size_t *len)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
-	    (uint64_t)st.st_size > RSV_MAX_FILE ||
-	    (buf = malloc((size_t)st.st_size + 1)) == NULL)
-		goto fail;
-	while (got <= (size_t)st.st_size) {
-		n = read(fd, buf + got, (size_t)st.st_size + 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got != (size_t)st.st_size)
-		goto fail;
-	close(fd);
-	*len = got;
-	return buf;
-fail:
-	free(buf);
-	close(fd);
-	return NULL;
-}
-
 static int
 rule_name_cmp(const void *a, const void *b)
 {
@@ -491,9 +448,12 @@ distinct_names(const struct policy *pol, const struct policy_rule ***out,
 		refusal_add(r, msg);
 		return -1;
 	}
+	/* An unresolved name is not sent: the daemon finds it missing from
+	 * the table and warns, as here, that its rule matches nobody. */
 	for (i = 0; i < pol->nrules; i++)
-		if (pol->rules[i].subject == POLICY_SUBJECT_USER ||
-		    pol->rules[i].subject == POLICY_SUBJECT_GROUP)
+		if ((pol->rules[i].subject == POLICY_SUBJECT_USER ||
+		    pol->rules[i].subject == POLICY_SUBJECT_GROUP) &&
+		    !pol->rules[i].unresolved)
 			v[n++] = &pol->rules[i];
 	qsort(v, n, sizeof(*v), rule_name_cmp);
 	for (i = 0; i < n; i++) {
@@ -501,7 +461,7 @@ distinct_names(const struct policy *pol, const struct policy_rule ***out,
 			continue;
 		if (strlen(v[i]->who) >= RSV_NAME_MAX) {
 			rsv_msgf(msg, sizeof(msg), "%s:%u: a name of %zu "
-			    "bytes; at most %d", pol->path, v[i]->line,
+			    "bytes; at most %d", v[i]->file, v[i]->line,
 			    strlen(v[i]->who), RSV_NAME_MAX - 1);
 			refusal_add(r, msg);
 		}
@@ -520,9 +480,9 @@ distinct_names(const struct policy *pol, const struct policy_rule ***out,
 	return (long)k;
 }
 
+/* One file of the set, as policy_load() read (and kept) it. */
 static void
-send_file(uint32_t seq, const struct policy *pol, const char *bytes,
-    size_t len)
+send_file(uint32_t seq, uint32_t index, const struct policy_file *pf)
 {
 	static struct rsv_reload_data d;
 	struct rsv_reload_file f;
@@ -530,18 +490,18 @@ send_file(uint32_t seq, const struct policy *pol, const char *bytes,
 
 	memset(&f, 0, sizeof(f));
 	rsv_hdr_init(&f.h, RSV_RELOAD_FILE, seq, sizeof(f));
-	f.index = 0;
-	f.size = len;
-	memcpy(f.sha256, pol->sha256, sizeof(f.sha256));
-	snprintf(f.path, sizeof(f.path), "%s", pol->path);
+	f.index = index;
+	f.size = pf->size;
+	memcpy(f.sha256, pf->sha256, sizeof(f.sha256));
+	snprintf(f.path, sizeof(f.path), "%s", pf->path);
 	send_msg(&f, sizeof(f));
-	for (off = 0; off < len; off += n) {
-		n = len - off < RSV_CHUNK ? len - off : RSV_CHUNK;
+	for (off = 0; off < pf->size; off += n) {
+		n = pf->size - off < RSV_CHUNK ? pf->size - off : RSV_CHUNK;
 		rsv_hdr_init(&d.h, RSV_RELOAD_DATA, seq, RSV_DATA_HDR + n);
-		d.index = 0;
+		d.index = index;
 		d.len = (uint32_t)n;
 		d.offset = off;
-		memcpy(d.data, bytes + off, n);
+		memcpy(d.data, pf->text + off, n);
 		send_msg(&d, RSV_DATA_HDR + n);
 	}
 }
@@ -564,9 +524,10 @@ send_names(uint32_t seq, const struct policy_rule **v, long n)
 }
 
 /*
- * policy_load() as bindreqd always did (trusted file, every line, names
- * through NSS), then the same bytes again for the daemon to parse. A file
- * replaced in between is read again, LOAD_TRIES times at most.
+ * policy_load() as bindreqd does at start-up (the set: the file and its
+ * drop-ins, every file and directory on the way trusted, every line,
+ * names through NSS, unknown names a warning), keeping the bytes it
+ * parsed, which go to the daemon as they are: it parses them itself.
  */
 static void
 answer_reload(uint32_t seq, const char *path)
@@ -576,51 +537,39 @@ answer_reload(uint32_t seq, const char *path)
 	const struct policy_rule **names;
 	struct rsv_reload_end end;
 	struct policy *pol = NULL;
-	uint8_t sum[32];
-	char *bytes = NULL, msg[POLICY_ERR_MAX];
-	size_t len = 0;
+	char msg[POLICY_ERR_MAX];
 	long nnames;
-	int try;
+	size_t i;
 
 	errs.arg = &r;
-	for (try = 0; try < LOAD_TRIES; try++) {
-		if (policy_load(path, POLICY_LOAD_REQUIRE_SECURE, NULL, &pol,
-		    &errs) < 0) {
-			refusal_end(&r, errno);
-			return;
-		}
-		if ((bytes = read_again(path, &len)) != NULL) {
-			sha256(bytes, len, sum);
-			if (memcmp(sum, pol->sha256, sizeof(sum)) == 0)
-				break;
-		}
-		free(bytes);
-		bytes = NULL;
-		policy_free(pol);
-		pol = NULL;
-	}
-	if (pol == NULL) {
-		rsv_msgf(msg, sizeof(msg), "%s: changed while being read",
-		    path);
-		refusal_add(&r, msg);
-		refusal_end(&r, EAGAIN);
+	if (policy_load(path, POLICY_LOAD_REQUIRE_SECURE |
+	    POLICY_LOAD_DROPINS | POLICY_LOAD_UNKNOWN_WARN |
+	    POLICY_LOAD_KEEP_TEXT, NULL, &pol, &errs) < 0) {
+		refusal_end(&r, errno);
 		return;
+	}
+	if (pol->nfiles > RSV_MAX_FILES) {
+		rsv_msgf(msg, sizeof(msg), "%s: %zu files; at most %d", path,
+		    pol->nfiles, RSV_MAX_FILES);
+		refusal_add(&r, msg);
+		refusal_end(&r, EFBIG);
+		goto out;
 	}
 	if ((nnames = distinct_names(pol, &names, &r)) < 0) {
 		refusal_end(&r, EINVAL);
 		goto out;
 	}
-	send_file(seq, pol, bytes, len);
+	for (i = 0; i < pol->nfiles; i++)
+		send_file(seq, (uint32_t)i, &pol->files[i]);
 	send_names(seq, names, nnames);
 	free(names);
 	memset(&end, 0, sizeof(end));
 	rsv_hdr_init(&end.h, RSV_RELOAD_END, seq, sizeof(end));
-	end.nfiles = 1;
+	end.nfiles = (uint32_t)pol->nfiles;
 	end.nnames = (uint32_t)nnames;
 	send_msg(&end, sizeof(end));
 out:
 	policy_free(pol);
-	free(bytes);
 }
 
 /* ---- the loop ------------------------------------------------------------ */

@@ -23,9 +23,9 @@
  *                   its /proc/PID/cgroup names (policy_unit_from_cgroup),
  *                   if the pidfd's process was still alive after the read
  *   RSV_RELOAD_REQ  path → a reload answer, several datagrams:
- *       accepted:  for each file (today exactly one: the policy; drop-ins
- *                  policy.d/NAME.policy would be more, in the order the
- *                  policy is built from them)
+ *       accepted:  for each file of the set, in load order (the policy
+ *                  itself, then its drop-ins PATH.d/NAME.policy; 1 to
+ *                  RSV_MAX_FILES files, RSV_MAX_FILE bytes together)
  *                      RSV_RELOAD_FILE  index, size, sha256, path
  *                      RSV_RELOAD_DATA  index, offset, bytes  (in order,
  *                                       covering exactly size bytes)
@@ -56,8 +56,9 @@
 #define RSV_NAME_MAX	256		/* a name and its NUL (LOGIN_NAME_MAX) */
 #define RSV_PATH_MAX	4096		/* a path and its NUL (PATH_MAX) */
 #define RSV_CHUNK	32768		/* file bytes per RSV_RELOAD_DATA */
-#define RSV_MAX_FILE	(64u * 1024 * 1024)	/* as policy_load() */
-#define RSV_MAX_FILES	1		/* raise for policy.d drop-ins */
+#define RSV_MAX_FILE	(64u * 1024 * 1024)	/* all files together, as
+						   policy_load() */
+#define RSV_MAX_FILES	POLICY_MAX_FILES	/* 1024: file + drop-ins */
 #define RSV_MAX_NAMES	65536		/* distinct names in one policy */
 #define RSV_MAX_ERRORS	64		/* error messages sent per refusal */
 

@@ -226,8 +226,9 @@ policy_ready(void *arg, struct policy *np, const struct policy_errors *errs)
 	server_install_policy(s, np);
 	policy_free(old);
 	names_flush();
-	log_info("policy %s loaded on reload: %zu rule(s), sha256 %s",
-	    np->path, np->nrules, np->sha256_hex);
+	log_info("policy %s loaded on reload: %zu file(s), %zu rule(s), "
+	    "%zu warning(s), sha256 %s", np->path, np->nfiles, np->nrules,
+	    errs->warnings, np->sha256_hex);
 }
 
 static void
@@ -307,7 +308,8 @@ server_new(const struct server_config *cfg, int signal_fd)
 	epoll_add(s, s->signal_fd, &tag_signal);
 	s->resolver = (struct resolver_callbacks){ .name_ready = name_ready,
 	    .policy_ready = policy_ready, .reload_error = report_error,
-	    .unit_ready = unit_ready, .arg = s };
+	    .reload_warning = report_error, .unit_ready = unit_ready,
+	    .arg = s };
 	resolver_attach(s->epfd, &tag_resolver);
 	return s;
 }

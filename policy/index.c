@@ -165,6 +165,8 @@ index_rule(struct policy_index *ix, const struct policy_rule *r,
 	unsigned kind, port;
 	size_t i;
 
+	if (r->unresolved)
+		return 0;	/* names nobody now: never found */
 	kind = r->subject == POLICY_SUBJECT_USER ||
 	    r->subject == POLICY_SUBJECT_UID ? KIND_UID :
 	    r->subject == POLICY_SUBJECT_UNIT ? KIND_UNIT : KIND_GID;
@@ -281,7 +283,7 @@ rule_names(const struct policy_rule *r, const struct policy_query *q)
 bool
 policy_rule_matches(const struct policy_rule *r, const struct policy_query *q)
 {
-	return rule_names(r, q) &&
+	return !r->unresolved && rule_names(r, q) &&
 	    rule_grants(r, q->proto, q->port, q->family, q->addr);
 }
 

@@ -28,7 +28,6 @@
 #include "policy.h"
 #include "sha256.h"
 #include "policy_int.h"
-#include "sha256.h"
 
 /* How much of a token an error message quotes. */
 #define QUOTE_MAX	48
@@ -40,6 +39,7 @@ void
 errors_reset(struct policy_errors *errs)
 {
 	errs->count = 0;
+	errs->warnings = 0;
 	errs->first[0] = '\0';
 }
 
@@ -106,6 +106,7 @@ struct parser {
 	const char *name;
 	const struct policy_resolver *resolver;
 	struct policy_errors *errs;
+	unsigned flags;		/* POLICY_LOAD_* */
 	unsigned line;
 	const char *text;	/* the current line, without its comment */
 	size_t len;
@@ -133,6 +134,25 @@ perr(struct parser *p, size_t col, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	errorf(p->errs, "%s:%u:%zu: %s", p->name, p->line, col, msg);
+}
+
+static void pwarn(struct parser *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+pwarn(struct parser *p, size_t col, const char *fmt, ...)
+{
+	char msg[768], line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof(line), "%s:%u:%zu: warning: %s", p->name,
+	    p->line, col, msg);
+	p->errs->warnings++;
+	if (p->errs->warn != NULL)
+		p->errs->warn(p->errs->arg, line);
 }
 
 static int
@@ -283,6 +303,14 @@ parse_who(struct parser *p, struct policy_rule *r, const struct token *t)
 		perr(p, t->col, "cannot look up %s '%s': %s",
 		    is_user ? "user" : "group", q, strerror(errno));
 		return -1;
+	}
+	if (p->flags & POLICY_LOAD_UNKNOWN_WARN) {
+		/* Revocation: a deleted user's grant goes, the rest loads. */
+		pwarn(p, t->col, "unknown %s '%s': this rule matches nobody",
+		    is_user ? "user" : "group", q);
+		r->unresolved = true;
+		r->id = UINT32_MAX;
+		return 0;
 	}
 	perr(p, t->col, "unknown %s '%s'%s", is_user ? "user" : "group", q,
 	    strspn(r->who, "0123456789") == t->len ?
@@ -700,11 +728,11 @@ check_raw_line(struct parser *p, const char *s, size_t len)
 }
 
 static int
-parse_lines(struct parser *p, struct policy *pol, const char *text,
-    size_t len)
+parse_lines(struct parser *p, struct policy *pol, const char *file,
+    const char *text, size_t len, size_t *cap)
 {
 	const char *s = text, *end = text + len, *nl, *hash;
-	size_t linelen, cap = 0;
+	size_t linelen;
 	struct policy_rule *r;
 	int rc;
 
@@ -718,7 +746,7 @@ parse_lines(struct parser *p, struct policy *pol, const char *text,
 			p->len = hash != NULL ? (size_t)(hash - s) : linelen;
 			p->pos = 0;
 			p->end = 0;
-			if (rules_reserve(pol, &cap) == -1)
+			if (rules_reserve(pol, cap) == -1)
 				return -1;
 			r = &pol->rules[pol->nrules];
 			rc = parse_rule(p, r);
@@ -727,7 +755,9 @@ parse_lines(struct parser *p, struct policy *pol, const char *text,
 				return -1;
 			}
 			if (rc == 1) {
+				r->file = file;
 				r->line = p->line;
+				pol->nunresolved += r->unresolved;
 				pol->nrules++;
 			} else
 				rule_clear(r);
@@ -742,26 +772,86 @@ parse_lines(struct parser *p, struct policy *pol, const char *text,
 /* ------------------------------------------------------------------ */
 /* Loading */
 
+void
+policy_set_sha256(const struct policy_source *src, size_t n,
+    uint8_t out[32])
+{
+	struct sha256_ctx c;
+	char size[32];
+	size_t i;
+
+	sha256_init(&c);
+	for (i = 0; i < n; i++) {
+		snprintf(size, sizeof(size), "%zu", src[i].len);
+		sha256_update(&c, src[i].path, strlen(src[i].path) + 1);
+		sha256_update(&c, size, strlen(size) + 1);
+		sha256_update(&c, src[i].text, src[i].len);
+	}
+	sha256_final(&c, out);
+}
+
+/* The set's files: names, sizes, sums and (KEEP_TEXT) their bytes. */
+static int
+files_copy(struct policy *pol, const struct policy_source *src, size_t n,
+    unsigned flags)
+{
+	struct policy_file *f;
+	size_t i;
+
+	pol->files = calloc(n, sizeof(*pol->files));
+	if (pol->files == NULL)
+		return -1;
+	pol->nfiles = n;
+	for (i = 0; i < n; i++) {
+		f = &pol->files[i];
+		f->size = src[i].len;
+		sha256(src[i].text, src[i].len, f->sha256);
+		if ((f->path = strdup(src[i].path)) == NULL)
+			return -1;
+		if (!(flags & POLICY_LOAD_KEEP_TEXT))
+			continue;
+		if ((f->text = malloc(src[i].len + 1)) == NULL)
+			return -1;
+		memcpy(f->text, src[i].text, src[i].len);
+		f->text[src[i].len] = '\0';
+	}
+	return 0;
+}
+
 int
-policy_parse_text(const char *name, const char *text, size_t len,
-    const struct policy_resolver *resolver, struct policy **out,
-    struct policy_errors *errs)
+policy_parse_sources(const struct policy_source *src, size_t n,
+    unsigned flags, const struct policy_resolver *resolver,
+    struct policy **out, struct policy_errors *errs)
 {
 	struct parser p;
 	struct policy *pol;
+	size_t i, cap = 0;
+	const char *name = n > 0 ? src[0].path : "(no file)";
 
 	*out = NULL;
-	memset(&p, 0, sizeof(p));
-	p.name = name;
-	p.resolver = resolver != NULL ? resolver : &policy_default_resolver;
-	p.errs = errs;
+	if (n == 0 || n > POLICY_MAX_FILES) {
+		errorf(errs, "%s: a policy set of %zu files (1 to %d)", name,
+		    n, POLICY_MAX_FILES);
+		errno = EINVAL;
+		return -1;
+	}
 	pol = calloc(1, sizeof(*pol));
-	if (pol == NULL || (pol->path = strdup(name)) == NULL)
+	if (pol == NULL || files_copy(pol, src, n, flags) == -1 ||
+	    (pol->path = strdup(src[0].path)) == NULL)
 		goto nomem;
-	sha256(text, len, pol->sha256);
+	policy_set_sha256(src, n, pol->sha256);
 	sha256_hex(pol->sha256, pol->sha256_hex);
-	if (parse_lines(&p, pol, text, len) == -1)
-		goto nomem;
+	for (i = 0; i < n; i++) {
+		memset(&p, 0, sizeof(p));
+		p.name = pol->files[i].path;
+		p.resolver = resolver != NULL ? resolver :
+		    &policy_default_resolver;
+		p.errs = errs;
+		p.flags = flags;
+		if (parse_lines(&p, pol, pol->files[i].path, src[i].text,
+		    src[i].len, &cap) == -1)
+			goto nomem;
+	}
 	if (errs->count > 0) {
 		policy_free(pol);
 		errno = EINVAL;
@@ -782,7 +872,7 @@ nomem:
 }
 
 int
-policy_parse(const char *name, const char *text, size_t len,
+policy_parse_set(const struct policy_source *src, size_t n, unsigned flags,
     const struct policy_resolver *resolver, struct policy **out,
     struct policy_errors *errs)
 {
@@ -793,7 +883,17 @@ policy_parse(const char *name, const char *text, size_t len,
 		errs = &local;
 	}
 	errors_reset(errs);
-	return policy_parse_text(name, text, len, resolver, out, errs);
+	return policy_parse_sources(src, n, flags, resolver, out, errs);
+}
+
+int
+policy_parse(const char *name, const char *text, size_t len,
+    const struct policy_resolver *resolver, struct policy **out,
+    struct policy_errors *errs)
+{
+	struct policy_source src = { .path = name, .text = text, .len = len };
+
+	return policy_parse_set(&src, 1, 0, resolver, out, errs);
 }
 
 void
@@ -806,6 +906,11 @@ policy_free(struct policy *pol)
 	for (i = 0; i < pol->nrules; i++)
 		rule_clear(&pol->rules[i]);
 	free(pol->rules);
+	for (i = 0; pol->files != NULL && i < pol->nfiles; i++) {
+		free(pol->files[i].path);
+		free(pol->files[i].text);
+	}
+	free(pol->files);
 	free(pol->path);
 	index_free(pol->index);
 	units_free(pol->units);

@@ -16,8 +16,12 @@
  *           or `*` (any address); several may follow `on`. No `on` means
  *           any address.
  *
- * Loading stops on no error: every error is reported as
- * "FILE:LINE:COL: message" and, if there was any, the load fails whole.
+ * A policy is a set of files: the main file and, with POLICY_LOAD_DROPINS,
+ * every FILE.d/NAME.policy in lexical (strcmp) order after it; rules keep
+ * their own file and line, and the first matching rule in that order
+ * wins. Loading stops on no error: every error is reported as
+ * "FILE:LINE:COL: message" and, if there was any in any file, the set
+ * fails whole.
  * Evaluation is default deny: a request is allowed only if a rule matches
  * the caller (uid, primary or supplementary group, or the system service
  * its cgroup places it in), the protocol, the
@@ -61,7 +65,11 @@ struct policy_addr {
 };
 
 struct policy_rule {
-	unsigned line;			/* 1-based line in the file */
+	const char *file;		/* its file: a policy->files[].path */
+	unsigned line;			/* 1-based line in that file */
+	/* Names a user or group that did not resolve, loaded with
+	 * POLICY_LOAD_UNKNOWN_WARN: it matches nobody (id is meaningless). */
+	bool unresolved;
 	enum policy_subject subject;
 	uint32_t id;			/* resolved uid or gid; for a unit
 					   its policy_unit_id() */
@@ -76,11 +84,30 @@ struct policy_rule {
 struct policy_index;		/* private to index.c */
 struct policy_units;		/* private to unit.c */
 
+/* Most files in one policy set: the main file and its drop-ins. */
+#define POLICY_MAX_FILES	1024
+
+struct policy_file {
+	char *path;			/* as errors and rules cite it */
+	size_t size;
+	uint8_t sha256[32];		/* of its exact bytes */
+	char *text;			/* its bytes with POLICY_LOAD_KEEP_TEXT,
+					   else NULL */
+};
+
 struct policy {
-	char *path;			/* the name errors and rules cite */
-	struct policy_rule *rules;
+	char *path;			/* the main file, files[0].path */
+	struct policy_file *files;	/* in load order, main file first */
+	size_t nfiles;
+	struct policy_rule *rules;	/* every file's, in load order */
 	size_t nrules;
-	uint8_t sha256[32];		/* of the file's exact bytes */
+	size_t nunresolved;		/* rules with unresolved set */
+	/*
+	 * Of the whole set: SHA-256 over, for each file in load order, its
+	 * path, a NUL, its size in decimal ASCII, a NUL, and its bytes
+	 * (bindreq.policy(5)). A one-file set is hashed the same way.
+	 */
+	uint8_t sha256[32];
 	char sha256_hex[65];
 	struct policy_index *index;	/* for policy_decide() */
 	struct policy_units *units;	/* the unit names rules name */
@@ -96,7 +123,7 @@ struct policy_resolver {
 	void *arg;
 };
 
-/* Where load errors go. */
+/* Where load errors (and warnings) go. */
 #define POLICY_ERR_MAX	512
 struct policy_errors {
 	size_t count;			/* errors found */
@@ -104,6 +131,10 @@ struct policy_errors {
 	/* Optional: called once per error, in file order. */
 	void (*report)(void *arg, const char *msg);
 	void *arg;
+	/* Warnings that do not refuse the load (POLICY_LOAD_UNKNOWN_WARN),
+	 * counted, and passed to warn (optional, with arg) in file order. */
+	size_t warnings;
+	void (*warn)(void *arg, const char *msg);
 };
 
 /*
@@ -116,20 +147,63 @@ int policy_parse(const char *name, const char *text, size_t len,
     const struct policy_resolver *resolver, struct policy **out,
     struct policy_errors *errs);
 
-/* policy_load() flags. */
-#define POLICY_LOAD_REQUIRE_SECURE	0x1u	/* refuse unless owned by root
-						   and writable by nobody else */
+/* policy_load() and policy_parse_set() flags. */
+#define POLICY_LOAD_REQUIRE_SECURE	0x1u	/* every file and directory on
+						   the way trusted (below) */
+#define POLICY_LOAD_DROPINS		0x2u	/* also FILE.d/NAME.policy */
+#define POLICY_LOAD_UNKNOWN_WARN	0x4u	/* an unknown user or group
+						   is a warning; its rule
+						   matches nobody */
+#define POLICY_LOAD_KEEP_TEXT		0x8u	/* keep files[].text */
+
+/* One file's bytes, for policy_parse_set(). */
+struct policy_source {
+	const char *path;
+	const char *text;		/* need not be NUL-terminated */
+	size_t len;
+};
 
 /*
- * Open, check and parse the file at path. The file must be a regular file
- * (symlinks are followed) of at most 64 MiB. With
- * POLICY_LOAD_REQUIRE_SECURE it must be owned by uid 0 and not writable by
- * group or others; otherwise that is an error ("FILE: owned by uid N",
- * "FILE: writable by group/others"). Returns as policy_parse().
+ * policy_parse() for a set of n files (1..POLICY_MAX_FILES), in load
+ * order; flags may hold POLICY_LOAD_UNKNOWN_WARN and POLICY_LOAD_KEEP_TEXT.
+ */
+int policy_parse_set(const struct policy_source *src, size_t n,
+    unsigned flags, const struct policy_resolver *resolver,
+    struct policy **out, struct policy_errors *errs);
+
+/*
+ * Open, check and parse the file at path and, with POLICY_LOAD_DROPINS,
+ * the drop-ins: regular files (or symlinks to them) in the directory
+ * path.d whose names end in ".policy" and do not start with '.', in
+ * strcmp order; every other entry (x.policy~, x.dpkg-old, .x.policy,
+ * directories, FIFOs) is ignored, and a missing path.d is an empty one.
+ * Each file is a regular file; the set holds at most POLICY_MAX_FILES
+ * files of at most 64 MiB together. With POLICY_LOAD_REQUIRE_SECURE each
+ * file and the drop-in directory pass policy_open_trusted(). Any error in
+ * any file refuses the set (errno EPERM for a trust failure, EINVAL for
+ * a bad line, else the first error's errno). Returns as policy_parse().
  */
 int policy_load(const char *path, unsigned flags,
     const struct policy_resolver *resolver, struct policy **out,
     struct policy_errors *errs);
+
+/*
+ * The path-trust test (as OpenSSH's StrictModes checks the way to
+ * authorized_keys): open path, walking from / one component at a time,
+ * each opened with O_PATH|O_NOFOLLOW relative to its parent's descriptor
+ * (a relative path is taken from the working directory, whose own path is
+ * walked the same way). Every directory on the way must be owned by root
+ * and not writable by group or others (sticky or not: /tmp fails); a
+ * symlink is followed only by walking its target the same way (at most
+ * 40 of them); the end must be a directory if dir, else a regular file
+ * passing policy_file_secure(). Returns a descriptor open for reading
+ * (O_DIRECTORY for dir), or -1 with errno (EPERM: not trusted; ENOENT:
+ * something on the way is missing) and "PATH: why", naming the offending
+ * component, in msg. Anyone may call it: it tests owners and modes, not
+ * the caller's rights.
+ */
+int policy_open_trusted(const char *path, bool dir, char *msg,
+    size_t msglen);
 
 /*
  * The file-trust check on its own, for a descriptor open on the policy
@@ -137,6 +211,10 @@ int policy_load(const char *path, unsigned flags,
  * message "PATH: ..." in msg.
  */
 int policy_file_secure(int fd, const char *path, char *msg, size_t msglen);
+
+/* The set's sha256 (struct policy) of n files into out. */
+void policy_set_sha256(const struct policy_source *src, size_t n,
+    uint8_t out[32]);
 
 void policy_free(struct policy *pol);
 
@@ -176,7 +254,8 @@ struct policy_decision {
 bool policy_decide(const struct policy *pol, const struct policy_query *q,
     struct policy_decision *d);
 
-/* Does rule r match q exactly as given (no mapping, no dual-stack rule)? */
+/* Does rule r match q exactly as given (no mapping, no dual-stack rule)?
+ * An unresolved rule matches nothing. */
 bool policy_rule_matches(const struct policy_rule *r,
     const struct policy_query *q);
 

@@ -10,7 +10,7 @@
 
 #include "policy.h"
 
-/* Largest policy file policy_load() reads. */
+/* Most bytes policy_load() reads, all files of a set together. */
 #define POLICY_MAX_FILE	(64u * 1024 * 1024)
 
 /* Error reporting (parse.c): reset, and add one "FILE:...: msg". */
@@ -19,10 +19,11 @@ void errors_add(struct policy_errors *errs, const char *msg);
 void errorf(struct policy_errors *errs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Parse text named name into *out (parse.c); errs already reset. */
-int policy_parse_text(const char *name, const char *text, size_t len,
-    const struct policy_resolver *resolver, struct policy **out,
-    struct policy_errors *errs);
+/* policy_parse_set() with errs not reset (parse.c): fails if errs
+ * already holds errors, so earlier files' I/O errors refuse the set. */
+int policy_parse_sources(const struct policy_source *src, size_t n,
+    unsigned flags, const struct policy_resolver *resolver,
+    struct policy **out, struct policy_errors *errs);
 
 /* Free one rule's allocations (parse.c). */
 void rule_clear(struct policy_rule *r);

@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
 make -j2 >/dev/null
 
-work=$(mktemp -d /tmp/bindreq-demo.XXXXXX)
+# Under /run, root's and 0755: bindreqd refuses a policy below a directory
+# others may write, such as /tmp.
+work=$(mktemp -d /run/bindreq-demo.XXXXXX)
 chmod 755 "$work"
 made_users=""
 daemon=""

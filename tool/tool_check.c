@@ -9,7 +9,8 @@
  *  - a rule wholly covered by another rule for the same subject;
  *  - an IPv6 wildcard (::) grant without 0.0.0.0 for the same subject:
  *    a dual-stack [::] socket will be denied;
- *  - a file bindreqd would refuse to trust (owner, mode).
+ * and, as errors, files or directories bindreqd would refuse to trust
+ * (owner, mode, on the whole way from /).
  *
  * Scale: a policy may hold 100 000 rules, so no check compares all rules
  * pairwise. The port sweep (grant_sweep) visits each segment of ports with
@@ -21,6 +22,7 @@
  * to the rules involved, not to the pairs.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -570,6 +572,18 @@ join_ports(FILE *out, const struct finding *f, size_t i, size_t j)
 	}
 }
 
+/* Another rule as a warning about here cites it: "line N" in the same
+ * file, "FILE:N" in another of the set. */
+static void
+rule_ref(FILE *out, const struct policy_rule *here,
+    const struct policy_rule *r)
+{
+	if (strcmp(here->file, r->file) == 0)
+		fprintf(out, "line %u", r->line);
+	else
+		fprintf(out, "%s:%u", r->file, r->line);
+}
+
 /* Lines other than the first that the rule overlaps, after [k, j). */
 static void
 conflict_others(FILE *out, const struct checker *c, size_t k,
@@ -582,11 +596,12 @@ conflict_others(FILE *out, const struct checker *c, size_t k,
 	for (i = 0; k < j; k++) {
 		if (k > 0 && c->conf.f[k].other == c->conf.f[k - 1].other)
 			continue;
-		if (i < OTHERS_SHOWN)
-			fprintf(out, "%s%u", i > 0 ? ", " : total > 1 ?
-			    "; it also overlaps lines " :
-			    "; it also overlaps line ",
-			    c->rules[c->conf.f[k].other]->line);
+		if (i < OTHERS_SHOWN) {
+			fprintf(out, "%s", i > 0 ? ", " :
+			    "; it also overlaps ");
+			rule_ref(out, c->rules[c->conf.f[k].rule],
+			    c->rules[c->conf.f[k].other]);
+		}
 		i++;
 	}
 	if (total > OTHERS_SHOWN)
@@ -614,7 +629,7 @@ warn_conflict(const struct checker *c, FILE *out, size_t i)
 		return j;
 	late = c->rules[f[i].rule];
 	early = c->rules[f[i].other];
-	fprintf(out, "%s:%u: warning: ", c->pol->path, late->line);
+	fprintf(out, "%s:%u: warning: ", late->file, late->line);
 	join_ports(out, f, i, k);
 	fprintf(out, ": granted to ");
 	tool_rule_subject(out, late);
@@ -622,7 +637,9 @@ warn_conflict(const struct checker *c, FILE *out, size_t i)
 	prefix_or_any(out, c, f[i].rule, f[i].pfx);
 	fprintf(out, ") and to ");
 	tool_rule_subject(out, early);
-	fprintf(out, " by line %u (on ", early->line);
+	fprintf(out, " by ");
+	rule_ref(out, late, early);
+	fprintf(out, " (on ");
 	prefix_or_any(out, c, f[i].other, f[i].pfx_other);
 	fprintf(out, "): the addresses overlap, so whichever binds "
 	    "first takes the traffic meant for the other");
@@ -638,8 +655,10 @@ warn_covered(const struct checker *c, FILE *out, size_t i)
 
 	if (out == NULL)
 		return;
-	fprintf(out, "%s:%u: warning: redundant rule: line %u (",
-	    c->pol->path, c->rules[i]->line, r->line);
+	fprintf(out, "%s:%u: warning: redundant rule: ", c->rules[i]->file,
+	    c->rules[i]->line);
+	rule_ref(out, c->rules[i], r);
+	fprintf(out, " (");
 	tool_rule_text(out, r);
 	fprintf(out, ") already grants all it grants\n");
 }
@@ -671,7 +690,7 @@ warn_dual(const struct checker *c, FILE *out, size_t i)
 		continue;
 	if (out == NULL)
 		return j;
-	fprintf(out, "%s:%u: warning: ", c->pol->path, r->line);
+	fprintf(out, "%s:%u: warning: ", r->file, r->line);
 	tool_rule_subject(out, r);
 	fprintf(out, " is granted ");
 	v6_wildcard(out, c, f[i].rule);
@@ -726,29 +745,47 @@ tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 /* ------------------------------------------------------------------ */
 /* The command */
 
-/* bindreqd refuses a file it cannot trust; say so as a warning. */
-static int
-check_trust(const char *path, FILE *err)
+/*
+ * bindreqd refuses a set it cannot trust: the same test as bindreqd's
+ * (policy_open_trusted), on every file of the set and the drop-in
+ * directory, each failure an error naming the path at fault. Returns how
+ * many failed. Standard input ("-") is a draft with no path: not tested.
+ */
+static long
+check_trust(const struct policy *pol, const char *path, FILE *err)
 {
-	char msg[POLICY_ERR_MAX];
-	const char *m = msg;
-	size_t plen = strlen(path);
-	int fd, rc;
+	char msg[POLICY_ERR_MAX], dir[PATH_MAX];
+	long bad = 0;
+	size_t i;
+	int fd;
 
 	if (strcmp(path, "-") == 0)
 		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd == -1)
-		return 0;	/* it loaded a moment ago; nothing to add */
-	rc = policy_file_secure(fd, path, msg, sizeof(msg));
-	close(fd);
-	if (rc == 0)
-		return 0;
-	if (strncmp(msg, path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0)
-		m = msg + plen + 2;
-	fprintf(err, "%s: warning: %s: bindreqd refuses a policy file unless "
-	    "root owns it and no one else can write it\n", path, m);
-	return 1;
+	for (i = 0; i < pol->nfiles; i++) {
+		fd = policy_open_trusted(pol->files[i].path, false, msg,
+		    sizeof(msg));
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		fprintf(err, "%s\n", msg);
+		bad++;
+	}
+	if ((size_t)snprintf(dir, sizeof(dir), "%s.d", path) < sizeof(dir)) {
+		fd = policy_open_trusted(dir, true, msg, sizeof(msg));
+		if (fd >= 0)
+			close(fd);
+		else if (errno != ENOENT) {
+			fprintf(err, "%s\n", msg);
+			bad++;
+		}
+	}
+	if (bad > 0)
+		fprintf(err, "%s: not trusted: bindreqd refuses a policy "
+		    "unless root owns each of its files and every directory "
+		    "on the way to them, and no one else can write any of "
+		    "them\n", path);
+	return bad;
 }
 
 /* Is there a file for unit (or, for an instance, its template) in dir? */
@@ -793,7 +830,7 @@ check_units(const struct policy *pol, const char *const *dirs, FILE *err)
 				break;
 		if (dirs[j] != NULL)
 			continue;
-		fprintf(err, "%s:%u: warning: no unit file for ", pol->path,
+		fprintf(err, "%s:%u: warning: no unit file for ", r->file,
 		    r->line);
 		tool_put_safe(err, r->who);
 		fprintf(err, " in systemd's system unit directories (a typo? "
@@ -808,11 +845,14 @@ tool_check(const char *path, const struct tool_check_opts *opts, FILE *out,
     FILE *err)
 {
 	struct policy *pol = NULL;
-	long nwarn, trust;
+	long nwarn;
 
 	if (tool_load(path, opts->resolver, &pol, err) == -1)
 		return TOOL_EXIT_FAIL;
-	trust = check_trust(path, err);
+	if (check_trust(pol, path, err) > 0) {
+		policy_free(pol);
+		return TOOL_EXIT_FAIL;
+	}
 	nwarn = tool_check_rules(pol, opts->max_warnings, err);
 	if (nwarn == -1) {
 		fprintf(err, "%s: out of memory checking the rules\n",
@@ -820,10 +860,13 @@ tool_check(const char *path, const struct tool_check_opts *opts, FILE *out,
 		policy_free(pol);
 		return TOOL_EXIT_TROUBLE;
 	}
-	nwarn += trust + check_units(pol, opts->unit_dirs, err);
-	fprintf(out, "%s: ok, %zu rule%s, %ld warning%s, sha256 %s\n",
+	nwarn += check_units(pol, opts->unit_dirs, err);
+	fprintf(out, "%s: ok, %zu rule%s, %ld warning%s, sha256 %s",
 	    pol->path, pol->nrules, pol->nrules == 1 ? "" : "s", nwarn,
 	    nwarn == 1 ? "" : "s", pol->sha256_hex);
+	if (pol->nfiles > 1)
+		fprintf(out, ", %zu files", pol->nfiles);
+	fputc('\n', out);
 	policy_free(pol);
 	if (opts->strict && nwarn > 0)
 		return TOOL_EXIT_FAIL;

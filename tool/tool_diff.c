@@ -297,8 +297,7 @@ print_line(const struct differ *d, const struct line *l, size_t n, FILE *out)
 		fputc(' ', out);
 		grant_prefix_format(out, &l[i].p);
 	}
-	fprintf(out, "  (%s:%u)\n", d->pol[l[0].rule >= d->nold]->path,
-	    r->line);
+	fprintf(out, "  (%s:%u)\n", r->file, r->line);
 }
 
 static int

@@ -172,7 +172,8 @@ badaddr:
 static void
 print_rule(FILE *out, const struct policy *pol, const struct policy_rule *r)
 {
-	fprintf(out, "%s:%u (", pol->path, r->line);
+	(void)pol;
+	fprintf(out, "%s:%u (", r->file, r->line);
 	tool_rule_text(out, r);
 	fputc(')', out);
 }

@@ -24,7 +24,7 @@ by_port(const void *a, const void *b)
 	if ((c = TOOL_CMP(x->range->lo, y->range->lo)) != 0 ||
 	    (c = TOOL_CMP(x->range->hi, y->range->hi)) != 0)
 		return c;
-	return TOOL_CMP(x->r->line, y->r->line);
+	return TOOL_CMP(x->r, y->r);	/* load order: file, then line */
 }
 
 static int
@@ -33,7 +33,7 @@ by_user(const void *a, const void *b)
 	const struct row *x = a, *y = b;
 	int c = TOOL_CMP(grant_subject(x->r), grant_subject(y->r));
 
-	return c != 0 ? c : TOOL_CMP(x->r->line, y->r->line);
+	return c != 0 ? c : TOOL_CMP(x->r, y->r);
 }
 
 static struct row *
@@ -84,8 +84,10 @@ json_row(FILE *out, const struct policy *pol, const struct row *w)
 	size_t np = w->range ? 1 : r->nports, i;
 	char a[64];
 
+	(void)pol;	/* each rule names its own file of the set */
+
 	fprintf(out, "{\"file\":");
-	tool_put_json(out, pol->path);
+	tool_put_json(out, r->file);
 	fprintf(out, ",\"line\":%u,\"subject\":\"%s\",\"who\":", r->line,
 	    tool_subject_word(r->subject));
 	tool_put_json(out, r->who != NULL ? r->who : "");
@@ -147,6 +149,7 @@ row_cells(const struct policy *pol, const struct row *w, char **buf,
 	size_t len = 0, k;
 	FILE *f = open_memstream(buf, &len);
 
+	(void)pol;	/* each rule names its own file of the set */
 	if (f == NULL)
 		return -1;
 	tool_ports_format(f, w->range ? w->range : r->ports,
@@ -163,7 +166,7 @@ row_cells(const struct policy *pol, const struct row *w, char **buf,
 	fputc('\0', f);
 	tool_rule_addrs(f, r);
 	fputc('\0', f);
-	fprintf(f, "%s:%u", pol->path, r->line);
+	fprintf(f, "%s:%u", r->file, r->line);
 	if (fclose(f) != 0) {
 		free(*buf);
 		return -1;

@@ -237,7 +237,11 @@ tool_load(const char *path, const struct policy_resolver *resolver,
 	int rc;
 
 	if (strcmp(path, "-") != 0)
-		rc = policy_load(path, 0, resolver, out, &errs);
+		/* The set bindreqd would load: FILE and FILE.d/NAME.policy.
+		 * A name that does not resolve stays an error here (bindreqd
+		 * only warns): a typo must not pass a check. */
+		rc = policy_load(path, POLICY_LOAD_DROPINS, resolver, out,
+		    &errs);
 	else {
 		name = "(stdin)";
 		text = read_stdin(&len);

@@ -251,7 +251,9 @@ env_pin(pid_t pid, int cpu)
 int
 env_tmpdir(char *buf, size_t len)
 {
-	snprintf(buf, len, "/tmp/bindreq-bench.XXXXXX");
+	/* /run, not /tmp: bindreqd trusts no policy below a directory others
+	 * may write, and /tmp is such a directory. */
+	snprintf(buf, len, "/run/bindreq-bench.XXXXXX");
 	if (mkdtemp(buf) == NULL || chmod(buf, 0755) < 0) {
 		perror("bench: mkdtemp");
 		return -1;

@@ -7,6 +7,7 @@
  * it even when a test failed half-way.
  */
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -300,8 +301,10 @@ rm_tree(const char *path)
 	const char *argv[] = { "/bin/rm", "-rf", "--one-file-system", path,
 	    NULL };
 
-	if (strncmp(path, "/tmp/", 5) != 0)
-		return -1;	/* never remove anything outside /tmp */
+	/* Never remove anything but what harness_tmpdir() and tests make. */
+	if (strncmp(path, "/tmp/", 5) != 0 &&
+	    strncmp(path, HARNESS_TMP_PREFIX, strlen(HARNESS_TMP_PREFIX)) != 0)
+		return -1;
 	return run_cmd(argv, false) == 0 ? 0 : -1;
 }
 
@@ -370,7 +373,7 @@ harness_track_dir(const char *path)
 int
 harness_tmpdir(char *buf, size_t len)
 {
-	char tmpl[] = "/tmp/bindreq-itest.XXXXXX";
+	char tmpl[] = HARNESS_TMP_PREFIX "XXXXXX";
 
 	if (len < sizeof(tmpl) || mkdtemp(tmpl) == NULL)
 		return -1;
@@ -408,6 +411,51 @@ harness_write_file(const char *path, const char *text, mode_t mode)
 		return -1;
 	}
 	return close(fd);
+}
+
+int
+harness_policy_sha256(const char *path, char hex[65])
+{
+	static const char recipe[] =
+	    "f=$1; { for x in \"$f\" $(cd \"$f.d\" 2>/dev/null && "
+	    "LC_ALL=C ls | grep -v '^[.]' | grep '[.]policy$' | "
+	    "sed \"s|^|$f.d/|\"); do [ -f \"$x\" ] || continue; "
+	    "printf '%s\\0%s\\0' \"$x\" \"$(stat -L -c %s \"$x\")\"; "
+	    "cat \"$x\"; done; } | sha256sum";
+	char buf[128];
+	size_t got = 0;
+	ssize_t n;
+	int pfd[2], status, i;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(pfd[1], STDOUT_FILENO);
+		execl("/bin/sh", "sh", "-c", recipe, "sh", path, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while (got < sizeof(buf) - 1 &&
+	    ((n = read(pfd[0], buf + got, sizeof(buf) - 1 - got)) > 0 ||
+	    (n < 0 && errno == EINTR)))
+		if (n > 0)
+			got += (size_t)n;
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got < 64)
+		return -1;
+	for (i = 0; i < 64; i++)
+		if (!isxdigit((unsigned char)buf[i]) ||
+		    isupper((unsigned char)buf[i]))
+			return -1;
+	memcpy(hex, buf, 64);
+	hex[64] = '\0';
+	return 0;
 }
 
 char *

@@ -109,14 +109,26 @@ void harness_track_dir(const char *path);
 /* ---- files ------------------------------------------------------------- */
 
 /*
- * Make a fresh directory /tmp/bindreq-itest.XXXXXX, mode 0755 (so users
+ * Make a fresh directory /run/bindreq-test.XXXXXX, mode 0755 (so users
  * and the daemon's user can reach what is in it), registered for removal.
+ * Under /run, not /tmp: bindreqd refuses a policy below a directory that
+ * others may write (root 0755 /run passes, sticky 1777 /tmp does not).
  * Writes its path into buf (len >= 64). Returns 0 or -1.
  */
+#define HARNESS_TMP_PREFIX	"/run/bindreq-test."
 int harness_tmpdir(char *buf, size_t len);
 
 /* Write text to path (truncating), owned by root, with mode. 0 or -1. */
 int harness_write_file(const char *path, const char *text, mode_t mode);
+
+/*
+ * The policy= hash bindreqd must report for the set at path (path, then
+ * path.d/NAME.policy in C-locale order, dotfiles skipped), computed apart
+ * from bindreqd by the shell recipe of bindreq.policy(5): sha256sum of,
+ * per file, its path, NUL, its size in decimal, NUL, its bytes. Lower
+ * case hex into hex. Returns 0, or -1.
+ */
+int harness_policy_sha256(const char *path, char hex[65]);
 
 /* The whole file as a NUL-terminated malloc'd string, or NULL. */
 char *harness_read_file(const char *path);

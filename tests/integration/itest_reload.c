@@ -10,7 +10,8 @@
  * test). Each test starts its own daemon and stops it in its teardown.
  *
  * What the tests trust: the kernel (a grant is a socket getsockname()
- * shows bound to the port), sha256sum(1) for the policy's hash, and the
+ * shows bound to the port), sha256sum(1) for the policy's hash (by the
+ * recipe of bindreq.policy(5), harness_policy_sha256()), and the
  * test's own clock. The daemon's log is only read back as text and parsed
  * strictly: a key=value line that does not parse is a failure, not
  * something to skip.
@@ -230,41 +231,11 @@ expect_denied(int port)
 
 /* ---- the policy file ---------------------------------------------------- */
 
-/* SHA-256 of a file as sha256sum(1) computes it, in hex. */
+/* The policy= hash of the set at path (bindreq.policy(5)'s recipe). */
 static void
 file_sha256(const char *path, char hex[65])
 {
-	char buf[256];
-	size_t got = 0;
-	int pfd[2], status, i;
-	ssize_t n;
-	pid_t pid;
-
-	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(pfd[1], STDOUT_FILENO);
-		execlp("sha256sum", "sha256sum", "--", path, (char *)NULL);
-		_exit(127);
-	}
-	close(pfd[1]);
-	while (got < sizeof(buf) - 1 &&
-	    ((n = read(pfd[0], buf + got, sizeof(buf) - 1 - got)) > 0 ||
-	    (n < 0 && errno == EINTR)))
-		if (n > 0)
-			got += (size_t)n;
-	close(pfd[0]);
-	buf[got] = '\0';
-	while (waitpid(pid, &status, 0) < 0)
-		assert_int_equal(errno, EINTR);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	assert_true(got > 64 && buf[64] == ' ');
-	for (i = 0; i < 64; i++)
-		assert_true(isxdigit((unsigned char)buf[i]) &&
-		    !isupper((unsigned char)buf[i]));
-	memcpy(hex, buf, 64);
-	hex[64] = '\0';
+	assert_int_equal(harness_policy_sha256(path, hex), 0);
 }
 
 /*

@@ -202,7 +202,10 @@ static int
 setup_tmpdir(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_policy.XXXXXX");
+	/* As root under /run, which passes the path-trust test (/tmp, world
+	 * writable, never does); as anyone else /tmp. */
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_policy.XXXXXX",
+	    geteuid() == 0 ? "/run" : "/tmp");
 	return mkdtemp(tmpdir) == NULL ? -1 : 0;
 }
 
@@ -284,10 +287,14 @@ test_sha256_vectors(void **state)
 	free(million);
 }
 
+/*
+ * The policy= hash of a one-file set is what bindreq.policy(5) says it
+ * is: sha256 of PATH, NUL, SIZE, NUL, BYTES, as its shell recipe makes.
+ */
 static void
 test_sha256_matches_sha256sum(void **state)
 {
-	char text[4096], cmd[256], want[65] = "";
+	char text[4096], cmd[512], want[65] = "";
 	struct policy_errors errs = { 0 };
 	struct policy *pol = NULL;
 	const char *path;
@@ -302,13 +309,67 @@ test_sha256_matches_sha256sum(void **state)
 	path = write_file("sum", text, len, 0644);
 	assert_int_equal(policy_load(path, 0, &test_resolver, &pol, &errs),
 	    0);
-	snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
+	snprintf(cmd, sizeof(cmd), "f='%s'; { printf '%%s\\0%%s\\0' "
+	    "\"$f\" $(stat -c %%s \"$f\"); cat \"$f\"; } | sha256sum", path);
 	f = popen(cmd, "r");
 	assert_non_null(f);
 	assert_int_equal(fscanf(f, "%64s", want), 1);
 	pclose(f);
 	assert_string_equal(pol->sha256_hex, want);
+	assert_int_equal(pol->nfiles, 1);
+	/* Each file's own sum is of its bytes alone. */
+	hex_of(text, len, want);
+	sha256_hex(pol->files[0].sha256, cmd);
+	assert_string_equal(cmd, want);
 	policy_free(pol);
+}
+
+/* The set's hash: every file's path, size and bytes, in load order. */
+static void
+test_set_hash(void **state)
+{
+	struct policy_source src[2] = {
+		{ "/p", "allow uid 1 tcp 80\n", 19 },
+		{ "/p.d/a.policy", "allow uid 2 tcp 81\n", 19 },
+	};
+	struct policy_source swapped[2] = { src[1], src[0] };
+	struct policy_source moved = { "/q", src[0].text, src[0].len };
+	static const char manual[] = "/p\0" "19\0" "allow uid 1 tcp 80\n"
+	    "/p.d/a.policy\0" "19\0" "allow uid 2 tcp 81\n";
+	uint8_t a[32], b[32], one[32], other[32];
+	struct policy_errors errs = { 0 };
+	struct policy *pol;
+
+	(void)state;
+	policy_set_sha256(src, 2, a);
+	sha256(manual, sizeof(manual) - 1, b);
+	assert_memory_equal(a, b, 32);
+	policy_set_sha256(swapped, 2, b);
+	assert_memory_not_equal(a, b, 32);
+	policy_set_sha256(src, 1, one);
+	policy_set_sha256(&moved, 1, other);
+	assert_memory_not_equal(one, other, 32);
+	/* A byte moved from one file to the next changes it (the sizes). */
+	{
+		struct policy_source shifted[2] = {
+			{ "/p", "allow uid 1 tcp 80\na", 20 },
+			{ "/p.d/a.policy", "llow uid 2 tcp 81\n", 18 },
+		};
+		policy_set_sha256(shifted, 2, b);
+		assert_memory_not_equal(a, b, 32);
+	}
+	assert_int_equal(policy_parse_set(src, 2, 0, &test_resolver, &pol,
+	    &errs), 0);
+	assert_memory_equal(pol->sha256, a, 32);
+	assert_int_equal(pol->nfiles, 2);
+	assert_int_equal(pol->nrules, 2);
+	assert_string_equal(pol->rules[0].file, "/p");
+	assert_string_equal(pol->rules[1].file, "/p.d/a.policy");
+	assert_int_equal(pol->rules[1].line, 1);
+	assert_null(pol->files[0].text);
+	policy_free(pol);
+	assert_int_equal(policy_parse_set(src, 0, 0, &test_resolver, &pol,
+	    &errs), -1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1365,11 +1426,13 @@ test_load_secure(void **state)
 	policy_free(pol);
 
 	if (geteuid() != 0) {
-		/* Not root: the owner check fails on our own file. */
+		/* Not root: our tmpdir is under /tmp, which the path-trust
+		 * test refuses before it reaches our own file. */
 		assert_int_equal(policy_load(path, POLICY_LOAD_REQUIRE_SECURE,
 		    &test_resolver, &pol, &errs), -1);
+		assert_int_equal(errno, EPERM);
 		assert_null(pol);
-		assert_non_null(strstr(errs.first, "owned by uid"));
+		assert_non_null(strstr(errs.first, "directory /tmp "));
 		skip();
 	}
 	assert_int_equal(policy_load(path, POLICY_LOAD_REQUIRE_SECURE,
@@ -1460,12 +1523,317 @@ test_load_refusals(void **state)
 	assert_non_null(strstr(errs.first, ":2:17: bad number"));
 }
 
+/* ------------------------------------------------------------------ */
+/* Revocation, drop-ins, the path-trust test */
+
+/*
+ * An unknown name: an error by default (bindreq-policy check), with
+ * POLICY_LOAD_UNKNOWN_WARN a warning whose rule matches nobody while the
+ * rest loads (bindreqd). A failed lookup stays an error either way.
+ */
+static void
+test_unknown_names(void **state)
+{
+	static const char text[] = "allow user ghost tcp 80\n"
+	    "allow user alice tcp 81\n"
+	    "allow group phantoms tcp 82\n";
+	struct policy_source src = { "t", text, sizeof(text) - 1 };
+	struct collected warns = { .n = 0 };
+	struct policy_errors errs = { .warn = collect, .arg = &warns };
+	struct policy_query q = { .proto = POLICY_TCP, .family = AF_INET,
+	    .port = 80 };
+	struct policy_decision d;
+	struct policy *pol;
+
+	(void)state;
+	assert_int_equal(policy_parse_set(&src, 1, 0, &test_resolver, &pol,
+	    &errs), -1);
+	assert_int_equal(errs.count, 2);
+	assert_non_null(strstr(errs.first, "t:1:12: unknown user 'ghost'"));
+	assert_int_equal(warns.n, 0);
+
+	assert_int_equal(policy_parse_set(&src, 1, POLICY_LOAD_UNKNOWN_WARN,
+	    &test_resolver, &pol, &errs), 0);
+	assert_int_equal(errs.count, 0);
+	assert_int_equal(errs.warnings, 2);
+	assert_int_equal(warns.n, 2);
+	assert_string_equal(warns.msg[0], "t:1:12: warning: unknown user "
+	    "'ghost': this rule matches nobody");
+	assert_non_null(strstr(warns.msg[1], "t:3:13: warning: unknown group "
+	    "'phantoms'"));
+	assert_int_equal(pol->nrules, 3);
+	assert_int_equal(pol->nunresolved, 2);
+	assert_true(pol->rules[0].unresolved);
+	assert_false(pol->rules[1].unresolved);
+	/* Nobody, not even a caller whose ids equal the placeholder. */
+	q.uid = UINT32_MAX;
+	q.gid = UINT32_MAX;
+	assert_false(policy_decide(pol, &q, &d));
+	assert_false(policy_rule_matches(&pol->rules[0], &q));
+	q.port = 82;
+	assert_false(policy_decide(pol, &q, &d));
+	q.uid = 1001;
+	q.port = 81;
+	assert_true(policy_decide(pol, &q, &d));
+	assert_int_equal(d.rule->line, 2);
+	policy_free(pol);
+
+	src.text = "allow user eio tcp 80\n";
+	src.len = strlen(src.text);
+	assert_int_equal(policy_parse_set(&src, 1, POLICY_LOAD_UNKNOWN_WARN,
+	    &test_resolver, &pol, &errs), -1);
+	assert_non_null(strstr(errs.first, "cannot look up user 'eio'"));
+}
+
+static void
+mkdir_in(const char *name)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	assert_int_equal(mkdir(path, 0755), 0);
+}
+
+/*
+ * FILE.d/NAME.policy after FILE, in strcmp order, each rule citing its
+ * own file; leftovers of editors and package managers, dotfiles and
+ * other kinds of entry are ignored; a missing FILE.d is an empty one; an
+ * error in a drop-in refuses the set and names the drop-in.
+ */
+static void
+test_dropins(void **state)
+{
+	struct policy_errors errs = { 0 };
+	struct policy *pol;
+	char path[192], file[256], dir[200];
+	static const char *const ignored[] = {
+		"a.policy~", "a.dpkg-old", "a.dpkg-dist", "a.dpkg-new",
+		"a.policy.dpkg-new", "a.ucf-dist", ".hidden.policy", ".policy",
+		"policy", "a.Policy",
+	};
+	size_t i;
+
+	(void)state;
+	mkdir_in("set");
+	snprintf(path, sizeof(path), "%s", write_file("set/policy",
+	    "allow uid 1 tcp 80\n", 19, 0644));
+	assert_int_equal(policy_load(path, POLICY_LOAD_DROPINS,
+	    &test_resolver, &pol, &errs), 0);
+	assert_int_equal(pol->nfiles, 1);
+	policy_free(pol);
+
+	mkdir_in("set/policy.d");
+	mkdir_in("set/policy.d/sub.policy");
+	write_file("set/policy.d/b.policy", "\nallow uid 3 tcp 82\n", 20, 0644);
+	write_file("set/policy.d/a.policy", "allow uid 2 tcp 81\n", 19, 0644);
+	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
+		snprintf(file, sizeof(file), "set/policy.d/%s", ignored[i]);
+		write_file(file, "this would not parse\n", 21, 0644);
+	}
+	snprintf(file, sizeof(file), "%s/set/policy.d/fifo.policy", tmpdir);
+	assert_int_equal(mkfifo(file, 0644), 0);
+	/* Without the flag the directory is not read. */
+	assert_int_equal(policy_load(path, 0, &test_resolver, &pol, &errs), 0);
+	assert_int_equal(pol->nfiles, 1);
+	policy_free(pol);
+
+	assert_int_equal(policy_load(path, POLICY_LOAD_DROPINS,
+	    &test_resolver, &pol, &errs), 0);
+	assert_int_equal(pol->nfiles, 3);
+	assert_int_equal(pol->nrules, 3);
+	snprintf(dir, sizeof(dir), "%s.d", path);
+	snprintf(file, sizeof(file), "%s/a.policy", dir);
+	assert_string_equal(pol->files[1].path, file);
+	assert_string_equal(pol->rules[1].file, file);
+	assert_int_equal(pol->rules[1].line, 1);
+	snprintf(file, sizeof(file), "%s/b.policy", dir);
+	assert_string_equal(pol->rules[2].file, file);
+	assert_int_equal(pol->rules[2].line, 2);
+	assert_string_equal(pol->rules[0].file, path);
+	policy_free(pol);
+
+	/* A symlink in the directory is read where it leads. */
+	snprintf(file, sizeof(file), "%s/c.policy", dir);
+	assert_int_equal(symlink("../policy", file), 0);
+	assert_int_equal(policy_load(path, POLICY_LOAD_DROPINS,
+	    &test_resolver, &pol, &errs), 0);
+	assert_int_equal(pol->nfiles, 4);
+	assert_string_equal(pol->rules[3].file, file);
+	policy_free(pol);
+	unlink(file);
+
+	/* One bad drop-in refuses the set, and its message names it. */
+	write_file("set/policy.d/b.policy", "\nallow uid 3 tcp 8x\n", 20, 0644);
+	assert_int_equal(policy_load(path, POLICY_LOAD_DROPINS,
+	    &test_resolver, &pol, &errs), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_null(pol);
+	snprintf(file, sizeof(file), "%s/b.policy:2:17: bad number", dir);
+	assert_non_null(strstr(errs.first, file));
+}
+
+static void
+refused_naming(const char *path, bool dir, const char *culprit,
+    const char *why)
+{
+	char msg[POLICY_ERR_MAX];
+	int fd;
+
+	fd = policy_open_trusted(path, dir, msg, sizeof(msg));
+	if (fd >= 0)
+		fail_msg("%s: trusted, expected refusal for %s", path, culprit);
+	assert_int_equal(errno, EPERM);
+	if (strstr(msg, culprit) == NULL || strstr(msg, why) == NULL)
+		fail_msg("%s: message '%s' names not '%s' / '%s'", path, msg,
+		    culprit, why);
+}
+
+static void
+test_open_trusted_anyone(void **state)
+{
+	char msg[POLICY_ERR_MAX], path[192];
+	int fd;
+
+	(void)state;
+	/* Root-owned all the way on any Debian: trusted for any caller. */
+	fd = policy_open_trusted("/etc/passwd", false, msg, sizeof(msg));
+	assert_true(fd >= 0);
+	close(fd);
+	fd = policy_open_trusted("//etc/./../etc/passwd", false, msg,
+	    sizeof(msg));
+	assert_true(fd >= 0);
+	close(fd);
+	fd = policy_open_trusted("/etc", true, msg, sizeof(msg));
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(policy_open_trusted("/etc", false, msg, sizeof(msg)),
+	    -1);
+	assert_int_equal(policy_open_trusted("/etc/passwd", true, msg,
+	    sizeof(msg)), -1);
+	assert_int_equal(policy_open_trusted("/etc/no-such-policy", false,
+	    msg, sizeof(msg)), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(strstr(msg, "/etc/no-such-policy"));
+	/* /tmp is world-writable (sticky does not help). */
+	refused_naming("/tmp/x/policy", false, "directory /tmp ",
+	    "writable by group/others (mode 1777)");
+	snprintf(path, sizeof(path), "%s/nothing", tmpdir);
+	if (geteuid() != 0)
+		refused_naming(path, false, "directory /tmp ", "mode 1777");
+}
+
+/* As root: a tree of our own under /run, changed one fault at a time. */
+static void
+test_open_trusted_tree(void **state)
+{
+	char msg[POLICY_ERR_MAX], path[192], link[192], sub[192], cwd[512];
+	int fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	mkdir_in("t");
+	mkdir_in("t/sub");
+	snprintf(path, sizeof(path), "%s",
+	    write_file("t/sub/policy", "", 0, 0644));
+	snprintf(sub, sizeof(sub), "%s/t/sub", tmpdir);
+	fd = policy_open_trusted(path, false, msg, sizeof(msg));
+	assert_true(fd >= 0);
+	close(fd);
+
+	/* A group-writable directory on the way, then one owned by a user. */
+	assert_int_equal(chmod(sub, 0775), 0);
+	refused_naming(path, false, sub, "writable by group/others "
+	    "(mode 0775)");
+	assert_int_equal(chmod(sub, 0755), 0);
+	assert_int_equal(chown(sub, 12345, 0), 0);
+	refused_naming(path, false, sub, "owned by uid 12345, not root");
+	assert_int_equal(chown(sub, 0, 0), 0);
+	/* The file itself. */
+	assert_int_equal(chmod(path, 0666), 0);
+	refused_naming(path, false, path, "writable by group/others");
+	assert_int_equal(chmod(path, 0644), 0);
+
+	/* A symlink into a trusted place is followed, relative or not. */
+	snprintf(link, sizeof(link), "%s/t/rel", tmpdir);
+	assert_int_equal(symlink("sub/policy", link), 0);
+	fd = policy_open_trusted(link, false, msg, sizeof(msg));
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(link, sizeof(link), "%s/t/abs", tmpdir);
+	assert_int_equal(symlink(path, link), 0);
+	fd = policy_open_trusted(link, false, msg, sizeof(msg));
+	assert_true(fd >= 0);
+	close(fd);
+	/* ... into an untrusted one is not, and the message says where. */
+	snprintf(link, sizeof(link), "%s/t/tmp", tmpdir);
+	assert_int_equal(symlink("/tmp/whatever/policy", link), 0);
+	refused_naming(link, false, "directory /tmp ", "mode 1777");
+	/* A directory symlink on the way, and a loop. */
+	snprintf(link, sizeof(link), "%s/t/dirlink", tmpdir);
+	assert_int_equal(symlink("sub", link), 0);
+	snprintf(link, sizeof(link), "%s/t/dirlink/policy", tmpdir);
+	fd = policy_open_trusted(link, false, msg, sizeof(msg));
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(link, sizeof(link), "%s/t/loop", tmpdir);
+	assert_int_equal(symlink("loop", link), 0);
+	assert_int_equal(policy_open_trusted(link, false, msg, sizeof(msg)),
+	    -1);
+	assert_int_equal(errno, ELOOP);
+
+	/* A relative path walks the working directory's path too. */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(sub), 0);
+	fd = policy_open_trusted("policy", false, msg, sizeof(msg));
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(sub, 0757), 0);
+	refused_naming("policy", false, sub, "mode 0757");
+	assert_int_equal(chmod(sub, 0755), 0);
+	assert_int_equal(chdir(cwd), 0);
+
+	/* policy_load() applies it to the file and to FILE.d. */
+	mkdir_in("t/sub/policy.d");
+	write_file("t/sub/policy.d/a.policy", "allow uid 5 tcp 80\n", 19,
+	    0644);
+	{
+		struct policy_errors errs = { 0 };
+		struct policy *pol;
+		char d[260];
+
+		assert_int_equal(policy_load(path, POLICY_LOAD_REQUIRE_SECURE |
+		    POLICY_LOAD_DROPINS, &test_resolver, &pol, &errs), 0);
+		assert_int_equal(pol->nfiles, 2);
+		policy_free(pol);
+		snprintf(d, sizeof(d), "%s.d", path);
+		assert_int_equal(chown(d, 12345, 0), 0);
+		assert_int_equal(policy_load(path, POLICY_LOAD_REQUIRE_SECURE |
+		    POLICY_LOAD_DROPINS, &test_resolver, &pol, &errs), -1);
+		assert_int_equal(errno, EPERM);
+		assert_non_null(strstr(errs.first, "owned by uid 12345"));
+		assert_non_null(strstr(errs.first, d));
+		assert_int_equal(chown(d, 0, 0), 0);
+		snprintf(d, sizeof(d), "%s.d/a.policy", path);
+		assert_int_equal(chmod(d, 0646), 0);
+		assert_int_equal(policy_load(path, POLICY_LOAD_REQUIRE_SECURE |
+		    POLICY_LOAD_DROPINS, &test_resolver, &pol, &errs), -1);
+		assert_int_equal(errno, EPERM);
+		assert_non_null(strstr(errs.first, d));
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sha256_vectors),
 		cmocka_unit_test(test_sha256_matches_sha256sum),
+		cmocka_unit_test(test_set_hash),
+		cmocka_unit_test(test_unknown_names),
+		cmocka_unit_test(test_dropins),
+		cmocka_unit_test(test_open_trusted_anyone),
+		cmocka_unit_test(test_open_trusted_tree),
 		cmocka_unit_test(test_parse_design_examples),
 		cmocka_unit_test(test_comments_and_whitespace),
 		cmocka_unit_test(test_ports_and_protos),

@@ -51,6 +51,8 @@ static struct {
 	size_t errcount;
 	char first[POLICY_ERR_MAX];
 	unsigned nerror_msgs;
+	unsigned nwarnings;
+	char warning[POLICY_ERR_MAX];	/* the last */
 	uint64_t unit_conn[8];
 	void *unit_ptr[8];
 	char unit[8][POLICY_UNIT_MAX];	/* "" for NULL */
@@ -98,9 +100,18 @@ cb_error(void *arg, const char *msg)
 	seen.nerror_msgs++;
 }
 
+static void
+cb_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	seen.nwarnings++;
+	snprintf(seen.warning, sizeof(seen.warning), "%s", msg);
+}
+
 static const struct resolver_callbacks cb = {
 	.name_ready = cb_name, .policy_ready = cb_policy,
-	.reload_error = cb_error, .unit_ready = cb_unit,
+	.reload_error = cb_error, .reload_warning = cb_warning,
+	.unit_ready = cb_unit,
 };
 
 static int
@@ -629,20 +640,18 @@ struct name_entry {
 	const char *name;
 };
 
-/* An accepted answer: text in chunks of chunk bytes, then names. */
+/* One file of an answer: text in chunks of chunk bytes. */
 static void
-send_policy(uint32_t seq, const char *path, const char *text, size_t chunk,
-    const struct name_entry *names, size_t nnames, uint64_t size_lie,
-    uint64_t offset_lie)
+send_one_file(uint32_t seq, uint32_t index, const char *path,
+    const char *text, size_t chunk, uint64_t size_lie, uint64_t offset_lie)
 {
 	static struct rsv_reload_data d;
 	struct rsv_reload_file f;
-	struct rsv_reload_name m;
-	struct rsv_reload_end e;
-	size_t len = strlen(text), off, n, i;
+	size_t len = strlen(text), off, n;
 
 	memset(&f, 0, sizeof(f));
 	hdr(&f.h, RSV_RELOAD_FILE, seq, sizeof(f));
+	f.index = index;
 	f.size = len + size_lie;
 	sha256(text, len, f.sha256);
 	snprintf(f.path, sizeof(f.path), "%s", path);
@@ -650,12 +659,23 @@ send_policy(uint32_t seq, const char *path, const char *text, size_t chunk,
 	for (off = 0; off < len; off += n) {
 		n = len - off < chunk ? len - off : chunk;
 		hdr(&d.h, RSV_RELOAD_DATA, seq, RSV_DATA_HDR + n);
-		d.index = 0;
+		d.index = index;
 		d.len = (uint32_t)n;
 		d.offset = off + (off > 0 ? offset_lie : 0);
 		memcpy(d.data, text + off, n);
 		put(&d, RSV_DATA_HDR + n);
 	}
+}
+
+/* The names and the end of an accepted answer of nfiles files. */
+static void
+send_names_end(uint32_t seq, uint32_t nfiles, const struct name_entry *names,
+    size_t nnames)
+{
+	struct rsv_reload_name m;
+	struct rsv_reload_end e;
+	size_t i;
+
 	for (i = 0; i < nnames; i++) {
 		memset(&m, 0, sizeof(m));
 		hdr(&m.h, RSV_RELOAD_NAME, seq, sizeof(m));
@@ -666,9 +686,19 @@ send_policy(uint32_t seq, const char *path, const char *text, size_t chunk,
 	}
 	memset(&e, 0, sizeof(e));
 	hdr(&e.h, RSV_RELOAD_END, seq, sizeof(e));
-	e.nfiles = 1;
+	e.nfiles = nfiles;
 	e.nnames = (uint32_t)nnames;
 	put(&e, sizeof(e));
+}
+
+/* An accepted answer: text in chunks of chunk bytes, then names. */
+static void
+send_policy(uint32_t seq, const char *path, const char *text, size_t chunk,
+    const struct name_entry *names, size_t nnames, uint64_t size_lie,
+    uint64_t offset_lie)
+{
+	send_one_file(seq, 0, path, text, chunk, size_lie, offset_lie);
+	send_names_end(seq, 1, names, nnames);
 }
 
 static uint32_t
@@ -728,15 +758,25 @@ test_reload_accepted(void **state)
 	assert_int_equal(seen.pol->rules[0].id, 1000);
 	assert_int_equal(seen.pol->rules[1].id, 33);
 	assert_int_equal(seen.pol->rules[2].id, 7);
-	sha256(policy_text, strlen(policy_text), sum);
+	/* The set's hash: path, NUL, size, NUL, bytes. */
+	{
+		struct policy_source src = { PATH, policy_text,
+		    strlen(policy_text) };
+
+		policy_set_sha256(&src, 1, sum);
+	}
 	assert_memory_equal(seen.pol->sha256, sum, sizeof(sum));
+	assert_int_equal(seen.nwarnings, 0);
 	/* Now the waiting one goes out, and only it. */
 	take_request(RSV_RELOAD_REQ, NULL, sizeof(struct rsv_reload_req));
 	assert_true(nothing_sent());
 	assert_int_not_equal(resolver_fd(), -1);
 }
 
-/* A name the resolver did not send is unknown: the reload is refused. */
+/*
+ * A name the resolver did not send does not resolve: its rule matches
+ * nobody, with a warning, and the rest of the policy loads.
+ */
 static void
 test_reload_missing_name(void **state)
 {
@@ -747,11 +787,75 @@ test_reload_missing_name(void **state)
 	send_policy(seq, PATH, policy_text, 4096, policy_names, 1, 0, 0);
 	pump_until_policy();
 	assert_int_equal(seen.npolicy, 1);
-	assert_null(seen.pol);
-	assert_int_equal(seen.errcount, 1);
-	assert_non_null(strstr(seen.first, "unknown group 'web'"));
-	assert_int_equal(seen.nerror_msgs, 1);
+	assert_non_null(seen.pol);
+	assert_int_equal(seen.pol->nrules, 4);
+	assert_true(seen.pol->rules[1].unresolved);
+	assert_false(seen.pol->rules[0].unresolved);
+	assert_int_equal(seen.errcount, 0);
+	assert_int_equal(seen.nerror_msgs, 0);
+	assert_int_equal(seen.nwarnings, 1);
+	assert_non_null(strstr(seen.warning, PATH ":3:13: warning: unknown "
+	    "group 'web': this rule matches nobody"));
 	assert_int_not_equal(resolver_fd(), -1);
+}
+
+/* A set: the policy and two drop-ins, each rule citing its own file. */
+static void
+test_reload_dropins(void **state)
+{
+	uint32_t seq;
+
+	(void)state;
+	seq = reload_sent();
+	send_one_file(seq, 0, PATH, policy_text, 4096, 0, 0);
+	send_one_file(seq, 1, PATH ".d/a.policy", "allow uid 9 tcp 99\n", 5,
+	    0, 0);
+	send_one_file(seq, 2, PATH ".d/b.policy", "", 5, 0, 0);
+	send_names_end(seq, 3, policy_names, 2);
+	pump_until_policy();
+	assert_non_null(seen.pol);
+	assert_int_equal(seen.pol->nfiles, 3);
+	assert_int_equal(seen.pol->nrules, 5);
+	assert_string_equal(seen.pol->rules[4].file, PATH ".d/a.policy");
+	assert_int_equal(seen.pol->rules[4].line, 1);
+	assert_string_equal(seen.pol->rules[0].file, PATH);
+	assert_int_not_equal(resolver_fd(), -1);
+}
+
+/* Files that are not the set asked for end the conversation. */
+static void
+test_reload_foreign_set(void **state)
+{
+	static const char *const second[] = {
+		"/etc/shadow", PATH ".d/../x.policy", PATH ".d/.x.policy",
+		PATH ".dx/a.policy", PATH ".d/",
+	};
+	uint32_t seq;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(second) / sizeof(second[0]); i++) {
+		teardown(NULL);
+		setup(NULL);
+		seq = reload_sent();
+		send_one_file(seq, 0, PATH, policy_text, 4096, 0, 0);
+		send_one_file(seq, 1, second[i], "", 5, 0, 0);
+		send_names_end(seq, 2, policy_names, 2);
+		pump_until_policy();
+		assert_null(seen.pol);
+		assert_int_equal(resolver_fd(), -1);
+	}
+	/* Drop-ins out of order, or one twice. */
+	teardown(NULL);
+	setup(NULL);
+	seq = reload_sent();
+	send_one_file(seq, 0, PATH, policy_text, 4096, 0, 0);
+	send_one_file(seq, 1, PATH ".d/b.policy", "", 5, 0, 0);
+	send_one_file(seq, 2, PATH ".d/a.policy", "", 5, 0, 0);
+	send_names_end(seq, 3, policy_names, 2);
+	pump_until_policy();
+	assert_null(seen.pol);
+	assert_int_equal(resolver_fd(), -1);
 }
 
 static void
@@ -904,6 +1008,8 @@ main(void)
 		T(test_resolver_exits),
 		T(test_reload_accepted),
 		T(test_reload_missing_name),
+		T(test_reload_dropins),
+		T(test_reload_foreign_set),
 		T(test_reload_refused),
 		T(test_bad_reload_other_path),
 		T(test_bad_reload_short_file),

@@ -888,7 +888,10 @@ static int
 make_tmpdir(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_tool.XXXXXX");
+	/* As root under /run, which passes bindreqd's path-trust test (/tmp,
+	 * world-writable, never does). */
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_tool.XXXXXX",
+	    geteuid() == 0 ? "/run" : "/tmp");
 	return mkdtemp(tmpdir) == NULL ? -1 : 0;
 }
 
@@ -932,6 +935,21 @@ test_check_file(void **state)
 	cap_free(&out);
 	cap_free(&err);
 
+	/* Not root: our files are ours, under /tmp, and refused for that. */
+	if (geteuid() != 0) {
+		write_file(path, "allow user alice tcp 80\n", 0644);
+		assert_int_equal(tool_check(path, &o, cap_open(&out),
+		    cap_open(&err)), 1);
+		cap_text(&err);
+		assert_contains(err.s, ": directory /tmp is writable by "
+		    "group/others (mode 1777)");
+		assert_contains(err.s, "policy: not trusted: bindreqd refuses");
+		cap_free(&out);
+		cap_free(&err);
+		unlink(path);
+		skip();
+	}
+
 	/* Loads; a warning fails only with --strict. */
 	write_file(path, "allow user alice tcp 80\nallow user bob tcp 80\n",
 	    0644);
@@ -948,26 +966,130 @@ test_check_file(void **state)
 	    1);
 	cap_free(&out);
 	cap_free(&err);
+	o.strict = false;
 
-	/* A file anyone may write: bindreqd refuses it. */
+	/* A file anyone may write: bindreqd refuses it, and so does check. */
 	write_file(path, "allow user alice tcp 80\n", 0666);
 	assert_int_equal(tool_check(path, &o, cap_open(&out), cap_open(&err)),
 	    1);
 	cap_text(&err);
-	assert_contains(err.s, "policy: warning: ");
-	assert_contains(err.s, "bindreqd refuses");
+	assert_contains(err.s, "policy: writable by group/others (mode 0666)");
+	assert_contains(err.s, "policy: not trusted: bindreqd refuses");
 	cap_free(&out);
 	cap_free(&err);
-	if (geteuid() == 0) {
-		write_file(path, "allow user alice tcp 80\n", 0644);
-		assert_int_equal(tool_check(path, &o, cap_open(&out),
-		    cap_open(&err)), 0);
-		cap_text(&err);
-		assert_string_equal(err.s, "");
-		cap_free(&out);
-		cap_free(&err);
-	}
+	write_file(path, "allow user alice tcp 80\n", 0644);
+	assert_int_equal(tool_check(path, &o, cap_open(&out), cap_open(&err)),
+	    0);
+	cap_text(&err);
+	assert_string_equal(err.s, "");
+	cap_free(&out);
+	cap_free(&err);
 	unlink(path);
+}
+
+/*
+ * The set: FILE.d/NAME.policy is checked with FILE, each rule cited by its
+ * own file and line; an error or an untrusted drop-in fails the check.
+ */
+static void
+test_check_dropins(void **state)
+{
+	struct tool_check_opts o = { .resolver = &resolver };
+	struct capture out, err;
+	char path[128], dir[160], drop[192];
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();	/* the set must pass the trust test: root's files */
+	snprintf(path, sizeof(path), "%s/set", tmpdir);
+	snprintf(dir, sizeof(dir), "%s.d", path);
+	snprintf(drop, sizeof(drop), "%s/web.policy", dir);
+	write_file(path, "allow user alice tcp 80\n", 0644);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	write_file(drop, "# web\nallow user bob tcp 80\n", 0644);
+	assert_int_equal(tool_check(path, &o, cap_open(&out), cap_open(&err)),
+	    0);
+	cap_text(&out);
+	cap_text(&err);
+	assert_contains(out.s, "set: ok, 2 rules, 1 warning, sha256 ");
+	assert_contains(out.s, ", 2 files\n");
+	/* The warning is about the drop-in's rule, cited there; the rule it
+	 * overlaps is in the other file, cited by file and line. */
+	assert_contains(err.s, "set.d/web.policy:2: warning:");
+	assert_contains(err.s, "set:1 (on ");
+	cap_free(&out);
+	cap_free(&err);
+
+	write_file(drop, "# web\nallow user bob tcp 8o\n", 0644);
+	assert_int_equal(tool_check(path, &o, cap_open(&out), cap_open(&err)),
+	    1);
+	cap_text(&err);
+	assert_contains(err.s, "set.d/web.policy:2:20: bad number");
+	cap_free(&out);
+	cap_free(&err);
+
+	write_file(drop, "allow user bob tcp 81\n", 0646);
+	assert_int_equal(tool_check(path, &o, cap_open(&out), cap_open(&err)),
+	    1);
+	cap_text(&err);
+	assert_contains(err.s, "set.d/web.policy: writable by group/others");
+	cap_free(&out);
+	cap_free(&err);
+
+	assert_int_equal(chmod(drop, 0644), 0);
+	assert_int_equal(chown(dir, 4242, 0), 0);
+	assert_int_equal(tool_check(path, &o, cap_open(&out), cap_open(&err)),
+	    1);
+	cap_text(&err);
+	assert_contains(err.s, "set.d is owned by uid 4242, not root");
+	cap_free(&out);
+	cap_free(&err);
+	unlink(drop);
+	rmdir(dir);
+	unlink(path);
+}
+
+/* ------------------------------------------------------------------ */
+/* A set of files: every command cites a rule by its own file */
+
+static void
+test_set_citations(void **state)
+{
+	static const struct policy_source src[2] = {
+		{ "main", "allow uid 1001 tcp 80\n", 22 },
+		{ "main.d/b.policy", "\nallow uid 1002 tcp 81\n", 23 },
+	};
+	struct policy_errors errs = { 0 };
+	struct policy *set, *old;
+	struct capture c;
+	const char *t;
+
+	(void)state;
+	assert_int_equal(policy_parse_set(src, 2, 0, &resolver, &set, &errs),
+	    0);
+	assert_int_equal(tool_list(set, TOOL_LIST_BY_RULE, false,
+	    cap_open(&c)), 0);
+	t = cap_text(&c);
+	assert_contains(t, "main:1");
+	assert_contains(t, "main.d/b.policy:2");
+	cap_free(&c);
+	assert_int_equal(tool_list(set, TOOL_LIST_BY_RULE, true,
+	    cap_open(&c)), 0);
+	t = cap_text(&c);
+	assert_contains(t, "{\"file\":\"main.d/b.policy\",\"line\":2,");
+	cap_free(&c);
+	assert_int_equal(explain(set, 1002, 1002, NULL, 0, "tcp",
+	    "127.0.0.1", "81", false, &c), 0);
+	assert_contains(cap_text(&c), "main.d/b.policy:2 (allow uid 1002 "
+	    "tcp 81)");
+	cap_free(&c);
+	old = parse("main", "allow uid 1001 tcp 80\n");
+	assert_int_equal(tool_diff(old, set, cap_open(&c)), 1);
+	t = cap_text(&c);
+	assert_contains(t, "(main.d/b.policy:2)");
+	cap_free(&c);
+	policy_free(old);
+	policy_free(set);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1279,6 +1401,8 @@ main(void)
 		cmocka_unit_test(test_check_covered_and_dual),
 		cmocka_unit_test(test_check_cap_and_scale),
 		cmocka_unit_test(test_check_file),
+		cmocka_unit_test(test_check_dropins),
+		cmocka_unit_test(test_set_citations),
 		cmocka_unit_test(test_import_authbind),
 		cmocka_unit_test(test_import_missing),
 		cmocka_unit_test(test_units),
