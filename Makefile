@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # bindreq. make builds into build/; make check runs every test; make bench
 # measures (as root); make install honours PREFIX and DESTDIR, make deb
 # builds the Debian packages (mk/install.mk); make fuzz runs the fuzz

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Every bound bindreqd enforces, named in one place (STYLE.md 7). The
  * README's bounds table says what a client sees at each one.

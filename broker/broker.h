@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreqd's internal interfaces between its parts: start-up (main.c),
  * the event loop (server.c), the decision and the bind (grant.c) and the

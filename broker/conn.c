@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Connections of bindreqd's event loop: who is asking (SO_PEERCRED, and
  * the supplementary groups the policy names), the slots they take (a

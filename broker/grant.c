@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The decision and the bind, for one request that has already decoded.
  *

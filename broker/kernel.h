@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the daemon needs from a kernel newer than Debian 12's 6.1 headers
  * (the machines run 6.18), and whether this is a sanitizer build: defined

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Logging for bindreqd: diagnostics and the audit trail.
  *

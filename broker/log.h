@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreqd's one logging module. Diagnostics go to the chosen target
  * (stderr by default) with a priority word; audit lines are key=value and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreqd: start-up, in the order it must happen (STYLE.md 2).
  *

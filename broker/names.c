@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * uid → user name for audit lines, cached. Names are only for people
  * reading the log: decisions use numeric ids. The names come from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreqd's privilege drop (DESIGN.md 9, STYLE.md 2).
  *

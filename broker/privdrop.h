@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Privilege drop for bindreqd: after start-up the daemon runs as its own
  * user with exactly CAP_NET_BIND_SERVICE and nothing else (DESIGN.md 9).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Closing descriptors that came from clients (DESIGN.md 11).
  *

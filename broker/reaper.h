@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Closing what clients hand over, without ever sleeping in the event loop
  * (reaper.c says how and why).

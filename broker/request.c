@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Messages on bindreqd's connections: read, decode, dispatch through
  * grant.c's table, one audit line and one reply each; refusals, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreqd's side of the name resolver (DESIGN.md 12): start the process
  * (resolver_child.c), ask it for user names and policy loads, and take

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreqd's name resolver (DESIGN.md 12): user names for audit lines and
  * policy loads on SIGHUP are done by a small process of their own, with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreqd's name resolver process (DESIGN.md 12), forked by
  * resolver_start() (at the end of this file) before the daemon drops its

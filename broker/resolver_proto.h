@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The wire format between bindreqd and its name resolver process
  * (resolver.c, resolver_child.c), version 1. Private to bindreqd: both

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreqd's seccomp sandbox (DESIGN.md 9, STYLE.md 3).
  */

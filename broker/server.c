@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreqd's event loop: one process, epoll, every socket non-blocking.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The event loop's state, shared by its three files (server.c: the loop,
  * signals, reload, timers; conn.c: connections; request.c: messages) and

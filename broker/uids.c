@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Per-uid accounting (uids.h). Trusts only the uids the kernel reported;
  * a client controls how many distinct uids it presents (a subordinate uid

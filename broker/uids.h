@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Per-uid accounting for the event loop: connections served, replies not
  * yet read, request tokens and the budget for refusal audit lines. Every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreq-run: run a program that gets its privileged ports from bindreqd.
  *

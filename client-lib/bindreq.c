@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libbindreq: the client side of the bindreq protocol.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreq_bind() over a connection kept across requests (brokerconn.h).
  *

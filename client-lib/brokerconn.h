@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A connection to bindreqd kept across requests, for bindreq-run's
  * supervisor: a long-lived process of our own, unlike the programs

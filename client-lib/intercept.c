@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Which programs the shim cannot reach, read from their ELF headers.
  *

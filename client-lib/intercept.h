@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the two ways of intercepting bind (the LD_PRELOAD shim and
  * bindreq-run's seccomp supervisor) share: which programs the shim cannot

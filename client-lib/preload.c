@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libbindreq-preload: give unmodified programs their privileged ports.
  *

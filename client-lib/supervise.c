@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The seccomp supervisor of bindreq-run (supervise.h says what it is).
  *

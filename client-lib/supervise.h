@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreq-run's seccomp supervisor: binds for programs no shim reaches.
  *

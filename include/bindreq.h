@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libbindreq: ask bindreqd to bind a privileged port for this process.
  *

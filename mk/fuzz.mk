@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # The libFuzzer targets, included by the Makefile.
 #
 # make fuzz [FUZZ_SECONDS=30]: the libFuzzer targets tests/fuzz/fuzz_NAME.c,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Installation and packaging, included by the Makefile.
 #
 # make install [DESTDIR=...] [PREFIX=/usr/local] [LIBDIR=...] ...: the

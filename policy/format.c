@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Names and addresses as the policy writes them, for messages and the
  * admin tool.

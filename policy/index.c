@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The decision index and the decision itself: what bindreqd runs for
  * every request (policy_decide()).

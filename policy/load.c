@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Loading a policy set: the main file and its drop-ins (FILE.d), their
  * trust (root owns every file and every directory on the way to it,

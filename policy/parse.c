@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The policy parser: the rules file's text into rules (policy.h).
  *

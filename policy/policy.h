@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The bindreq policy: parser and evaluator, one implementation shared by
  * bindreqd and bindreq-policy.

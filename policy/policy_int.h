@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the policy engine's files share and nobody else sees: parse.c (the
  * parser of hostile text), index.c (the index and the decision the daemon

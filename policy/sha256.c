@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * SHA-256 after FIPS 180-4, section 6.2. Written from the standard; the
  * round constants are the first 32 bits of the fractional parts of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * SHA-256 (FIPS 180-4), small and dependency-free, so the policy engine can
  * name the exact bytes it loaded without linking a crypto library into a

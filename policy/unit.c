@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The `unit` subject: systemd system service names, as the policy writes
  * them and as a caller's cgroup shows them, and the table that interns

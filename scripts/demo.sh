@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The demo: bring up bindreqd and serve port 80 as a non-root user.
 #
 # Installs missing build dependencies, builds, creates the users

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Install what bindreq needs to build and test, from Debian's packages, if
 # anything is missing. Needs root to install; without root it only reports.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Build bindreq and run every test. Installs missing Debian build and test
 # dependencies first (as root). Integration tests need root; without it
 # they are skipped with a message.

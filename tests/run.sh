@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Run every test binary and end with one "N passed, N failed" line.
 # Unit tests run as they are. Integration tests need root; each runs in a
 # fresh network namespace of its own, so they cannot collide on ports with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreq-policy: check, list, explain, diff and import bindreq policies.
  * Option parsing and dispatch only; the commands are in tool_*.c.

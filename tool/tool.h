@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreq-policy's commands as functions that write to a FILE *, so that
  * the command (bindreq-policy.c) only parses options and dispatches, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreq-policy check: load the policy as bindreqd would, then warn
  * about rules that load but are probably not what the administrator

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreq-policy diff: what a new policy grants that the old one did not,
  * and what it no longer grants, per subject, protocol, port and address.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreq-policy explain: the decision bindreqd would take for a user's
  * request, by the same policy_decide() the daemon calls, with the rule

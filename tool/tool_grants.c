@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The grant algebra (tool_grants.h): prefixes, grant sets and the port
  * sweep, for bindreq-policy's commands and the tests that hold them to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The grant algebra bindreq-policy's commands share: a policy expanded
  * into grants (subject, protocol, port segment, prefix), normalized into

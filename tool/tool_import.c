@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreq-policy import-authbind: translate an authbind configuration
  * (authbind(1), ACCESS CONTROL) into a policy, as bindreq-policy(8) says.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreq-policy list: the grants of a loaded policy, as an aligned table
  * or as JSON (an array with one object per grant), in file order, by port

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Helpers shared by bindreq-policy's commands: safe and JSON quoting,
  * rule formatting and loading.

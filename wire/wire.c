@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Wire codec and SCM_RIGHTS passing for protocol v1 (bindreq_proto.h).
  *

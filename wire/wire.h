@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The wire codec and descriptor passing, shared by bindreqd, libbindreq,
  * the preload shim and bindreq-run. The decoders trust nothing: every

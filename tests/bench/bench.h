@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreq's benchmark: what a grant costs next to the cheapest
  * broker round trip this machine can do, a plain root bind, and authbind.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The measuring loop, run in an exec'd copy of the benchmark so that it
  * can be another user, carry LD_PRELOAD (the shim, authbind) and be pinned

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The benchmark's surroundings: its own network namespace, CPUs, test
  * users, processes, the daemon under test, and undoing all of it.

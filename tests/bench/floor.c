@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The floor: the cheapest broker round trip this machine can do, for
  * bindreqd to be measured against. A root server accepts a connection,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A concurrent client, run in an exec'd copy of the benchmark as one test
  * user:

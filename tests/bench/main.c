@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bench: the plan and the report (bench.h says what is measured).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The policy engine at scale: write a policy of N rules, load it the way
  * bindreqd does (policy_load: read, hash, parse, index) and time

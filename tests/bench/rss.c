@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The daemon's memory at its connection bound with the callers that cost
  * it most (issue 14): 2048 connections (LIMIT_CONNS_TOTAL), each from a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Samples, quantiles and per-round medians for the benchmark.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The seccomp supervisor's costs (issue 11), measured side by side:
  *   - a grant through the trap (bind(2) under `bindreq-run --seccomp`)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer target for bindreq-policy's grant algebra
  * (tool/tool_grants.c) against the daemon's engine.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer target for bindreqd's event loop itself (server.c), driven in
  * process: the input is a program of steps over a few clients, each a

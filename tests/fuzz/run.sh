@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Run each libFuzzer target for a bounded time and end with one
 # "N passed, N failed" line (make fuzz calls it).
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Shared by itest_avail and itest_avail_log: see avail.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What itest_avail and itest_avail_log share: the bounds the daemon is
  * held to, the victim, and the checks after every attack (issue 14).

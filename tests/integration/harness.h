@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Integration test harness: real users, a real bindreqd, real sockets.
  *

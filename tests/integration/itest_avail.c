@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Integration tests: bindreqd stays available while local users attack its
  * connections and descriptors (issue 14, design decision 11).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Integration tests: bindreqd's audit log fails closed and never blocks,
  * and libbindreq's timeout covers the whole call (issue 14, classes 6

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * End-to-end tests of the broker: a real bindreqd, real users, real
  * sockets. Which user may bind what (a case table, one cmocka test per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The running bindreqd is confined: its /proc/PID/status shows
  * the service user's ids, no supplementary groups, exactly

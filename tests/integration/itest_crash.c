@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Faults: bindreqd killed, hung or out of descriptors.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The policy as a set of files and the trust of the way to them:
  * FILE.d/NAME.policy drop-ins (granting, cited in audit lines by their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Integration tests: bindreqd against hostile local clients.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Load test: many concurrent clients, thousands of grants each, none lost.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Integration tests of issue 14 class 5: user names are resolved, and the
  * policy reloaded, by bindreqd's resolver process, never under the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Integration tests: unmodified programs get their privileged ports.
  *

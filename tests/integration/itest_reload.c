@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The daemon and its policy file over time, and its audit trail: reload
  * on SIGHUP (a new file takes over, a broken or insecure one is refused

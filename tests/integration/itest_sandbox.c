@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bindreqd's seccomp filter, tested on its own: what it kills, what it
  * fails with an errno, and what the daemon needs that it lets through.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Integration tests: the edges of bindreq-run's seccomp supervisor.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Integration tests: the Debian packages under a real systemd as PID 1.
  *

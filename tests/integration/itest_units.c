@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Integration tests for the unit subject without systemd: real cgroup v2
  * directories made by hand where systemd would make them, a real daemon,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The differential test of bindreq-policy's grant algebra
  * (tool/tool_grants.c) against the daemon's engine: for random

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of log_escape() (broker/log.c): the one function that stands
  * between bytes from outside and a line of the audit trail.

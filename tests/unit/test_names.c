@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of the uid → name cache (broker/names.c), which holds what
  * the resolver process answered so that audit lines do not wait on it.

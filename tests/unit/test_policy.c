@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the policy engine (policy/policy.c) and its SHA-256.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of the daemon's side of the resolver conversation
  * (broker/resolver.c), the test playing the resolver over a socketpair.

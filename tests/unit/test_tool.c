@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for bindreq-policy's commands (tool/tool_*.c): list,
  * explain, diff, check's warnings, and import-authbind on an authbind

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the unit subject (policy/unit.c): the cgroup-path
  * parser that says which system service a process belongs to, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the wire codec and descriptor passing (wire/wire.c).
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The daemon's integration tests once more, with bindreqd under valgrind's
 # memcheck. A daemon that ends with any memcheck error, or a definite or
 # indirect leak, fails the run. Ends with one line:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * LD_PRELOAD shim for running bindreqd under valgrind (tests/valgrind/
  * check.sh), never anywhere else.
