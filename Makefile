@@ -29,7 +29,7 @@ WIRE_SRC   := wire/wire.c
 POLICY_SRC := $(wildcard policy/*.c)
 TOOL_LIB   := $(filter-out tool/bindreq-policy.c,$(wildcard tool/*.c))
 BROKER_SRC := $(wildcard broker/*.c)
-LIB_SRC    := client-lib/bindreq.c $(WIRE_SRC)
+LIB_SRC    := client-lib/bindreq.c client-lib/client.c $(WIRE_SRC)
 PRELOAD_SRC := client-lib/preload.c client-lib/intercept.c $(LIB_SRC)
 RUN_SRC    := client-lib/bindreq-run.c client-lib/supervise.c \
               client-lib/brokerconn.c client-lib/intercept.c

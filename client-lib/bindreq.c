@@ -22,36 +22,11 @@
 #include <unistd.h>
 
 #include "bindreq.h"
+#include "client.h"
 #include "wire.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
-static long
-timeout_ms(void)
-{
-	const char *s = secure_getenv("BINDREQ_TIMEOUT_MS");
-	char *end;
-	long v;
-
-	if (s == NULL || *s == '\0')
-		return BINDREQ_DEFAULT_TIMEOUT_MS;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v <= 0 || v > 3600L * 1000)
-		return BINDREQ_DEFAULT_TIMEOUT_MS;
-	return v;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for events on fd until deadline. Returns 0, or an errno value. */
 static int
 wait_for(int fd, short events, int64_t deadline)
 {
@@ -60,7 +35,7 @@ wait_for(int fd, short events, int64_t deadline)
 	int n;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - client_now_ms();
 		if (left <= 0)
 			return ETIMEDOUT;
 		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
@@ -87,7 +62,7 @@ connect_until(int fd, const struct sockaddr_un *sun, int64_t deadline)
 	int64_t left;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - client_now_ms();
 		if (left <= 0)
 			return ETIMEDOUT;
 		/* A zero timeval would mean no limit at all. */
@@ -110,18 +85,12 @@ connect_until(int fd, const struct sockaddr_un *sun, int64_t deadline)
 static int
 broker_connect(int64_t deadline, int *err)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	const char *path = secure_getenv(BINDREQ_SOCKET_ENV);
+	struct sockaddr_un sun;
 	struct timeval none = { 0, 0 };
 	int fd, flags;
 
-	if (path == NULL || *path == '\0')
-		path = BINDREQ_DEFAULT_SOCKET;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		*err = ENAMETOOLONG;
+	if ((*err = client_broker_addr(&sun)) != 0)
 		return -1;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*err = errno;
@@ -136,22 +105,14 @@ broker_connect(int64_t deadline, int *err)
 	if (*err == 0)
 		return fd;
 	close(fd);
-	switch (*err) {
-	case ENOENT:
-	case ECONNREFUSED:
-	case ENOTSOCK:
-	case EPROTOTYPE:
-		*err = BINDREQ_ENOBROKER;
-		break;
-	default:
-		break;
-	}
+	*err = client_connect_error(*err);
 	return -1;
 }
 
-/* Receive one reply. Returns 0 (with *fd_out, -1 if none) or an errno. */
+/* Receive the reply to a request for op: 0 (with *fd_out) or an errno. */
 static int
-recv_reply(int sock, struct bindreq_reply *rep, int *fd_out, int64_t deadline)
+recv_reply(int sock, uint16_t op, struct bindreq_reply *rep, int *fd_out,
+    int64_t deadline)
 {
 	struct wire_ancillary anc;
 	char buf[sizeof(*rep) + 1];
@@ -173,20 +134,7 @@ recv_reply(int sock, struct bindreq_reply *rep, int *fd_out, int64_t deadline)
 	}
 	if (n == 0)
 		return EPROTO;	/* the broker closed without an answer */
-	err = wire_reply_decode(buf, (size_t)n, rep);
-	if (err == 0 && (anc.truncated || anc.foreign))
-		err = EPROTO;
-	if (err == 0 && rep->status == 0 && anc.nfds != 1)
-		err = EPROTO;
-	if (err == 0 && rep->status != 0 && anc.nfds != 0)
-		err = EPROTO;
-	if (err != 0) {
-		wire_ancillary_close(&anc);
-		return err;
-	}
-	if (anc.nfds == 1)
-		*fd_out = anc.fds[0];
-	return 0;
+	return client_reply_check(buf, (size_t)n, &anc, op, rep, fd_out);
 }
 
 /* Send one request (with fd, or -1) and wait for its reply. */
@@ -194,7 +142,7 @@ static int
 transact(const struct bindreq_request *req, int fd,
     struct bindreq_reply *rep, int *fd_out)
 {
-	int64_t deadline = now_ms() + timeout_ms();
+	int64_t deadline = client_now_ms() + client_timeout_ms();
 	int sock, err = 0;
 
 	sock = broker_connect(deadline, &err);
@@ -211,34 +159,10 @@ transact(const struct bindreq_request *req, int fd,
 		if (err != 0)
 			goto out;
 	}
-	err = recv_reply(sock, rep, fd_out, deadline);
-	if (err == 0 && rep->op != req->op) {
-		if (*fd_out >= 0)
-			close(*fd_out);
-		*fd_out = -1;
-		err = rep->status != 0 && rep->op == 0 ? rep->status : EPROTO;
-	}
+	err = recv_reply(sock, req->op, rep, fd_out, deadline);
 out:
 	close(sock);
 	return err;
-}
-
-static int
-same_socket(int a, int b)
-{
-	struct stat sa, sb;
-
-	if (fstat(a, &sa) < 0 || fstat(b, &sb) < 0)
-		return 0;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-static int
-sock_int_opt(int fd, int opt, int *val)
-{
-	socklen_t len = sizeof(*val);
-
-	return getsockopt(fd, SOL_SOCKET, opt, val, &len);
 }
 
 EXPORT int
@@ -248,25 +172,14 @@ bindreq_bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen)
 	struct bindreq_reply rep;
 	int saved = errno, type, protocol, back = -1, err;
 
-	if (sock_int_opt(sockfd, SO_TYPE, &type) < 0 ||
-	    sock_int_opt(sockfd, SO_PROTOCOL, &protocol) < 0)
+	if ((type = client_sock_opt(sockfd, SO_TYPE)) < 0 ||
+	    (protocol = client_sock_opt(sockfd, SO_PROTOCOL)) < 0)
 		return -1;	/* EBADF or ENOTSOCK, as bind(2) says */
 	err = wire_request_init(&req, BINDREQ_OP_BIND, 0, type, protocol,
 	    addr, addrlen);
 	if (err == 0)
 		err = transact(&req, sockfd, &rep, &back);
-	if (err == 0 && rep.status != 0)
-		err = rep.status;
-	if (err == 0 && !same_socket(sockfd, back))
-		err = EPROTO;
-	if (back >= 0)
-		close(back);
-	if (err != 0) {
-		errno = err;
-		return -1;
-	}
-	errno = saved;
-	return 0;
+	return client_bind_finish(err, &rep, sockfd, back, saved);
 }
 
 EXPORT int

@@ -20,6 +20,7 @@
 
 #include "bindreq.h"
 #include "brokerconn.h"
+#include "client.h"
 #include "wire.h"
 
 /* Well inside the broker's own bounds (5 s and 64 requests). */
@@ -29,32 +30,6 @@
 /* Not an errno: the broker closed the connection without an answer. */
 #define CLOSED_UNREAD	(-1)
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* As libbindreq: $BINDREQ_TIMEOUT_MS, 1 ms to an hour, else 5 s. */
-static long
-timeout_ms(void)
-{
-	const char *s = secure_getenv("BINDREQ_TIMEOUT_MS");
-	char *end;
-	long v;
-
-	if (s == NULL || *s == '\0')
-		return BINDREQ_DEFAULT_TIMEOUT_MS;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v <= 0 || v > 3600L * 1000)
-		return BINDREQ_DEFAULT_TIMEOUT_MS;
-	return v;
-}
-
 int
 brokerconn_idle_ms(const struct brokerconn *c)
 {
@@ -62,7 +37,7 @@ brokerconn_idle_ms(const struct brokerconn *c)
 
 	if (c->fd < 0)
 		return -1;
-	left = c->opened_ms + REUSE_MS - now_ms();
+	left = c->opened_ms + REUSE_MS - client_now_ms();
 	return left > 0 ? (int)left : 0;
 }
 
@@ -82,17 +57,13 @@ brokerconn_close(struct brokerconn *c)
 static int
 brokerconn_open(struct brokerconn *c)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	const char *path = secure_getenv(BINDREQ_SOCKET_ENV);
-	long ms = timeout_ms();
+	struct sockaddr_un sun;
+	long ms = client_timeout_ms();
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 	int fd, err;
 
-	if (path == NULL || *path == '\0')
-		path = BINDREQ_DEFAULT_SOCKET;
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return ENAMETOOLONG;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((err = client_broker_addr(&sun)) != 0)
+		return err;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return errno;
@@ -101,20 +72,11 @@ brokerconn_open(struct brokerconn *c)
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		err = errno;
 		close(fd);
-		switch (err) {
-		case ENOENT:
-		case ECONNREFUSED:
-		case ENOTSOCK:
-		case EPROTOTYPE:
-			return BINDREQ_ENOBROKER;
-		case EAGAIN:	/* the backlog stayed full */
-			return ETIMEDOUT;
-		default:
-			return err;
-		}
+		/* EAGAIN: the backlog stayed full for the whole timeout. */
+		return err == EAGAIN ? ETIMEDOUT : client_connect_error(err);
 	}
 	c->fd = fd;
-	c->opened_ms = now_ms();
+	c->opened_ms = client_now_ms();
 	c->used = 0;
 	return 0;
 }
@@ -130,7 +92,6 @@ exchange(struct brokerconn *c, const struct bindreq_request *req, int fd,
 	struct wire_ancillary anc;
 	char buf[sizeof(*rep) + 1];
 	ssize_t n;
-	int err;
 
 	*back = -1;
 	c->used++;
@@ -149,31 +110,7 @@ exchange(struct brokerconn *c, const struct bindreq_request *req, int fd,
 		    ETIMEDOUT : errno;
 	if (n == 0)
 		return CLOSED_UNREAD;
-	err = wire_reply_decode(buf, (size_t)n, rep);
-	if (err == 0 && (anc.truncated || anc.foreign))
-		err = EPROTO;
-	/* op 0: the broker could not take a request (a limit): its status. */
-	if (err == 0 && rep->op != req->op)
-		err = rep->op == 0 && rep->status != 0 ? rep->status : EPROTO;
-	if (err == 0 && anc.nfds != (rep->status == 0 ? 1u : 0u))
-		err = EPROTO;
-	if (err != 0) {
-		wire_ancillary_close(&anc);
-		return err;
-	}
-	if (anc.nfds == 1)
-		*back = anc.fds[0];
-	return 0;
-}
-
-static int
-same_socket(int a, int b)
-{
-	struct stat sa, sb;
-
-	if (fstat(a, &sa) < 0 || fstat(b, &sb) < 0)
-		return 0;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	return client_reply_check(buf, (size_t)n, &anc, req->op, rep, back);
 }
 
 /* After a resend: did the first copy bind the socket after all? */
@@ -223,16 +160,6 @@ brokerconn_bind(struct brokerconn *c, int sockfd,
 	}
 	if (err == 0 && rep.status == EINVAL && attempt > 0 &&
 	    bound_as_asked(sockfd, &req))
-		rep.status = 0;		/* the first copy had been read */
-	else if (err == 0 && rep.status != 0)
-		err = rep.status;
-	else if (err == 0 && !same_socket(sockfd, back))
-		err = EPROTO;
-	if (back >= 0)
-		close(back);
-	if (err != 0) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+		return 0;	/* the first copy had been read: it is bound */
+	return client_bind_finish(err, &rep, sockfd, back, errno);
 }

@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "bindreq.h"
+#include "client.h"
 #include "intercept.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -122,18 +123,6 @@ preload_init(void)
 	errno = saved;
 }
 
-static int
-sock_opt(int fd, int opt)
-{
-	socklen_t len;
-	int val;
-
-	len = sizeof(val);
-	if (getsockopt(fd, SOL_SOCKET, opt, &val, &len) < 0)
-		return -1;
-	return val;
-}
-
 /* The port of an INET address of the socket's own family, or 0. */
 static unsigned int
 privileged_port(int fd, const struct sockaddr *addr, socklen_t len)
@@ -163,7 +152,7 @@ privileged_port(int fd, const struct sockaddr *addr, socklen_t len)
 	}
 	if (port < 1 || port > 1023)
 		return 0;
-	domain = sock_opt(fd, SO_DOMAIN);
+	domain = client_sock_opt(fd, SO_DOMAIN);
 	if (domain != addr->sa_family)
 		return 0;
 	return port;
@@ -176,8 +165,8 @@ privileged_port(int fd, const struct sockaddr *addr, socklen_t len)
 static int
 broker_serves(int fd)
 {
-	int type = sock_opt(fd, SO_TYPE);
-	int protocol = sock_opt(fd, SO_PROTOCOL);
+	int type = client_sock_opt(fd, SO_TYPE);
+	int protocol = client_sock_opt(fd, SO_PROTOCOL);
 
 	if (type == SOCK_STREAM &&
 	    (protocol == IPPROTO_TCP || protocol == IPPROTO_MPTCP))

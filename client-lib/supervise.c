@@ -57,6 +57,7 @@
 #include <linux/capability.h>
 
 #include "bindreq.h"
+#include "client.h"
 #include "bindreq_proto.h"
 #include "brokerconn.h"
 #include "intercept.h"
@@ -252,25 +253,13 @@ inet_port(const struct sockaddr_storage *ss, size_t len)
 	return 0;
 }
 
-static int
-sock_opt(int fd, int opt)
-{
-	socklen_t len;
-	int val;
-
-	len = sizeof(val);
-	if (getsockopt(fd, SOL_SOCKET, opt, &val, &len) < 0)
-		return -1;
-	return val;
-}
-
 /* A socket of the address's family that the broker serves. */
 static int
 brokered_socket(int fd, int family)
 {
-	int type = sock_opt(fd, SO_TYPE), proto = sock_opt(fd, SO_PROTOCOL);
+	int type = client_sock_opt(fd, SO_TYPE), proto = client_sock_opt(fd, SO_PROTOCOL);
 
-	if (sock_opt(fd, SO_DOMAIN) != family)
+	if (client_sock_opt(fd, SO_DOMAIN) != family)
 		return 0;
 	if (type == SOCK_STREAM)
 		return proto == IPPROTO_TCP || proto == IPPROTO_MPTCP;

@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,58 +54,51 @@ resolver_buf(int which, size_t *len)
 	return malloc(*len);
 }
 
+/*
+ * A user's (or a group's) id by name, with the reentrant call and a
+ * buffer grown as it asks. Returns 0, or -1 with errno (0: no such name).
+ */
 static int
-default_user(void *arg, const char *name, uint32_t *id)
+lookup_id(bool user, const char *name, uint32_t *id)
 {
-	struct passwd pw, *res = NULL;
+	struct passwd pw, *pwr = NULL;
+	struct group gr, *grr = NULL;
 	size_t len;
 	char *buf;
 	int rc;
 
-	(void)arg;
-	for (buf = resolver_buf(_SC_GETPW_R_SIZE_MAX, &len);; len *= 2) {
+	for (buf = resolver_buf(user ? _SC_GETPW_R_SIZE_MAX :
+	    _SC_GETGR_R_SIZE_MAX, &len);; len *= 2) {
 		if (buf == NULL)
 			return -1;	/* errno ENOMEM from malloc */
-		rc = getpwnam_r(name, &pw, buf, len, &res);
+		rc = user ? getpwnam_r(name, &pw, buf, len, &pwr) :
+		    getgrnam_r(name, &gr, buf, len, &grr);
 		if (rc != ERANGE || len >= RESOLVER_MAX_BUF)
 			break;
 		free(buf);
 		buf = malloc(len * 2);
 	}
-	if (rc == 0 && res != NULL)
-		*id = (uint32_t)pw.pw_uid;
 	free(buf);
-	if (rc == 0 && res != NULL)
+	if (rc == 0 && (user ? pwr != NULL : grr != NULL)) {
+		*id = user ? (uint32_t)pw.pw_uid : (uint32_t)gr.gr_gid;
 		return 0;
-	errno = rc;	/* 0: no such user */
+	}
+	errno = rc;	/* 0: no such name */
 	return -1;
+}
+
+static int
+default_user(void *arg, const char *name, uint32_t *id)
+{
+	(void)arg;
+	return lookup_id(true, name, id);
 }
 
 static int
 default_group(void *arg, const char *name, uint32_t *id)
 {
-	struct group gr, *res = NULL;
-	size_t len;
-	char *buf;
-	int rc;
-
 	(void)arg;
-	for (buf = resolver_buf(_SC_GETGR_R_SIZE_MAX, &len);; len *= 2) {
-		if (buf == NULL)
-			return -1;
-		rc = getgrnam_r(name, &gr, buf, len, &res);
-		if (rc != ERANGE || len >= RESOLVER_MAX_BUF)
-			break;
-		free(buf);
-		buf = malloc(len * 2);
-	}
-	if (rc == 0 && res != NULL)
-		*id = (uint32_t)gr.gr_gid;
-	free(buf);
-	if (rc == 0 && res != NULL)
-		return 0;
-	errno = rc;
-	return -1;
+	return lookup_id(false, name, id);
 }
 
 const struct policy_resolver policy_default_resolver = {
