@@ -299,12 +299,12 @@ conn_close(struct server *s, struct conn *c)
 		if (u != NULL)
 			uids_conn_del(&s->uids, u);
 	}
-	if (c->eof)
-		close(c->fd);	/* nothing queued: no client descriptor */
-	else {
-		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-		reaper_close_conn(c->fd);
-	}
+	/* Never closed here: even after recvmsg() said 0, messages (and
+	 * clients' descriptors in them) may be queued, for a zero-length
+	 * message reads as 0 just as the end does. The socket closer
+	 * purges them under its watchdog. */
+	(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	reaper_close_conn(c->fd);
 	conn_free(s, c);
 }
 
@@ -349,12 +349,13 @@ conn_park(struct server *s, struct conn *c)
 void
 conn_parked_event(struct server *s, struct conn *c, uint32_t events)
 {
+	if (unread_bytes(c) == 0) {
+		unread_clear(s, c);
+		conn_close(s, c);
+		return;
+	}
 	if (events & EPOLLIN)
 		reaper_drain(c->fd);
-	if (unread_bytes(c) > 0)
-		return;
-	unread_clear(s, c);
-	conn_close(s, c);
 }
 
 /* A served connection leaves: parked if its reply is unread, else closed. */

@@ -16,12 +16,12 @@
  *   unprivileged user can mount in a user namespace, NFS) waits for the
  *   server, uninterruptibly once the request was read. No signal helps.
  *
- * So the event loop closes none of them itself, but for two that cannot
- * sleep: a connection read to its end (nothing queued), and its copy of
- * a socket it bound, without SO_LINGER, once the reply is sent (it must
- * free the port at once). Any other socket (a refused one, a connection
- * whose queue may still hold messages, a granted one with SO_LINGER)
- * goes to the socket closer, a thread whose own
+ * So the event loop closes none of them itself, but for one that cannot
+ * sleep: its copy of a socket it bound, without SO_LINGER, once the reply
+ * is sent (it must free the port at once). Any other socket (a refused
+ * one, every connection: even one whose recvmsg() said 0 may have
+ * messages queued, for a zero-length message reads as 0 as the end does;
+ * a granted one with SO_LINGER) goes to the socket closer, a thread whose own
  * watchdog timer (SIGEV_THREAD_ID, SIGALRM with an empty handler) is
  * armed around each close and cuts any such sleep to REAPER_TICK_US; a
  * refused socket that is connected is switched to an abortive close
@@ -35,6 +35,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -50,6 +51,9 @@
 
 /* The longest an interruptible close may hold the socket closer. */
 #define REAPER_TICK_US	200
+
+/* Zero-length reads a drain goes on past (see drain()). */
+#define DRAIN_ZEROS	2048
 
 enum item_kind {
 	ITEM_CLOSE,		/* close it */
@@ -116,12 +120,20 @@ drain(int fd)
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	ssize_t n;
+	int zeros = 0;
 
-	for (;;) {
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+	/* A zero-length message reads as 0, as the end does. Before the
+	 * peer shuts down, a 0 is a message; after, it may be either: go
+	 * on past as many as a queue could hold (the sender's buffer holds
+	 * a few hundred messages). Stop at EAGAIN. */
+	while (zeros < DRAIN_ZEROS) {
 		n = recvmsg(fd, &m, MSG_DONTWAIT);
-		if (n > 0 || (n < 0 && errno == EINTR))
-			continue;
-		return;		/* empty (EAGAIN), at its end (0), or gone */
+		if (n < 0 && errno != EINTR)
+			return;		/* empty (EAGAIN), or gone */
+		if (n == 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP))
+			zeros++;
 	}
 }
 

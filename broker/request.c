@@ -289,7 +289,6 @@ conn_readable(struct server *s, struct conn *c)
 			return;
 		if (n <= 0) {
 			close_received(s, c, &anc, -1);
-			c->eof = n == 0;
 			conn_close(s, c);
 			return;
 		}

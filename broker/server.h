@@ -37,7 +37,6 @@ struct conn {
 	unsigned unit_gen;		/* the policy peer.unit_id is for */
 	uint64_t serial;		/* unique: the resolver's answer
 					   about its unit finds it by this */
-	bool eof;			/* read to the end: nothing queued */
 	struct conn *prev, *next;
 	struct conn *unread_prev, *unread_next;	/* the uid's unread list */
 };

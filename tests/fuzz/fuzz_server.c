@@ -79,6 +79,21 @@
 #include "log.h"
 #include "policy.h"
 #include "reaper.h"
+
+static long long
+ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long
+ms_since(long long t)
+{
+	return ms_now() - t;
+}
 #include "server.h"
 #include "uids.h"
 #include "wire.h"
@@ -93,6 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAXC		12	/* clients at once */
 #define MAXSEND_FDS	6	/* descriptors with one message, at most */
 #define FINAL_STEPS	16	/* for the server to let go at the end */
+#define FINAL_MS	2000	/* and for the closer threads, at most */
 #define FD_SETTLE_MS	2000	/* closer thread lag, at most */
 
 /* Callers, as root: uid, gid. Not root: all are us. */
@@ -1039,6 +1055,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .netns_cookie = cookie, .policy = policies[0] };
 	struct server *s;
 	struct client *c;
+	long long t0;
 	int i;
 
 	in = data;
@@ -1097,11 +1114,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    s->served.n, s->parked.n, s->unread_total);
 	}
 	/* Everyone leaves: the server must let go of everything. */
+	t0 = ms_now();
 	for (i = 0; i < MAXC; i++)
 		if (cl[i].fd >= 0)
 			client_close(&cl[i]);
-	for (i = 0; i < FINAL_STEPS && s->served.n + s->parked.n > 0; i++) {
-		server_step(s, 0);
+	/* The closers work beside the loop: a client's socket queued to
+	 * one may hold our last reply unread until it is closed. Steps,
+	 * then time for them, at most FINAL_MS. */
+	for (i = 0; (i < FINAL_STEPS || ms_since(t0) < FINAL_MS) &&
+	    (s->served.n + s->parked.n > 0 || reaper_pending() > 0); i++) {
+		server_step(s, i < FINAL_STEPS ? 0 : 10);
 		check_server(s);
 	}
 	if (trace || s->served.n + s->parked.n > 0)
