@@ -701,7 +701,8 @@ table_find(void *arg, uint32_t kind, const char *name, uint32_t *id)
 	struct rx_name key = { .kind = kind, .name = (char *)name }, *hit;
 
 	(void)arg;
-	hit = bsearch(&key, R.rx.names, R.rx.nnames, sizeof(key), name_cmp);
+	hit = R.rx.nnames == 0 ? NULL :	/* bsearch(.., NULL, 0) is undefined */
+	    bsearch(&key, R.rx.names, R.rx.nnames, sizeof(key), name_cmp);
 	if (hit == NULL) {
 		errno = 0;	/* "unknown user", as NSS says it */
 		return -1;
@@ -789,7 +790,9 @@ rebuild(const struct resolver_callbacks *cb, const struct rq *e)
 		gone("reload answer for another file or set");
 		return;
 	}
-	qsort(R.rx.names, R.rx.nnames, sizeof(*R.rx.names), name_cmp);
+	if (R.rx.nnames > 1)	/* qsort(NULL, 0) is undefined */
+		qsort(R.rx.names, R.rx.nnames, sizeof(*R.rx.names),
+		    name_cmp);
 	for (i = 1; i < R.rx.nnames; i++)
 		if (name_cmp(&R.rx.names[i - 1], &R.rx.names[i]) == 0) {
 			gone("reload answer names %s twice",

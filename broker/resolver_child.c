@@ -456,7 +456,8 @@ distinct_names(const struct policy *pol, const struct policy_rule ***out,
 		    pol->rules[i].subject == POLICY_SUBJECT_GROUP) &&
 		    !pol->rules[i].unresolved)
 			v[n++] = &pol->rules[i];
-	qsort(v, n, sizeof(*v), rule_name_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), rule_name_cmp);
 	for (i = 0; i < n; i++) {
 		if (k > 0 && rule_name_cmp(&v[k - 1], &v[i]) == 0)
 			continue;

@@ -768,7 +768,9 @@ tool_import_authbind(const char *dir, FILE *out, FILE *err)
 		    "not translated.\n\n");
 		walk(&im, "byport", byport_entry);
 		walk(&im, "byaddr", byaddr_entry);
-		qsort(im.points, im.npoints, sizeof(*im.points), point_cmp);
+		if (im.npoints > 1)	/* qsort(NULL, 0) is undefined */
+			qsort(im.points, im.npoints, sizeof(*im.points),
+			    point_cmp);
 		walk(&im, "byuid", byuid_entry);
 		if (fclose(im.out) != 0 || im.nomem)
 			why = "out of memory";
