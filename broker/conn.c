@@ -299,11 +299,10 @@ conn_close(struct server *s, struct conn *c)
 		if (u != NULL)
 			uids_conn_del(&s->uids, u);
 	}
-	/* Never closed here: even after recvmsg() said 0, messages (and
-	 * clients' descriptors in them) may be queued, for a zero-length
-	 * message reads as 0 just as the end does. The socket closer
-	 * purges them under its watchdog. */
-	(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	/* A duplicate in the socket closer's queue keeps the file, and its
+	 * place in the epoll set, beyond our close. */
+	if (c->drained)
+		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	reaper_close_conn(c->fd);
 	conn_free(s, c);
 }
@@ -354,8 +353,10 @@ conn_parked_event(struct server *s, struct conn *c, uint32_t events)
 		conn_close(s, c);
 		return;
 	}
-	if (events & EPOLLIN)
+	if (events & EPOLLIN) {
+		c->drained = true;
 		reaper_drain(c->fd);
+	}
 }
 
 /* A served connection leaves: parked if its reply is unread, else closed. */

@@ -16,11 +16,11 @@
  *   unprivileged user can mount in a user namespace, NFS) waits for the
  *   server, uninterruptibly once the request was read. No signal helps.
  *
- * So the event loop closes none of them itself, but for one that cannot
- * sleep: its copy of a socket it bound, without SO_LINGER, once the reply
- * is sent (it must free the port at once). Any other socket (a refused
- * one, every connection: even one whose recvmsg() said 0 may have
- * messages queued, for a zero-length message reads as 0 as the end does;
+ * So the event loop closes only what cannot sleep or whose sleep it can
+ * cut short: its copy of a socket it bound, without SO_LINGER, once the
+ * reply is sent (it must free the port at once), and its connections,
+ * under a watchdog timer of its own (their close may purge queued
+ * messages holding clients' sockets). Any other socket (a refused one,
  * a granted one with SO_LINGER) goes to the socket closer, a thread whose own
  * watchdog timer (SIGEV_THREAD_ID, SIGALRM with an empty handler) is
  * armed around each close and cuts any such sleep to REAPER_TICK_US; a
@@ -51,6 +51,13 @@
 
 /* The longest an interruptible close may hold the socket closer. */
 #define REAPER_TICK_US	200
+/*
+ * The same for the loop's close of a connection. Longer: the close wakes
+ * the client, which on the same core runs before the loop disarms the
+ * timer; a tick shorter than the client's turn would fire at nearly
+ * every grant.
+ */
+#define REAPER_LOOP_TICK_US	1000
 
 /* Zero-length reads a drain goes on past (see drain()). */
 #define DRAIN_ZEROS	2048
@@ -77,6 +84,7 @@ struct closer {
 };
 
 static struct closer sockets = { .name = "socket closer", .watchdog = true };
+static timer_t loop_watchdog;	/* the event loop's own, around conn closes */
 static struct closer files = { .name = "file closer", .watchdog = false };
 
 static void
@@ -228,6 +236,7 @@ void
 reaper_init(void)
 {
 	struct sigaction sa;
+	struct sigevent sev;
 	sigset_t set;
 
 	memset(&sa, 0, sizeof(sa));
@@ -235,13 +244,20 @@ reaper_init(void)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGALRM, &sa, NULL) < 0)
 		fatal("reaper: sigaction");
-	/* The loop takes no SIGALRM: the watchdog is the socket closer's. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGALRM);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		fatal("reaper: sigprocmask");
+	/* Closers start with every signal blocked (closer_start); the loop
+	 * takes SIGALRM from its own timer only (SIGEV_THREAD_ID). */
 	closer_start(&sockets);
 	closer_start(&files);
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGALRM;
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	if (timer_create(CLOCK_MONOTONIC, &sev, &loop_watchdog) < 0)
+		fatal("reaper: timer_create");
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	if (sigprocmask(SIG_UNBLOCK, &set, NULL) < 0)
+		fatal("reaper: sigprocmask");
 }
 
 static void
@@ -305,11 +321,21 @@ reaper_close_granted(int fd)
 		enqueue(&sockets, fd, ITEM_CLOSE);
 }
 
+/*
+ * A connection, in the loop: its close purges what is still queued (a
+ * zero-length message reads as 0, as the end does, so there may be
+ * messages, and clients' descriptors, behind one). Dropping them is no
+ * flush, but may drop the last reference to a lingering socket: the
+ * loop's own watchdog cuts that wait to REAPER_LOOP_TICK_US.
+ */
 void
 reaper_close_conn(int fd)
 {
-	if (fd >= 0)
-		enqueue(&sockets, fd, ITEM_CLOSE);
+	if (fd < 0)
+		return;
+	watchdog_set(loop_watchdog, REAPER_LOOP_TICK_US);
+	close(fd);
+	watchdog_set(loop_watchdog, 0);
 }
 
 void

@@ -34,9 +34,10 @@ bool reaper_close_refused(int fd);
 void reaper_close_granted(int fd);
 
 /*
- * Close a connection whose queue may still hold messages (and with them
- * clients' descriptors). The caller has taken it out of the epoll set. A
- * connection seen at EOF has nothing queued: close() it directly.
+ * Close a connection, in the loop, under the loop's watchdog (its queue
+ * may still hold messages, and clients' descriptors in them). If a
+ * duplicate of it was ever handed to reaper_drain(), the caller first
+ * takes it out of the epoll set (the duplicate keeps it open).
  */
 void reaper_close_conn(int fd);
 

@@ -32,6 +32,7 @@ struct conn {
 	bool parked;			/* on the parked list, not served */
 	bool naming;			/* out of epoll until its uid's name
 					   is known (resolver.c) */
+	bool drained;			/* a duplicate went to reaper_drain() */
 	bool uniting;			/* out of epoll until its system
 					   service is known (resolver.c) */
 	unsigned unit_gen;		/* the policy peer.unit_id is for */
