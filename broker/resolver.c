@@ -35,13 +35,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bounds.h"
 #include "log.h"
 #include "resolver.h"
 #include "resolver_proto.h"
+#include "wire.h"
 
 #define RX_BATCH	64	/* answers read per wake-up */
 #define WARN_EVERY_MS	10000	/* at most one timeout warning per period */
@@ -104,15 +104,6 @@ static struct {
 	struct rx rx;
 } R = { .fd = -1, .epfd = -1 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void rx_reset(void);
 
 static struct rq *
@@ -152,7 +143,7 @@ resolver_stop(void)
 	struct iovec iov = { .iov_base = &bye, .iov_len = sizeof(bye) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct epoll_event ev = { .events = EPOLLIN };
-	int64_t end = now_ms() + RESOLVER_STOP_MS, left;
+	int64_t end = wire_now_ms() + RESOLVER_STOP_MS, left;
 	char sink[sizeof(struct rsv_reload_data)];
 	int epfd = -1;
 	ssize_t n;
@@ -168,7 +159,7 @@ resolver_stop(void)
 	/* Answers still on their way are dropped; EOF is its exit. */
 	iov.iov_base = sink;
 	iov.iov_len = sizeof(sink);
-	while ((left = end - now_ms()) > 0) {
+	while ((left = end - wire_now_ms()) > 0) {
 		if (epoll_wait(epfd, &ev, 1, (int)left) <= 0)
 			continue;
 		n = recvmsg(R.fd, &mh, MSG_DONTWAIT);
@@ -442,7 +433,7 @@ push(enum rq_kind kind, int64_t timeout_ms)
 	e->fd = -1;
 	e->seq = R.next_seq++;
 	e->kind = kind;
-	e->deadline = now_ms() + timeout_ms;
+	e->deadline = wire_now_ms() + timeout_ms;
 	return e;
 }
 
@@ -532,7 +523,7 @@ resolver_next_timeout_ms(void)
 
 	if (R.fd < 0)
 		return R.count > 0 ? 0 : -1;	/* drain_gone() is due */
-	now = now_ms();
+	now = wire_now_ms();
 	while (R.cursor < R.count && (at(R.cursor)->kind == RQ_RELOAD ||
 	    at(R.cursor)->expired))
 		R.cursor++;
@@ -553,7 +544,7 @@ resolver_next_timeout_ms(void)
 static void
 warn_timeout(uint32_t uid)
 {
-	int64_t now = now_ms();
+	int64_t now = wire_now_ms();
 
 	if (R.last_warn != 0 && now - R.last_warn < WARN_EVERY_MS) {
 		R.unwarned++;
@@ -570,7 +561,7 @@ warn_timeout(uint32_t uid)
 static void
 warn_unit_timeout(void)
 {
-	int64_t now = now_ms();
+	int64_t now = wire_now_ms();
 
 	if (R.last_warn != 0 && now - R.last_warn < WARN_EVERY_MS) {
 		R.unwarned++;
@@ -597,7 +588,7 @@ resolver_expire(const struct resolver_callbacks *cb)
 			drain_gone(cb);
 		return;
 	}
-	now = now_ms();
+	now = wire_now_ms();
 	for (; R.cursor < R.count; R.cursor++) {
 		e = at(R.cursor);
 		if (e->kind == RQ_RELOAD || e->expired)

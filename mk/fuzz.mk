@@ -18,7 +18,7 @@ $(FUZZ_BUILD)/fuzz_grants: $(POLICY_SRC) $(TOOL_LIB)
 # The event loop, in process, with small bounds so that a few clients
 # reach every one (bounds.h); the reaper needs its thread.
 $(FUZZ_BUILD)/fuzz_server: broker/server.c broker/conn.c broker/request.c \
-    broker/uids.c broker/reaper.c broker/grant.c broker/log.c broker/names.c \
+    broker/uids.c broker/reaper.c broker/grant.c $(LOG_SRC) broker/names.c \
     broker/resolver.c $(WIRE_SRC) \
     $(POLICY_SRC) $(wildcard broker/*.h)
 $(FUZZ_BUILD)/fuzz_server: FUZZ_EXTRA := -DLIMIT_CONNS_TOTAL=8 \
