@@ -114,7 +114,8 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o \
 	$(CC) $(ALLCFLAGS) $(ALLLDFLAGS) -o $@ $^ -lcmocka
 $(BUILD)/tests/test_log: $(call obj,$(LOG_SRC))
 $(BUILD)/tests/test_names: $(call obj,broker/names.c)
-$(BUILD)/tests/test_resolver: $(call obj,broker/resolver.c broker/names.c $(LOG_SRC))
+$(BUILD)/tests/test_resolver: $(call obj,broker/resolver.c broker/resolver_reload.c \
+    broker/names.c $(LOG_SRC))
 
 # Integration tests talk to the real daemon through the real library.
 $(BUILD)/tests/itest_%: $(BUILD)/obj/tests/integration/itest_%.o \
