@@ -25,10 +25,12 @@ SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 endif
 
 # What each program is made of.
-WIRE_SRC   := wire/wire.c
+WIRE_SRC   := wire/wire.c wire/clock.c
 POLICY_SRC := $(wildcard policy/*.c)
 TOOL_LIB   := $(filter-out tool/bindreq-policy.c,$(wildcard tool/*.c))
 BROKER_SRC := $(wildcard broker/*.c)
+LOG_SRC    := broker/log.c broker/log_format.c broker/log_queue.c \
+              broker/log_sink.c
 LIB_SRC    := client-lib/bindreq.c client-lib/client.c $(WIRE_SRC)
 PRELOAD_SRC := client-lib/preload.c client-lib/intercept.c $(LIB_SRC)
 RUN_SRC    := client-lib/bindreq-run.c client-lib/supervise.c \
@@ -50,7 +52,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 ITEST_SRC  := $(wildcard tests/integration/itest_*.c)
 ITEST_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRC))
 ITEST_LIB  := $(filter-out $(ITEST_SRC),$(wildcard tests/integration/*.c)) \
-              broker/sandbox.c broker/log.c
+              broker/sandbox.c $(LOG_SRC)
 PROGS      := $(BUILD)/bindreqd $(BUILD)/bindreq-policy $(BUILD)/bindreq-run \
               $(BUILD)/libbindreq.so $(BUILD)/libbindreq.a \
               $(BUILD)/libbindreq-preload.so $(BUILD)/bindreq.pc
@@ -110,9 +112,10 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o \
     $(call obj,$(POLICY_SRC) $(TOOL_LIB) $(WIRE_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(ALLLDFLAGS) -o $@ $^ -lcmocka
-$(BUILD)/tests/test_log: $(call obj,broker/log.c)
+$(BUILD)/tests/test_log: $(call obj,$(LOG_SRC))
 $(BUILD)/tests/test_names: $(call obj,broker/names.c)
-$(BUILD)/tests/test_resolver: $(call obj,broker/resolver.c broker/names.c broker/log.c)
+$(BUILD)/tests/test_resolver: $(call obj,broker/resolver.c broker/resolver_reload.c \
+    broker/names.c $(LOG_SRC))
 
 # Integration tests talk to the real daemon through the real library.
 $(BUILD)/tests/itest_%: $(BUILD)/obj/tests/integration/itest_%.o \

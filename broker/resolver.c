@@ -11,12 +11,13 @@
  * first violation, like the resolver's exit, ends the conversation for
  * good (the sandbox forbids starting another): from then on names are
  * "-" and reloads are refused, with the reason logged once. A name is
- * only ever text for an audit line. A policy set is rebuilt here with
- * policy_parse_set() from the files' bytes as the resolver read them and
- * a resolver that answers only from the table of names it sent, so the
- * rules, their files and lines and the sha256 are exactly the set's; a
- * name missing from the table is a warning and its rule matches nobody,
- * which is all a resolver that leaves names out can do.
+ * only ever text for an audit line. A policy set is rebuilt
+ * (resolver_reload.c) with policy_parse_set() from the files' bytes as
+ * the resolver read them and a resolver that answers only from the table
+ * of names it sent, so the rules, their files and lines and the sha256
+ * are exactly the set's; a name missing from the table is a warning and
+ * its rule matches nobody, which is all a resolver that leaves names out
+ * can do.
  *
  * Bounds: LIMIT_RESOLVER_QUEUE requests outstanding (names beyond that
  * are "-"); a name that takes longer than LIMIT_RESOLVER_NAME_MS is "-"
@@ -35,13 +36,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bounds.h"
 #include "log.h"
-#include "resolver.h"
+#include "resolver_int.h"
 #include "resolver_proto.h"
+#include "wire.h"
 
 #define RX_BATCH	64	/* answers read per wake-up */
 #define WARN_EVERY_MS	10000	/* at most one timeout warning per period */
@@ -61,31 +62,6 @@ struct rq {
 	char *path;		/* RQ_RELOAD */
 };
 
-/* A reload answer being received, for the request at the queue's head. */
-struct rx_file {
-	char *path;
-	uint64_t size, got;
-	uint8_t sha256[32];
-	char *bytes;
-};
-
-struct rx_name {
-	uint32_t kind, id;
-	char *name;
-};
-
-struct rx {
-	bool active;
-	uint32_t nfiles;
-	uint64_t total;		/* bytes announced, all files */
-	struct rx_file *files;	/* nfiles of cap, grown as they come */
-	uint32_t fcap;
-	struct rx_name *names;
-	size_t nnames, cap;
-	char *errors[RSV_MAX_ERRORS];
-	uint32_t nerrors;
-};
-
 static struct {
 	int fd;			/* -1 once gone */
 	int epfd;		/* resolver_attach(), else -1 */
@@ -101,19 +77,7 @@ static struct {
 	char gone[160];		/* why it is gone, "" while it serves */
 	int64_t last_warn;
 	unsigned long long unwarned;
-	struct rx rx;
 } R = { .fd = -1, .epfd = -1 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void rx_reset(void);
 
 static struct rq *
 at(unsigned i)
@@ -135,7 +99,7 @@ resolver_adopt(int fd)
 		if (at(i)->fd >= 0)
 			close(at(i)->fd);
 	}
-	rx_reset();
+	reload_reset();
 	memset(&R, 0, sizeof(R));
 	R.fd = fd;
 	R.epfd = -1;
@@ -152,7 +116,7 @@ resolver_stop(void)
 	struct iovec iov = { .iov_base = &bye, .iov_len = sizeof(bye) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct epoll_event ev = { .events = EPOLLIN };
-	int64_t end = now_ms() + RESOLVER_STOP_MS, left;
+	int64_t end = wire_now_ms() + RESOLVER_STOP_MS, left;
 	char sink[sizeof(struct rsv_reload_data)];
 	int epfd = -1;
 	ssize_t n;
@@ -168,7 +132,7 @@ resolver_stop(void)
 	/* Answers still on their way are dropped; EOF is its exit. */
 	iov.iov_base = sink;
 	iov.iov_len = sizeof(sink);
-	while ((left = end - now_ms()) > 0) {
+	while ((left = end - wire_now_ms()) > 0) {
 		if (epoll_wait(epfd, &ev, 1, (int)left) <= 0)
 			continue;
 		n = recvmsg(R.fd, &mh, MSG_DONTWAIT);
@@ -182,7 +146,7 @@ out:
 		close(epfd);
 	close(R.fd);
 	R.fd = -1;
-	rx_reset();
+	reload_reset();
 }
 
 /* ---- descriptor and epoll ------------------------------------------------ */
@@ -251,33 +215,13 @@ resolver_attach(int epfd, void *tag)
 
 /* ---- losing the resolver ------------------------------------------------- */
 
-static void
-rx_reset(void)
-{
-	size_t i;
-
-	for (i = 0; i < R.rx.nfiles; i++) {
-		free(R.rx.files[i].path);
-		free(R.rx.files[i].bytes);
-	}
-	free(R.rx.files);
-	for (i = 0; i < R.rx.nnames; i++)
-		free(R.rx.names[i].name);
-	free(R.rx.names);
-	for (i = 0; i < R.rx.nerrors; i++)
-		free(R.rx.errors[i]);
-	memset(&R.rx, 0, sizeof(R.rx));
-}
-
 /*
  * Stop talking to the resolver. Callbacks are told from resolver_expire(),
  * which the loop calls next (resolver_next_timeout_ms() is 0 meanwhile),
  * so that this can be called where no callbacks are at hand.
  */
-static void gone(const char *, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-gone(const char *fmt, ...)
+void
+resolver_gone(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -291,18 +235,7 @@ gone(const char *fmt, ...)
 	    "bindreqd", R.gone);
 	close(R.fd);	/* also leaves the epoll set */
 	R.fd = -1;
-	rx_reset();
-}
-
-static void
-refuse_reload(const struct resolver_callbacks *cb, const char *msg)
-{
-	struct policy_errors errs = { .count = 1 };
-
-	snprintf(errs.first, sizeof(errs.first), "%s", msg);
-	if (cb->reload_error != NULL)
-		cb->reload_error(cb->arg, msg);
-	cb->policy_ready(cb->arg, NULL, &errs);
+	reload_reset();
 }
 
 static void
@@ -347,7 +280,7 @@ drain_gone(const struct resolver_callbacks *cb)
 		else {
 			rsv_msgf(msg, sizeof(msg), "%s: not loaded: the "
 			    "name resolver is gone (%s)", e.path, R.gone);
-			refuse_reload(cb, msg);
+			reload_refuse(cb, msg);
 		}
 		free(e.path);
 	}
@@ -417,7 +350,8 @@ flush(void)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n != (ssize_t)iov.iov_len) {
-			gone("send: %s", n < 0 ? strerror(errno) : "short");
+			resolver_gone("send: %s",
+			    n < 0 ? strerror(errno) : "short");
 			return;
 		}
 		e->sent = true;
@@ -442,7 +376,7 @@ push(enum rq_kind kind, int64_t timeout_ms)
 	e->fd = -1;
 	e->seq = R.next_seq++;
 	e->kind = kind;
-	e->deadline = now_ms() + timeout_ms;
+	e->deadline = wire_now_ms() + timeout_ms;
 	return e;
 }
 
@@ -532,7 +466,7 @@ resolver_next_timeout_ms(void)
 
 	if (R.fd < 0)
 		return R.count > 0 ? 0 : -1;	/* drain_gone() is due */
-	now = now_ms();
+	now = wire_now_ms();
 	while (R.cursor < R.count && (at(R.cursor)->kind == RQ_RELOAD ||
 	    at(R.cursor)->expired))
 		R.cursor++;
@@ -553,7 +487,7 @@ resolver_next_timeout_ms(void)
 static void
 warn_timeout(uint32_t uid)
 {
-	int64_t now = now_ms();
+	int64_t now = wire_now_ms();
 
 	if (R.last_warn != 0 && now - R.last_warn < WARN_EVERY_MS) {
 		R.unwarned++;
@@ -570,7 +504,7 @@ warn_timeout(uint32_t uid)
 static void
 warn_unit_timeout(void)
 {
-	int64_t now = now_ms();
+	int64_t now = wire_now_ms();
 
 	if (R.last_warn != 0 && now - R.last_warn < WARN_EVERY_MS) {
 		R.unwarned++;
@@ -597,7 +531,7 @@ resolver_expire(const struct resolver_callbacks *cb)
 			drain_gone(cb);
 		return;
 	}
-	now = now_ms();
+	now = wire_now_ms();
 	for (; R.cursor < R.count; R.cursor++) {
 		e = at(R.cursor);
 		if (e->kind == RQ_RELOAD || e->expired)
@@ -622,17 +556,11 @@ resolver_expire(const struct resolver_callbacks *cb)
 		rsv_msgf(msg, sizeof(msg), "%s: not loaded: the name "
 		    "resolver took more than %d ms", e->path,
 		    LIMIT_RESOLVER_RELOAD_MS);
-		refuse_reload(cb, msg);
+		reload_refuse(cb, msg);
 	}
 }
 
 /* ---- receiving ----------------------------------------------------------- */
-
-static bool
-terminated(const char *s, size_t len)
-{
-	return memchr(s, '\0', len) != NULL;
-}
 
 static void
 take_name(const struct resolver_callbacks *cb, const struct rsv_name_ans *a,
@@ -641,11 +569,11 @@ take_name(const struct resolver_callbacks *cb, const struct rsv_name_ans *a,
 	if ((a->status != RSV_NAME_FOUND && a->status != RSV_NAME_NONE &&
 	    a->status != RSV_NAME_FAILED) || a->uid != e->uid ||
 	    a->reserved != 0 ||
-	    !terminated(a->name, sizeof(a->name)) ||
+	    !rsv_terminated(a->name, sizeof(a->name)) ||
 	    (a->status == RSV_NAME_FOUND && a->name[0] == '\0') ||
 	    (a->status != RSV_NAME_FOUND && a->name[0] != '\0') ||
 	    (a->status == RSV_NAME_FAILED) != (a->err != 0)) {
-		gone("malformed name answer for uid %u", e->uid);
+		resolver_gone("malformed name answer for uid %u", e->uid);
 		return;
 	}
 	if (a->status == RSV_NAME_FOUND)
@@ -673,312 +601,16 @@ take_unit(const struct resolver_callbacks *cb, const struct rsv_unit_ans *a,
 	bool found = a->status == RSV_UNIT_FOUND;
 
 	if ((!found && a->status != RSV_UNIT_NONE) || a->reserved != 0 ||
-	    !terminated(a->unit, sizeof(a->unit)) ||
+	    !rsv_terminated(a->unit, sizeof(a->unit)) ||
 	    (found && policy_unit_name_check(a->unit, strlen(a->unit)) !=
 	    NULL) || (!found && a->unit[0] != '\0')) {
-		gone("malformed unit answer");
+		resolver_gone("malformed unit answer");
 		return;
 	}
 	if (!e->expired)
 		cb->unit_ready(cb->arg, e->conn, e->serial,
 		    found ? a->unit : NULL);
 	pop();
-}
-
-static int
-name_cmp(const void *a, const void *b)
-{
-	const struct rx_name *x = a, *y = b;
-
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
-static int
-table_find(void *arg, uint32_t kind, const char *name, uint32_t *id)
-{
-	struct rx_name key = { .kind = kind, .name = (char *)name }, *hit;
-
-	(void)arg;
-	hit = R.rx.nnames == 0 ? NULL :	/* bsearch(.., NULL, 0) is undefined */
-	    bsearch(&key, R.rx.names, R.rx.nnames, sizeof(key), name_cmp);
-	if (hit == NULL) {
-		errno = 0;	/* "unknown user", as NSS says it */
-		return -1;
-	}
-	*id = hit->id;
-	return 0;
-}
-
-static int
-table_user(void *arg, const char *name, uint32_t *id)
-{
-	return table_find(arg, RSV_KIND_USER, name, id);
-}
-
-static int
-table_group(void *arg, const char *name, uint32_t *id)
-{
-	return table_find(arg, RSV_KIND_GROUP, name, id);
-}
-
-struct report_ctx {
-	const struct resolver_callbacks *cb;
-};
-
-static void
-report_error(void *arg, const char *msg)
-{
-	const struct report_ctx *r = arg;
-
-	if (r->cb->reload_error != NULL)
-		r->cb->reload_error(r->cb->arg, msg);
-}
-
-static void
-report_warning(void *arg, const char *msg)
-{
-	const struct report_ctx *r = arg;
-
-	if (r->cb->reload_warning != NULL)
-		r->cb->reload_warning(r->cb->arg, msg);
-}
-
-/*
- * The files are the set asked for: the request's path first, then only
- * PATH.d/NAME.policy, each once, in strcmp order, as policy_load() reads.
- */
-static bool
-files_fit(const char *path)
-{
-	size_t plen = strlen(path), i;
-	const char *name, *prev = NULL;
-
-	if (R.rx.nfiles < 1 || strcmp(R.rx.files[0].path, path) != 0)
-		return false;
-	for (i = 1; i < R.rx.nfiles; i++) {
-		if (strncmp(R.rx.files[i].path, path, plen) != 0 ||
-		    strncmp(R.rx.files[i].path + plen, ".d/", 3) != 0)
-			return false;
-		name = R.rx.files[i].path + plen + 3;
-		if (name[0] == '\0' || name[0] == '.' ||
-		    strchr(name, '/') != NULL ||
-		    (prev != NULL && strcmp(prev, name) >= 0))
-			return false;
-		prev = name;
-	}
-	return true;
-}
-
-/* An accepted answer, complete: the set from its bytes and names. */
-static void
-rebuild(const struct resolver_callbacks *cb, const struct rq *e)
-{
-	static const struct policy_resolver table = {
-		.user = table_user, .group = table_group,
-	};
-	struct policy_source *src;
-	struct report_ctx rc = { cb };
-	struct policy_errors errs = { .report = report_error, .arg = &rc,
-	    .warn = report_warning };
-	struct rx_file *f;
-	struct policy *pol;
-	size_t i;
-
-	if (!files_fit(e->path)) {
-		gone("reload answer for another file or set");
-		return;
-	}
-	if (R.rx.nnames > 1)	/* qsort(NULL, 0) is undefined */
-		qsort(R.rx.names, R.rx.nnames, sizeof(*R.rx.names),
-		    name_cmp);
-	for (i = 1; i < R.rx.nnames; i++)
-		if (name_cmp(&R.rx.names[i - 1], &R.rx.names[i]) == 0) {
-			gone("reload answer names %s twice",
-			    R.rx.names[i].name);
-			return;
-		}
-	if ((src = calloc(R.rx.nfiles, sizeof(*src))) == NULL) {
-		refuse_reload(cb, "reload: out of memory");
-		return;
-	}
-	for (i = 0; i < R.rx.nfiles; i++) {
-		f = &R.rx.files[i];
-		src[i].path = f->path;
-		src[i].text = f->bytes;
-		src[i].len = (size_t)f->size;
-	}
-	i = policy_parse_set(src, R.rx.nfiles, POLICY_LOAD_UNKNOWN_WARN,
-	    &table, &pol, &errs) < 0;
-	free(src);
-	if (i) {
-		cb->policy_ready(cb->arg, NULL, &errs);
-		return;
-	}
-	for (i = 0; i < R.rx.nfiles; i++)
-		if (memcmp(pol->files[i].sha256, R.rx.files[i].sha256,
-		    sizeof(pol->files[i].sha256)) != 0) {
-			policy_free(pol);
-			gone("reload answer whose bytes do not match their "
-			    "sha256");
-			return;
-		}
-	cb->policy_ready(cb->arg, pol, &errs);
-}
-
-/* RSV_RELOAD_END: check the counts, then deliver (unless it expired). */
-static void
-take_end(const struct resolver_callbacks *cb, const struct rsv_reload_end *m,
-    struct rq *e)
-{
-	struct policy_errors errs = { 0 };
-	uint32_t i;
-	bool ok;
-
-	if (m->reserved != 0) {
-		gone("malformed reload end");
-		return;
-	}
-	if (m->status == 0)
-		ok = m->nfiles == R.rx.nfiles && m->nfiles >= 1 &&
-		    R.rx.files[m->nfiles - 1].got ==
-		    R.rx.files[m->nfiles - 1].size &&
-		    m->nnames == R.rx.nnames && m->nerrors == 0 &&
-		    m->nsent == 0 && R.rx.nerrors == 0;
-	else
-		ok = m->status < 4096 && R.rx.nfiles == 0 &&
-		    R.rx.nnames == 0 && m->nfiles == 0 && m->nnames == 0 &&
-		    m->nsent == R.rx.nerrors && m->nerrors >= m->nsent &&
-		    m->nsent >= 1;
-	if (!ok) {
-		gone("reload answer whose end does not match it");
-		return;
-	}
-	if (!e->expired && m->status == 0)
-		rebuild(cb, e);
-	else if (!e->expired) {
-		for (i = 0; i < R.rx.nerrors; i++)
-			if (cb->reload_error != NULL)
-				cb->reload_error(cb->arg, R.rx.errors[i]);
-		errs.count = m->nerrors;
-		snprintf(errs.first, sizeof(errs.first), "%s",
-		    R.rx.errors[0]);
-		cb->policy_ready(cb->arg, NULL, &errs);
-	}
-	if (R.fd < 0)
-		return;
-	rx_reset();
-	pop();
-}
-
-static void
-take_file(const struct rsv_reload_file *m)
-{
-	struct rx_file *f, *nf;
-	uint32_t ncap;
-
-	if (R.rx.nfiles >= RSV_MAX_FILES || m->index != R.rx.nfiles ||
-	    m->reserved != 0 || m->size > RSV_MAX_FILE - R.rx.total ||
-	    R.rx.nnames > 0 || R.rx.nerrors > 0 ||
-	    (R.rx.nfiles > 0 && R.rx.files[R.rx.nfiles - 1].got !=
-	    R.rx.files[R.rx.nfiles - 1].size) ||
-	    !terminated(m->path, sizeof(m->path))) {
-		gone("malformed reload file");
-		return;
-	}
-	if (R.rx.nfiles == R.rx.fcap) {
-		ncap = R.rx.fcap == 0 ? 4 : R.rx.fcap * 2;
-		if (ncap > RSV_MAX_FILES)
-			ncap = RSV_MAX_FILES;
-		if ((nf = realloc(R.rx.files, ncap * sizeof(*nf))) == NULL) {
-			gone("out of memory for a reload of %u files",
-			    R.rx.nfiles + 1);
-			return;
-		}
-		R.rx.files = nf;
-		R.rx.fcap = ncap;
-	}
-	f = &R.rx.files[R.rx.nfiles];
-	memset(f, 0, sizeof(*f));
-	R.rx.total += m->size;
-	f->size = m->size;
-	f->got = 0;
-	memcpy(f->sha256, m->sha256, sizeof(f->sha256));
-	/* +1: an empty policy still gets a buffer. */
-	if ((f->path = strdup(m->path)) == NULL ||
-	    (f->bytes = malloc((size_t)m->size + 1)) == NULL) {
-		gone("out of memory for a reload of %llu bytes",
-		    (unsigned long long)m->size);
-		return;
-	}
-	R.rx.nfiles++;
-}
-
-static void
-take_data(const struct rsv_reload_data *m, size_t n)
-{
-	struct rx_file *f = R.rx.nfiles > 0 ?
-	    &R.rx.files[R.rx.nfiles - 1] : NULL;
-
-	if (f == NULL || m->index != R.rx.nfiles - 1 || m->len == 0 ||
-	    m->len > RSV_CHUNK || n != RSV_DATA_HDR + m->len ||
-	    m->offset != f->got || m->len > f->size - f->got) {
-		gone("malformed reload data");
-		return;
-	}
-	memcpy(f->bytes + f->got, m->data, m->len);
-	f->got += m->len;
-}
-
-static void
-take_reload_name(const struct rsv_reload_name *m)
-{
-	struct rx_name *nv;
-	size_t ncap;
-
-	if ((m->kind != RSV_KIND_USER && m->kind != RSV_KIND_GROUP) ||
-	    !terminated(m->name, sizeof(m->name)) || m->name[0] == '\0' ||
-	    R.rx.nfiles == 0 || R.rx.nerrors > 0 ||
-	    R.rx.files[R.rx.nfiles - 1].got !=
-	    R.rx.files[R.rx.nfiles - 1].size ||
-	    R.rx.nnames >= RSV_MAX_NAMES) {
-		gone("malformed reload name");
-		return;
-	}
-	if (R.rx.nnames == R.rx.cap) {
-		ncap = R.rx.cap == 0 ? 64 : R.rx.cap * 2;
-		if ((nv = realloc(R.rx.names, ncap * sizeof(*nv))) == NULL) {
-			gone("out of memory for reload names");
-			return;
-		}
-		R.rx.names = nv;
-		R.rx.cap = ncap;
-	}
-	nv = &R.rx.names[R.rx.nnames];
-	nv->kind = m->kind;
-	nv->id = m->id;
-	if ((nv->name = strdup(m->name)) == NULL) {
-		gone("out of memory for reload names");
-		return;
-	}
-	R.rx.nnames++;
-}
-
-static void
-take_error(const struct rsv_reload_error *m)
-{
-	if (R.rx.nfiles > 0 || R.rx.nnames > 0 ||
-	    R.rx.nerrors >= RSV_MAX_ERRORS ||
-	    !terminated(m->msg, sizeof(m->msg))) {
-		gone("malformed reload error");
-		return;
-	}
-	if ((R.rx.errors[R.rx.nerrors] = strdup(m->msg)) == NULL) {
-		gone("out of memory for reload errors");
-		return;
-	}
-	R.rx.nerrors++;
 }
 
 /* Exact sizes of the answer types; 0 for a variable or unknown one. */
@@ -1005,31 +637,36 @@ take(const struct resolver_callbacks *cb, const void *buf, size_t n)
 
 	if (n < sizeof(*h) || h->magic != RSV_MAGIC ||
 	    h->version != RSV_VERSION || h->len != n) {
-		gone("malformed answer");
+		resolver_gone("malformed answer");
 		return;
 	}
 	want = answer_size(h->type);
 	if (h->type == RSV_RELOAD_DATA ? n <= RSV_DATA_HDR : want != n) {
-		gone("answer of type %u and the wrong size %zu",
+		resolver_gone("answer of type %u and the wrong size %zu",
 		    (unsigned)h->type, n);
 		return;
 	}
 	if (e == NULL || h->seq != e->seq ||
 	    (e->kind == RQ_NAME) != (h->type == RSV_NAME_ANS) ||
 	    (e->kind == RQ_UNIT) != (h->type == RSV_UNIT_ANS)) {
-		gone("answer of type %u for no request of its kind",
+		resolver_gone("answer of type %u for no request of its kind",
 		    (unsigned)h->type);
 		return;
 	}
 	switch (h->type) {
 	case RSV_NAME_ANS: take_name(cb, buf, e); break;
 	case RSV_UNIT_ANS: take_unit(cb, buf, e); break;
-	case RSV_RELOAD_FILE: take_file(buf); break;
-	case RSV_RELOAD_DATA: take_data(buf, n); break;
-	case RSV_RELOAD_NAME: take_reload_name(buf); break;
-	case RSV_RELOAD_ERROR: take_error(buf); break;
-	case RSV_RELOAD_END: take_end(cb, buf, e); break;
-	default: gone("answer of unknown type %u", (unsigned)h->type); break;
+	case RSV_RELOAD_FILE:
+	case RSV_RELOAD_DATA:
+	case RSV_RELOAD_NAME:
+	case RSV_RELOAD_ERROR:
+	case RSV_RELOAD_END:
+		if (reload_take(cb, buf, n, e->path, e->expired))
+			pop();
+		break;
+	default:
+		resolver_gone("answer of unknown type %u", (unsigned)h->type);
+		break;
 	}
 }
 
@@ -1063,15 +700,15 @@ resolver_io(const struct resolver_callbacks *cb)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n == 0) {
-			gone("the resolver process exited");
+			resolver_gone("the resolver process exited");
 			break;
 		}
 		if (n < 0) {
-			gone("recvmsg: %s", strerror(errno));
+			resolver_gone("recvmsg: %s", strerror(errno));
 			break;
 		}
 		if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-			gone("answer truncated or with control data");
+			resolver_gone("answer truncated or with control data");
 			break;
 		}
 		take(cb, &in, (size_t)n);

@@ -17,9 +17,9 @@
  *
  * A few calls get an errno instead, because failing them is harmless and
  * killing would turn a routine event into an outage: socket(AF_UNIX)
- * (the daemon makes none: NSS runs in the resolver process, and log.c
- * connects its syslog socket before the sandbox; should a libc path try,
- * it copes with a failure) and ioctl other than SIOCOUTQ (isatty() in
+ * (the daemon makes none: NSS runs in the resolver process, and
+ * log_sink.c connects its syslog socket before the sandbox; should a libc
+ * path try, it copes with a failure) and ioctl other than SIOCOUTQ (isatty() in
  * stdio).
  *
  * Integers compared here are the ones glibc passes as int: non-negative
@@ -114,15 +114,15 @@ static const struct sb_rule sb_rules[] = {
 	/* --- descriptors --- */
 	/* signalfd (server.c) */
 	ALLOW(read),
-	/* log.c: the log file, a pipe or terminal on stderr (reopened
+	/* log_sink.c: the log file, a pipe or terminal on stderr (reopened
 	 * non-blocking before the drop), and log_forked_child()'s lines */
 	ALLOW(write),
 	/* every part: connections, received and created sockets */
 	ALLOW(close),
-	/* log.c looks at stderr (fstat) should it set up its target late;
-	 * glibc's fstat() is newfstatat(fd, "", .., AT_EMPTY_PATH). No
-	 * file is opened after start-up: the resolver process reads the
-	 * policy on SIGHUP (resolver_child.c) */
+	/* log_sink.c looks at stderr (fstat) should log.c set up its
+	 * target late; glibc's fstat() is newfstatat(fd, "", ..,
+	 * AT_EMPTY_PATH). No file is opened after start-up: the resolver
+	 * process reads the policy on SIGHUP (resolver_child.c) */
 	ALLOW(fstat),
 	ALLOW1(newfstatat, EQ(3, AT_EMPTY_PATH)),
 	ALLOW1(fstatat64, EQ(3, AT_EMPTY_PATH)),
@@ -158,12 +158,12 @@ static const struct sb_rule sb_rules[] = {
 	 * names and policies in, requests out */
 	ALLOW(recvmsg),
 	ALLOW(sendmsg),
-	/* log.c send()s, with MSG_DONTWAIT, on its syslog socket and on
+	/* log_sink.c send()s, with MSG_DONTWAIT, on its syslog socket and on
 	 * the journal's stream socket (stderr), both connected before the
 	 * sandbox; no destination address, so nothing can be sent anywhere
 	 * else. (Its syslog socket may connect() again: sb_add_dynamic) */
 	ALLOW1(sendto, EQ(4, 0)),
-	/* log.c: a pipe or terminal on stderr that /proc could not reopen
+	/* log_sink.c: a pipe or terminal on stderr that /proc could not reopen
 	 * is written only after poll(timeout 0) says it has room (and the
 	 * event loop may wait on it); ppoll where poll is missing */
 	ALLOW(poll),
@@ -220,13 +220,14 @@ static const struct sb_rule sb_rules[] = {
 	/* hold_v4_wildcard() in grant.c: the placeholder's SO_REUSEPORT */
 	ALLOW2(setsockopt, EQ(1, SOL_SOCKET), EQ(2, SO_REUSEPORT)),
 
-	/* --- time: log.c timestamps and retries, server.c deadlines (vDSO
-	 * first; log.c uses clock_gettime, never time()) --- */
+	/* --- time: log_format.c timestamps, log.c retries, server.c
+	 * deadlines (wire_now_ms(); vDSO first; log_format.c uses
+	 * clock_gettime, never time()) --- */
 	ALLOW(clock_gettime),
 	ALLOW(clock_gettime64),
 
 	/* --- the process itself --- */
-	/* log.c puts the pid in every line; abort() */
+	/* log_format.c puts the pid in every line; abort() */
 	ALLOW(getpid),
 	/* abort() (assert, _FORTIFY_SOURCE, stack protector) blocks
 	 * signals, asks its tid and raises SIGABRT; tgkill is added at run

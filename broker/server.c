@@ -53,10 +53,7 @@ static char tag_listen, tag_signal, tag_log, tag_resolver;
 int64_t
 server_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return wire_now_ms();
 }
 
 /* Resource trouble is logged once per WARN_EVERY_MS, never per event. */

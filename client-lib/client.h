@@ -14,7 +14,7 @@
 #include "bindreq_proto.h"
 #include "wire.h"
 
-/* CLOCK_MONOTONIC in milliseconds. */
+/* CLOCK_MONOTONIC in milliseconds: wire_now_ms(), the daemon's clock too. */
 int64_t client_now_ms(void);
 
 /* $BINDREQ_TIMEOUT_MS, 1 ms to an hour, else BINDREQ_DEFAULT_TIMEOUT_MS. */

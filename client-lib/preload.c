@@ -494,41 +494,26 @@ exec_list(int kind, const char *file, const char *arg0, va_list ap)
 	return rc;
 }
 
-EXPORT int
-execl(const char *path, const char *arg, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, arg);
-	rc = exec_list('l', path, arg, ap);
-	va_end(ap);
-	return rc;
+/*
+ * execl, execlp and execle: one body, told apart by kind. A macro,
+ * because a variadic function cannot hand its arguments on to another.
+ */
+#define EXEC_LIST(name, kind)						\
+EXPORT int								\
+name(const char *file, const char *arg, ...)				\
+{									\
+	va_list ap;							\
+	int rc;								\
+									\
+	va_start(ap, arg);						\
+	rc = exec_list((kind), file, arg, ap);				\
+	va_end(ap);							\
+	return rc;							\
 }
 
-EXPORT int
-execlp(const char *file, const char *arg, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, arg);
-	rc = exec_list('p', file, arg, ap);
-	va_end(ap);
-	return rc;
-}
-
-EXPORT int
-execle(const char *path, const char *arg, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, arg);
-	rc = exec_list('e', path, arg, ap);
-	va_end(ap);
-	return rc;
-}
+EXEC_LIST(execl, 'l')
+EXEC_LIST(execlp, 'p')
+EXEC_LIST(execle, 'e')
 
 /* posix_spawn returns an error number and leaves errno alone. */
 static int

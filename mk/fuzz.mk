@@ -18,8 +18,8 @@ $(FUZZ_BUILD)/fuzz_grants: $(POLICY_SRC) $(TOOL_LIB)
 # The event loop, in process, with small bounds so that a few clients
 # reach every one (bounds.h); the reaper needs its thread.
 $(FUZZ_BUILD)/fuzz_server: broker/server.c broker/conn.c broker/request.c \
-    broker/uids.c broker/reaper.c broker/grant.c broker/log.c broker/names.c \
-    broker/resolver.c $(WIRE_SRC) \
+    broker/uids.c broker/reaper.c broker/grant.c $(LOG_SRC) broker/names.c \
+    broker/resolver.c broker/resolver_reload.c $(WIRE_SRC) \
     $(POLICY_SRC) $(wildcard broker/*.h)
 $(FUZZ_BUILD)/fuzz_server: FUZZ_EXTRA := -DLIMIT_CONNS_TOTAL=8 \
     -DLIMIT_CONNS_PER_UID=4 -DLIMIT_REQUESTS_PER_CONN=6 -DLIMIT_UID_RATE=5 \

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * What the policy engine's files share and nobody else sees: parse.c (the
- * parser of hostile text), index.c (the index and the decision the daemon
- * runs per request) and load.c (files, their trust, name resolution).
+ * What the policy engine's files share and nobody else sees: parse.c,
+ * parse_lex.c and parse_field.c (the parser of hostile text; parse_int.h
+ * is theirs alone), index.c (the index and the decision the daemon runs
+ * per request) and load.c (files, their trust, name resolution).
  */
 #ifndef BINDREQ_POLICY_INT_H
 #define BINDREQ_POLICY_INT_H
@@ -14,7 +15,7 @@
 /* Most bytes policy_load() reads, all files of a set together. */
 #define POLICY_MAX_FILE	(64u * 1024 * 1024)
 
-/* Error reporting (parse.c): reset, and add one "FILE:...: msg". */
+/* Error reporting (parse_lex.c): reset, and add one "FILE:...: msg". */
 void errors_reset(struct policy_errors *errs);
 void errors_add(struct policy_errors *errs, const char *msg);
 void errorf(struct policy_errors *errs, const char *fmt, ...)
@@ -29,7 +30,7 @@ int policy_parse_sources(const struct policy_source *src, size_t n,
 /* Free one rule's allocations (parse.c). */
 void rule_clear(struct policy_rule *r);
 
-/* ::ffff:a.b.c.d (parse.c). */
+/* ::ffff:a.b.c.d (parse_field.c). */
 int is_v4_mapped(const uint8_t a[16]);
 
 /* The decision index (index.c), built once a policy has parsed. */

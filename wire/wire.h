@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The wire codec and descriptor passing, shared by bindreqd, libbindreq,
- * the preload shim and bindreq-run. The decoders trust nothing: every
- * length, magic, version, reserved field and value range is checked here,
- * once, for both ends.
+ * the preload shim and bindreq-run, and the clock both ends keep their
+ * deadlines by. The decoders trust nothing: every length, magic, version,
+ * reserved field and value range is checked here, once, for both ends.
  */
 #ifndef BINDREQ_WIRE_H
 #define BINDREQ_WIRE_H
@@ -89,5 +89,8 @@ ssize_t wire_recv(int sock, void *buf, size_t len, struct wire_ancillary *anc,
 
 /* Close every descriptor in *anc and forget them. errno is preserved. */
 void wire_ancillary_close(struct wire_ancillary *anc);
+
+/* CLOCK_MONOTONIC in milliseconds (clock.c). */
+int64_t wire_now_ms(void);
 
 #endif /* BINDREQ_WIRE_H */
