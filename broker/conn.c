@@ -301,19 +301,30 @@ conn_close(struct server *s, struct conn *c)
 	}
 	/* A duplicate in the socket closer's queue keeps the file, and its
 	 * place in the epoll set, beyond our close. */
-	if (c->drained)
+	if (c->drained && c->watched)
 		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	reaper_close_conn(c->fd);
 	conn_free(s, c);
 }
 
-static void
-epoll_mod(struct server *s, struct conn *c, uint32_t events)
+/*
+ * Have epoll report events of c. A connection joins the epoll set only
+ * when it must wait for something: most are served and closed in the
+ * wake-up that accepted them, and an epoll_ctl() each was a syscall of
+ * every grant. Returns false (with a warning) if epoll refused.
+ */
+bool
+conn_watch(struct server *s, struct conn *c, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = c };
 
-	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+	if (epoll_ctl(s->epfd, c->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
+	    c->fd, &ev) < 0) {
 		server_warn(s, "epoll_ctl", errno);
+		return false;
+	}
+	c->watched = true;
+	return true;
 }
 
 /*
@@ -333,7 +344,8 @@ conn_park(struct server *s, struct conn *c)
 		uids_conn_del(&s->uids, u);
 	c->parked = true;
 	list_push(&s->parked, c);
-	epoll_mod(s, c, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP);
+	if (!conn_watch(s, c, EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP))
+		conn_close(s, c);
 }
 
 /*
@@ -372,27 +384,35 @@ conn_retire(struct server *s, struct conn *c)
 /*
  * All slots are taken: free the oldest slot of a uid that holds the most,
  * if that is more than uid holds. Returns false if uid itself holds the
- * most (it is the one to wait).
+ * most (it is the one to wait). A connection the daemon itself keeps
+ * waiting (for its uid's name or its unit: the resolver may be busy with
+ * thousands of other uids) goes last: it is never the client's fault,
+ * and while every uid holds one slot, it would be the oldest.
  */
 static bool
 evict_for(struct server *s, uint32_t held)
 {
 	uint32_t most = uids_max_conns(&s->uids);
+	struct conn *c, *waiting = NULL;
 	struct uid_slot *u;
-	struct conn *c;
 
 	if (most <= held)
 		return false;
 	for (c = s->served.oldest; c != NULL; c = c->next) {
 		u = uids_find(&s->uids, c->peer.uid);
-		if (u != NULL && u->conns == most) {
-			log_debug("connection of uid %u pid %d: slot taken by "
-			    "a uid holding fewer", c->peer.uid, c->peer.pid);
-			conn_retire(s, c);
-			return true;
-		}
+		if (u == NULL || u->conns != most)
+			continue;
+		if (!c->naming && !c->uniting)
+			break;
+		if (waiting == NULL)
+			waiting = c;
 	}
-	return false;
+	if (c == NULL && (c = waiting) == NULL)
+		return false;
+	log_debug("connection of uid %u pid %d: slot taken by a uid holding "
+	    "fewer", c->peer.uid, c->peer.pid);
+	conn_retire(s, c);
+	return true;
 }
 
 /*
@@ -405,26 +425,30 @@ evict_for(struct server *s, uint32_t held)
 static bool
 conn_hold(struct server *s, struct conn *c)
 {
+	if (!c->watched)
+		return true;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL) < 0) {
 		server_warn(s, "epoll_ctl", errno);
 		conn_close(s, c);
 		return false;
 	}
+	c->watched = false;
 	return true;
 }
 
-/* Back into the epoll set once nothing is awaited any more. */
+/*
+ * Serve c once nothing is awaited any more: now, not after the next
+ * epoll_wait(). It waited for the daemon, so it is among the oldest, and
+ * under a flood of new connections the oldest slots are the ones taken
+ * (evict_for()). Only c can close here; conn_readable() puts it back in
+ * the epoll set when it has to wait for its client.
+ */
 static void
 conn_release(struct server *s, struct conn *c)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-
 	if (c->naming || c->uniting)
 		return;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
-		server_warn(s, "epoll_ctl", errno);
-		conn_close(s, c);
-	}
+	conn_readable(s, c);
 }
 
 /* resolver.c: uid's name is known, or will not be: serve its waiters. */
@@ -530,7 +554,6 @@ unit_ready(void *arg, void *conn, uint64_t serial, const char *unit)
 static struct conn *
 conn_open(struct server *s, int fd)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct uid_slot *u;
 	struct conn *c;
 	size_t ngroups;
@@ -562,11 +585,6 @@ conn_open(struct server *s, int fd)
 			refuse(s, c, 0, EAGAIN, s->served.n >=
 			    LIMIT_CONNS_TOTAL ? "too many connections" :
 			    "too many connections for uid");
-		goto drop;
-	}
-	ev.data.ptr = c;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		server_warn(s, "epoll_ctl", errno);
 		goto drop;
 	}
 	u = uids_get(&s->uids, c->peer.uid, server_now_ms());	/* evict_for moved it? */

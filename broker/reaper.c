@@ -21,11 +21,23 @@
  * reply is sent (it must free the port at once), and its connections,
  * under a watchdog timer of its own (their close may purge queued
  * messages holding clients' sockets). Any other socket (a refused one,
- * a granted one with SO_LINGER) goes to the socket closer, a thread whose own
- * watchdog timer (SIGEV_THREAD_ID, SIGALRM with an empty handler) is
- * armed around each close and cuts any such sleep to REAPER_TICK_US; a
+ * a granted one with SO_LINGER) goes to the socket closer, a thread with
+ * a watchdog of its own that cuts any such sleep to REAPER_TICK_US; a
  * refused socket that is connected is switched to an abortive close
- * (SO_LINGER {1, 0}) first, so that it does not sleep at all. Anything
+ * (SO_LINGER {1, 0}) first, so that it does not sleep at all.
+ *
+ * A watchdog is a one-shot timer (SIGEV_THREAD_ID: SIGALRM, with an empty
+ * handler and no SA_RESTART, to its own thread only). It is not armed and
+ * disarmed around each close: each timer_settime() reprograms the CPU's
+ * timer, which in a virtual machine is an exit to the host, and two of
+ * them were a fifth of a grant's cost. A close is covered when the timer
+ * is due within the tick from the close's start: watchdog_cover() arms it
+ * only when it is not due anymore, so it is armed at most once a tick,
+ * and fires once after the last close of a busy stretch. A signal that
+ * comes when nothing sleeps costs a handler run, or one EINTR of
+ * epoll_wait(). One expiry is enough: the signal stays pending, and every
+ * sleep of the close (a purge may drop several sockets) sees it, until
+ * the return to user space. Anything
  * that is not a socket (no client has a reason to send one) goes to the
  * file closer, a thread that may block for good without holding anyone
  * but the senders of such files. The loop never even fstat()s them (that
@@ -52,10 +64,10 @@
 /* The longest an interruptible close may hold the socket closer. */
 #define REAPER_TICK_US	200
 /*
- * The same for the loop's close of a connection. Longer: the close wakes
- * the client, which on the same core runs before the loop disarms the
- * timer; a tick shorter than the client's turn would fire at nearly
- * every grant.
+ * The same for the loop's close of a connection: each costs its client a
+ * connection, and its uid a request token. Longer, because the loop's
+ * watchdog is armed at most once a tick and fires once after each busy
+ * stretch, while grants come at up to twenty a tick.
  */
 #define REAPER_LOOP_TICK_US	1000
 
@@ -75,17 +87,24 @@ struct item {
 	int kind;
 };
 
+struct watchdog {
+	timer_t timer;		/* SIGALRM to the thread that owns it */
+	long tick_ns;		/* the longest a close may sleep */
+	struct timespec due;	/* when it fires next; 0 if not armed */
+};
+
 struct closer {
 	const char *name;
-	bool watchdog;		/* arm a timer around each close */
+	long tick_us;		/* its watchdog's tick, or 0 for none */
 	int rd, wr;		/* the queue: a pipe of struct item */
 	int ready;		/* written once the thread runs */
 	atomic_long pending;	/* queued, not closed yet */
 };
 
-static struct closer sockets = { .name = "socket closer", .watchdog = true };
-static timer_t loop_watchdog;	/* the event loop's own, around conn closes */
-static struct closer files = { .name = "file closer", .watchdog = false };
+static struct closer sockets = { .name = "socket closer",
+    .tick_us = REAPER_TICK_US };
+static struct watchdog loop_watchdog;	/* the event loop's own */
+static struct closer files = { .name = "file closer" };
 
 static void
 on_tick(int sig)
@@ -93,15 +112,40 @@ on_tick(int sig)
 	(void)sig;	/* its only job is to be pending */
 }
 
-static void
-watchdog_set(timer_t t, long us)
+/* A watchdog for the calling thread. Returns 0, or -1 with errno. */
+static int
+watchdog_init(struct watchdog *w, long tick_us)
 {
-	struct itimerspec its = {
-		.it_interval = { 0, us * 1000 },
-		.it_value = { 0, us * 1000 },
-	};
+	struct sigevent sev;
 
-	(void)timer_settime(t, 0, &its, NULL);
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGALRM;
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	w->tick_ns = tick_us * 1000;
+	w->due.tv_sec = w->due.tv_nsec = 0;
+	return timer_create(CLOCK_MONOTONIC, &sev, &w->timer);
+}
+
+/* Make sure w fires within its tick from now: before a close. */
+static void
+watchdog_cover(struct watchdog *w)
+{
+	struct itimerspec its = { .it_interval = { 0, 0 } };
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < w->due.tv_sec || (now.tv_sec == w->due.tv_sec &&
+	    now.tv_nsec < w->due.tv_nsec))
+		return;		/* due within the tick of its arming */
+	w->due = now;
+	w->due.tv_nsec += w->tick_ns;
+	if (w->due.tv_nsec >= 1000000000L) {
+		w->due.tv_sec++;
+		w->due.tv_nsec -= 1000000000L;
+	}
+	its.it_value = w->due;
+	(void)timer_settime(w->timer, TIMER_ABSTIME, &its, NULL);
 }
 
 /* Connected: its close may wait for a peer (no client passes one). */
@@ -165,19 +209,14 @@ static void *
 closer_main(void *arg)
 {
 	struct closer *c = arg;
-	struct sigevent sev;
+	struct watchdog w;
 	struct item it;
-	timer_t timer;
 	sigset_t set;
 	char one = 1;
 	ssize_t n;
 
-	if (c->watchdog) {
-		memset(&sev, 0, sizeof(sev));
-		sev.sigev_notify = SIGEV_THREAD_ID;
-		sev.sigev_signo = SIGALRM;
-		sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-		if (timer_create(CLOCK_MONOTONIC, &sev, &timer) < 0)
+	if (c->tick_us > 0) {
+		if (watchdog_init(&w, c->tick_us) < 0)
 			return NULL;	/* reaper_init() sees no ready byte */
 		sigemptyset(&set);
 		sigaddset(&set, SIGALRM);
@@ -192,11 +231,9 @@ closer_main(void *arg)
 			continue;
 		if (n != (ssize_t)sizeof(it))
 			return NULL;
-		if (c->watchdog)
-			watchdog_set(timer, REAPER_TICK_US);
+		if (c->tick_us > 0)
+			watchdog_cover(&w);
 		close_item(&it);
-		if (c->watchdog)
-			watchdog_set(timer, 0);
 		atomic_fetch_sub(&c->pending, 1);
 	}
 }
@@ -236,7 +273,6 @@ void
 reaper_init(void)
 {
 	struct sigaction sa;
-	struct sigevent sev;
 	sigset_t set;
 
 	memset(&sa, 0, sizeof(sa));
@@ -248,11 +284,7 @@ reaper_init(void)
 	 * takes SIGALRM from its own timer only (SIGEV_THREAD_ID). */
 	closer_start(&sockets);
 	closer_start(&files);
-	memset(&sev, 0, sizeof(sev));
-	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = SIGALRM;
-	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-	if (timer_create(CLOCK_MONOTONIC, &sev, &loop_watchdog) < 0)
+	if (watchdog_init(&loop_watchdog, REAPER_LOOP_TICK_US) < 0)
 		fatal("reaper: timer_create");
 	sigemptyset(&set);
 	sigaddset(&set, SIGALRM);
@@ -333,9 +365,8 @@ reaper_close_conn(int fd)
 {
 	if (fd < 0)
 		return;
-	watchdog_set(loop_watchdog, REAPER_LOOP_TICK_US);
+	watchdog_cover(&loop_watchdog);
 	close(fd);
-	watchdog_set(loop_watchdog, 0);
 }
 
 void

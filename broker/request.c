@@ -286,7 +286,7 @@ conn_readable(struct server *s, struct conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
+			break;
 		if (n <= 0) {
 			close_received(s, c, &anc, -1);
 			conn_close(s, c);
@@ -299,5 +299,8 @@ conn_readable(struct server *s, struct conn *c)
 			return;
 		}
 	}
+	/* Nothing more to read now, or its share of this wake-up is used. */
+	if (!c->watched && !conn_watch(s, c, EPOLLIN))
+		conn_close(s, c);
 }
 

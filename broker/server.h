@@ -33,6 +33,7 @@ struct conn {
 	bool naming;			/* out of epoll until its uid's name
 					   is known (resolver.c) */
 	bool drained;			/* a duplicate went to reaper_drain() */
+	bool watched;			/* in the epoll set (conn_watch()) */
 	bool uniting;			/* out of epoll until its system
 					   service is known (resolver.c) */
 	unsigned unit_gen;		/* the policy peer.unit_id is for */
@@ -94,6 +95,7 @@ void unread_clear(struct server *s, struct conn *c);
 bool unread_allowed(struct server *s, const struct conn *c);
 void unread_add(struct server *s, struct conn *c);
 void conn_close(struct server *s, struct conn *c);
+bool conn_watch(struct server *s, struct conn *c, uint32_t events);
 void conn_park(struct server *s, struct conn *c);
 void conn_parked_event(struct server *s, struct conn *c, uint32_t events);
 void conn_retire(struct server *s, struct conn *c);

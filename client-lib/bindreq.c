@@ -86,8 +86,7 @@ static int
 broker_connect(int64_t deadline, int *err)
 {
 	struct sockaddr_un sun;
-	struct timeval none = { 0, 0 };
-	int fd, flags;
+	int fd;
 
 	if ((*err = client_broker_addr(&sun)) != 0)
 		return -1;
@@ -96,13 +95,9 @@ broker_connect(int64_t deadline, int *err)
 		*err = errno;
 		return -1;
 	}
-	*err = connect_until(fd, &sun, deadline);
-	/* The rest of the exchange polls on a non-blocking socket. */
-	if (*err == 0 && (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none,
-	    sizeof(none)) < 0 || (flags = fcntl(fd, F_GETFL)) < 0 ||
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0))
-		*err = errno;
-	if (*err == 0)
+	/* The rest of the exchange is MSG_DONTWAIT and poll(), so neither
+	 * the socket's SO_SNDTIMEO nor its blocking mode matters after. */
+	if ((*err = connect_until(fd, &sun, deadline)) == 0)
 		return fd;
 	close(fd);
 	*err = client_connect_error(*err);
@@ -120,17 +115,15 @@ recv_reply(int sock, uint16_t op, struct bindreq_reply *rep, int *fd_out,
 	int err;
 
 	*fd_out = -1;
+	/* The broker has yet to run when the request is sent: wait first. */
 	for (;;) {
+		if ((err = wait_for(sock, POLLIN, deadline)) != 0)
+			return err;
 		n = wire_recv(sock, buf, sizeof(buf), &anc, MSG_DONTWAIT);
 		if (n >= 0)
 			break;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
 			return errno == ECONNRESET ? EPROTO : errno;
-		err = wait_for(sock, POLLIN, deadline);
-		if (err != 0)
-			return err;
 	}
 	if (n == 0)
 		return EPROTO;	/* the broker closed without an answer */
