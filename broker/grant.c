@@ -297,16 +297,17 @@ format_addr(const struct bindreq_request *req, char *buf, size_t len)
 static void
 format_rule(const struct policy_decision *d, char *buf, size_t len)
 {
-	char path[512];
-	int n;
+	char path[512], line[LOG_NUM_MAX];
+	size_t n;
 
 	/* Each rule names its own file: the main one or a drop-in. */
 	log_escape(d->rule->file, path, sizeof(path));
-	n = snprintf(buf, len, "rule=%s:%u", path, d->rule->line);
-	if (d->rule4 != NULL && n > 0 && (size_t)n < len) {
+	n = log_cat(buf, len, "rule=", path, ":",
+	    log_num(line, d->rule->line), (char *)NULL);
+	if (d->rule4 != NULL) {
 		log_escape(d->rule4->file, path, sizeof(path));
-		snprintf(buf + n, len - (size_t)n, " rule4=%s:%u", path,
-		    d->rule4->line);
+		log_cat(buf + n, len - n, " rule4=", path, ":",
+		    log_num(line, d->rule4->line), (char *)NULL);
 	}
 }
 
@@ -331,19 +332,23 @@ audit(const struct grant_ctx *g, const struct peer *p,
     const char *tail)
 {
 	char line[2048], user[256], addr[INET6_ADDRSTRLEN], eb[16];
-	char unit[UNIT_FIELD_MAX];
+	char unit[UNIT_FIELD_MAX], uid[LOG_NUM_MAX], pid[LOG_NUM_MAX];
+	char port[LOG_NUM_MAX];
 
 	log_escape(names_user(p->uid), user, sizeof(user));
 	format_addr(req, addr, sizeof(addr));
 	format_unit(p, unit, sizeof(unit));
-	snprintf(line, sizeof(line), "decision=%s uid=%u user=%s pid=%d "
-	    "op=%s proto=%s addr=%s port=%u status=%s %s policy=%s%s",
-	    decision, p->uid, user, p->pid,
-	    req->op == BINDREQ_OP_BIND ? "bind" : "create",
-	    req->type == SOCK_DGRAM ? "udp" : req->protocol ==
-	    IPPROTO_MPTCP ? "mptcp" : "tcp", addr, req->port,
-	    errno_name(status, eb, sizeof(eb)), tail, g->policy->sha256_hex,
-	    unit);
+	/* Every request's line: log_cat(), as printf's machinery was a
+	 * fifth of the daemon's own time for a grant. */
+	log_cat(line, sizeof(line), "decision=", decision,
+	    " uid=", log_num(uid, p->uid), " user=", user,
+	    " pid=", log_num(pid, p->pid),
+	    " op=", req->op == BINDREQ_OP_BIND ? "bind" : "create",
+	    " proto=", req->type == SOCK_DGRAM ? "udp" :
+	    req->protocol == IPPROTO_MPTCP ? "mptcp" : "tcp",
+	    " addr=", addr, " port=", log_num(port, req->port),
+	    " status=", errno_name(status, eb, sizeof(eb)), " ", tail,
+	    " policy=", g->policy->sha256_hex, unit, (char *)NULL);
 	log_audit(line);
 }
 

@@ -114,4 +114,16 @@ void log_test_set_devlog(const char *path);
  */
 char *log_escape(const char *src, char *dst, size_t len);
 
+/*
+ * The strings up to a NULL, one after the other, into dst (at most len
+ * bytes, len >= 1, always terminated): what snprintf("%s%s...") would
+ * write, without printf's machinery, for lines made at every request.
+ * Returns the length written.
+ */
+size_t log_cat(char *dst, size_t len, ...) __attribute__((sentinel));
+
+/* v in decimal, in buf (LOG_NUM_MAX bytes); returns buf. */
+#define LOG_NUM_MAX	24
+char *log_num(char *buf, long long v);
+
 #endif /* BINDREQD_LOG_H */

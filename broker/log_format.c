@@ -11,6 +11,7 @@
  * the sandbox: clock_gettime, never time(); localtime_r() reads no file
  * because log_open() called tzset() first.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -156,9 +157,41 @@ format_audit(enum fmt f, const char *kv, char *buf)
 	}
 	if (f == FMT_JOURNAL)
 		n = prefix(f, LOG_NOTICE, buf, REC_MAX);
-	n += clamp(snprintf(buf + n, LOG_AUDIT_MAX, "time=%s %s", ts, kv),
-	    LOG_AUDIT_MAX);
+	n += log_cat(buf + n, LOG_AUDIT_MAX, "time=", ts, " ", kv,
+	    (char *)NULL);
 	return terminate(f, buf, n);
+}
+
+size_t
+log_cat(char *dst, size_t len, ...)
+{
+	const char *s;
+	size_t n = 0;
+	va_list ap;
+
+	va_start(ap, len);
+	while ((s = va_arg(ap, const char *)) != NULL)
+		while (*s != '\0' && n < len - 1)
+			dst[n++] = *s++;
+	va_end(ap);
+	dst[n] = '\0';
+	return n;
+}
+
+char *
+log_num(char *buf, long long v)
+{
+	unsigned long long u = v < 0 ? 0 - (unsigned long long)v :
+	    (unsigned long long)v;
+	char *p = buf + LOG_NUM_MAX - 1;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	return memmove(buf, p, (size_t)(buf + LOG_NUM_MAX - p));
 }
 
 /* ---- escaping ------------------------------------------------------------ */

@@ -49,11 +49,12 @@ wait_for(int fd, short events, int64_t deadline)
 }
 
 /*
- * connect() within the deadline. A non-blocking AF_UNIX connect to a full
- * backlog fails with EAGAIN and leaves no connection in progress, so there
- * is nothing to poll for: connect blocking instead, bounded by SO_SNDTIMEO
- * (the kernel's limit on that wait), and retry after a signal with what is
- * left. Returns 0 or an errno value.
+ * connect() the non-blocking fd within the deadline. A non-blocking
+ * AF_UNIX connect to a full backlog fails with EAGAIN and leaves no
+ * connection in progress, so there is nothing to poll for: then connect
+ * blocking instead, bounded by SO_SNDTIMEO (the kernel's limit on that
+ * wait), and retry after a signal with what is left. The first try needs
+ * neither: the backlog mostly has room. Returns 0 or an errno value.
  */
 static int
 connect_until(int fd, const struct sockaddr_un *sun, int64_t deadline)
@@ -61,6 +62,12 @@ connect_until(int fd, const struct sockaddr_un *sun, int64_t deadline)
 	struct timeval tv;
 	int64_t left;
 
+	if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
+		return 0;
+	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		return errno;
+	if (fcntl(fd, F_SETFL, O_RDWR) < 0)	/* a fresh socket's flags */
+		return errno;
 	for (;;) {
 		left = deadline - client_now_ms();
 		if (left <= 0)
@@ -90,7 +97,7 @@ broker_connect(int64_t deadline, int *err)
 
 	if ((*err = client_broker_addr(&sun)) != 0)
 		return -1;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*err = errno;
 		return -1;

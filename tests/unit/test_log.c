@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <regex.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -268,6 +269,36 @@ test_truncation_whole_escapes(void **state)
  * an open quote would make a parser read the rest of the line, the next
  * key=value pairs included, as this one value.
  */
+/* log_cat() writes what snprintf("%s%s...") would, cut the same way. */
+static void
+test_cat_and_num(void **state)
+{
+	char buf[16], num[LOG_NUM_MAX], want[16];
+	static const long long nums[] = { 0, 7, -1, 65535, 4294967295LL,
+	    -2147483648LL, LLONG_MAX, LLONG_MIN };
+	size_t i, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		snprintf(want, sizeof(want), "%lld", nums[i]);
+		if (strlen(want) < sizeof(want) - 1)
+			assert_string_equal(log_num(num, nums[i]), want);
+		else	/* 20 digits: compare all of it */
+			assert_int_equal(strtoll(log_num(num, nums[i]), NULL,
+			    10), nums[i]);
+	}
+	for (len = 1; len <= sizeof(buf); len++) {
+		/* "port=12345678901234" cut to len - 1 characters */
+		memcpy(want, "port=12345678901234", len - 1);
+		want[len - 1] = '\0';
+		assert_int_equal(log_cat(buf, len, "port=", "",
+		    "12345678901234", (char *)NULL), len - 1);
+		assert_string_equal(buf, want);
+	}
+	assert_int_equal(log_cat(buf, sizeof(buf), (char *)NULL), 0);
+	assert_string_equal(buf, "");
+}
+
 static void
 test_truncation_closes_quote(void **state)
 {
@@ -1120,6 +1151,7 @@ main(void)
 		cmocka_unit_test(test_truncation_stays_in_bounds),
 		cmocka_unit_test(test_truncation_whole_escapes),
 		cmocka_unit_test(test_truncation_closes_quote),
+		cmocka_unit_test(test_cat_and_num),
 	};
 	const struct CMUnitTest queue_tests[] = {
 		cmocka_unit_test_setup_teardown(test_plain_format, q_setup,
