@@ -242,8 +242,9 @@ static const struct sb_rule sb_rules[] = {
 	ALLOW1(futex, FUTEX_CMD(1, FUTEX_WAKE_BITSET)),
 	/* the kernel resuming an interrupted call that was itself allowed */
 	ALLOW(restart_syscall),
-	/* reaper.c: the socket closer's watchdog timer, armed around each
-	 * close, and the return from its empty SIGALRM handler */
+	/* reaper.c: the watchdog timers of the loop and the socket closer,
+	 * armed before a close when not due within a tick (watchdog_cover),
+	 * and the return from their empty SIGALRM handler */
 	ALLOW(timer_settime),
 	ALLOW(rt_sigreturn),
 #ifdef BROKER_SANITIZER
