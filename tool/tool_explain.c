@@ -41,35 +41,27 @@ parse_number(const char *s, unsigned long max, unsigned long *v)
 	return 0;
 }
 
+/* gid_t is a uint32_t on Linux: getgrouplist() fills id->groups. */
+_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32 bits");
+
 static int
 load_groups(struct tool_identity *id, const struct passwd *pw)
 {
-	gid_t *g = NULL, *n;
 	int ng = 16, prev;
-	size_t i;
+	uint32_t *n;
 
 	for (;;) {
-		n = realloc(g, (size_t)ng * sizeof(*g));
-		if (n == NULL) {
-			free(g);
+		n = realloc(id->groups, (size_t)ng * sizeof(*n));
+		if (n == NULL)
 			return -1;
-		}
-		g = n;
+		id->groups = n;
 		prev = ng;
-		if (getgrouplist(pw->pw_name, pw->pw_gid, g, &ng) != -1)
+		if (getgrouplist(pw->pw_name, pw->pw_gid, (gid_t *)n, &ng) != -1)
 			break;
 		if (ng <= prev)
 			ng = prev * 2;
 	}
-	id->groups = calloc((size_t)ng + 1, sizeof(*id->groups));
-	if (id->groups == NULL) {
-		free(g);
-		return -1;
-	}
-	for (i = 0; i < (size_t)ng; i++)
-		id->groups[i] = (uint32_t)g[i];
 	id->ngroups = (size_t)ng;
-	free(g);
 	return 0;
 }
 
@@ -171,9 +163,8 @@ badaddr:
 /* Saying why */
 
 static void
-print_rule(FILE *out, const struct policy *pol, const struct policy_rule *r)
+print_rule(FILE *out, const struct policy_rule *r)
 {
-	(void)pol;
 	fprintf(out, "%s:%u (", r->file, r->line);
 	tool_rule_text(out, r);
 	fputc(')', out);
@@ -222,15 +213,6 @@ print_match(FILE *out, const struct policy_rule *r,
 	fprintf(out, ")\n");
 }
 
-static bool
-is_v6_any(const struct tool_request *rq)
-{
-	static const uint8_t zero[16];
-
-	return rq->family == AF_INET6 &&
-	    memcmp(rq->addr, zero, sizeof(zero)) == 0;
-}
-
 /*
  * After a denial, the rules that grant this port and protocol to anyone:
  * usually the administrator's next question.
@@ -241,17 +223,12 @@ print_others(FILE *out, const struct policy *pol,
 {
 	const char *proto = rq->proto == POLICY_TCP ? "tcp" : "udp";
 	const struct policy_rule *r;
-	size_t i, j, shown = 0, more = 0;
+	size_t i, shown = 0, more = 0;
 
 	for (i = 0; i < pol->nrules; i++) {
 		r = &pol->rules[i];
-		if (!(r->protos & rq->proto))
-			continue;
-		for (j = 0; j < r->nports; j++)
-			if (rq->port >= r->ports[j].lo &&
-			    rq->port <= r->ports[j].hi)
-				break;
-		if (j == r->nports)
+		if (!(r->protos & rq->proto) ||
+		    !grant_rule_has_port(r, rq->port))
 			continue;
 		if (shown == OTHERS_MAX) {
 			more++;
@@ -260,7 +237,7 @@ print_others(FILE *out, const struct policy *pol,
 		if (shown == 0)
 			fprintf(out, "  rules for %s %u:\n", proto, rq->port);
 		fprintf(out, "    ");
-		print_rule(out, pol, r);
+		print_rule(out, r);
 		fputc('\n', out);
 		shown++;
 	}
@@ -277,7 +254,8 @@ tool_explain(const struct policy *pol, const struct tool_identity *id,
 {
 	struct policy_decision d;
 	struct policy_query q;
-	char a6[INET6_ADDRSTRLEN], a4[INET_ADDRSTRLEN];
+	struct grant_prefix p = { .family = 6, .len = 128 };
+	char a6[INET6_ADDRSTRLEN];
 
 	memset(&q, 0, sizeof(q));
 	q.uid = id->uid;
@@ -293,11 +271,11 @@ tool_explain(const struct policy *pol, const struct tool_identity *id,
 
 	if (policy_decide(pol, &q, &d)) {
 		fprintf(out, "allow: granted by ");
-		print_rule(out, pol, d.rule);
+		print_rule(out, d.rule);
 		if (d.rule4 != NULL) {
 			fprintf(out, " and, for the IPv4 side of a dual-stack "
 			    "[::] socket, ");
-			print_rule(out, pol, d.rule4);
+			print_rule(out, d.rule4);
 		}
 		fputc('\n', out);
 		print_caller(out, id);
@@ -309,12 +287,14 @@ tool_explain(const struct policy *pol, const struct tool_identity *id,
 		print_caller(out, id);
 		print_others(out, pol, rq);
 	}
-	if (rq->family == AF_INET6 && grant_is_v4_mapped(rq->addr))
-		fprintf(out, "  note: %s is judged as the IPv4 address %s\n",
-		    inet_ntop(AF_INET6, rq->addr, a6, sizeof(a6)) ? a6 : "?",
-		    inet_ntop(AF_INET, rq->addr + 12, a4, sizeof(a4)) ? a4 :
-		    "?");
-	else if (is_v6_any(rq) && !rq->v6only && !d.allow)
+	memcpy(p.a, rq->addr, sizeof(p.a));
+	if (rq->family == AF_INET6 && grant_prefix_unmap(&p)) {
+		fprintf(out, "  note: %s is judged as the IPv4 address ",
+		    inet_ntop(AF_INET6, rq->addr, a6, sizeof(a6)));
+		grant_prefix_format(out, &p);
+		fputc('\n', out);
+	} else if (rq->family == AF_INET6 && grant_prefix_has_zero(&p) &&
+	    !rq->v6only && !d.allow)
 		fprintf(out, "  note: a socket with IPV6_V6ONLY set binds only "
 		    "[::] (see --v6only)\n");
 	return d.allow ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;

@@ -62,12 +62,20 @@ grant_prefix_format(FILE *f, const struct grant_prefix *p)
 		fprintf(f, "/%u", p->len);
 }
 
-bool
-grant_is_v4_mapped(const uint8_t a[16])
-{
-	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
+const struct grant_prefix grant_v4_mapped = {
+	.family = 6, .len = 96, .a = { [10] = 0xff, [11] = 0xff },
+};
 
-	return memcmp(a, prefix, sizeof(prefix)) == 0;
+bool
+grant_prefix_unmap(struct grant_prefix *p)
+{
+	if (!grant_prefix_contains(&grant_v4_mapped, p))
+		return false;
+	memmove(p->a, p->a + 12, 4);
+	memset(p->a + 4, 0, 12);
+	p->family = 4;
+	p->len = (uint8_t)(p->len - 96);
+	return true;
 }
 
 void
@@ -324,8 +332,8 @@ grant_set_free(struct grant_set *s)
 /* ------------------------------------------------------------------ */
 /* Answering a query from a grant set */
 
-static bool
-grants_port(const struct policy_rule *r, unsigned port)
+bool
+grant_rule_has_port(const struct policy_rule *r, unsigned port)
 {
 	size_t j;
 
@@ -365,21 +373,19 @@ grant_decide(const struct policy *pol, const struct policy_query *q)
 	uint32_t *active;
 	size_t i, n = 0;
 
-	memcpy(p.a, q->addr, 16);
-	if (q->family == AF_INET || grant_is_v4_mapped(q->addr)) {
-		/* ::ffff:a.b.c.d is the IPv4 address a.b.c.d. */
-		memset(p.a, 0, 16);
-		memcpy(p.a, q->addr + (q->family == AF_INET ? 0 : 12), 4);
+	memcpy(p.a, q->addr, q->family == AF_INET ? 4 : 16);
+	if (q->family == AF_INET) {
 		p.family = 4;
 		p.len = 32;
 	}
+	grant_prefix_unmap(&p);
 	rules = calloc(pol->nrules + 1, sizeof(*rules));
 	active = calloc(pol->nrules + 1, sizeof(*active));
 	if (rules == NULL || active == NULL)
 		goto out;
 	for (i = 0; i < pol->nrules; i++) {
 		rules[i] = &pol->rules[i];
-		if (grants_port(rules[i], q->port))
+		if (grant_rule_has_port(rules[i], q->port))
 			active[n++] = (uint32_t)i;
 	}
 	if (grant_set_build(&s, rules, active, n, q->proto) == -1)
@@ -426,11 +432,24 @@ grant_sweep(const struct policy_rule *const *rules, size_t nrules,
 		for (hi = lo; hi < 1023 && !edge[hi + 1]; hi++)
 			continue;
 		for (i = 0, n = 0; i < nrules; i++)
-			if (grants_port(rules[i], lo))
+			if (grant_rule_has_port(rules[i], lo))
 				active[n++] = (uint32_t)i;
 		if (n > 0)
 			rc = fn(arg, lo, hi, active, n);
 	}
 	free(active);
 	return rc == -1 ? -1 : 0;
+}
+
+size_t
+grant_ports_add(struct policy_port_range *pr, size_t n, unsigned lo,
+    unsigned hi)
+{
+	if (n > 0 && lo <= pr[n - 1].hi + 1u) {
+		if (hi > pr[n - 1].hi)
+			pr[n - 1].hi = (uint16_t)hi;
+		return n;
+	}
+	pr[n] = (struct policy_port_range){ (uint16_t)lo, (uint16_t)hi };
+	return n + 1;
 }
