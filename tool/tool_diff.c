@@ -6,10 +6,8 @@
  * The comparison is of grants, not of text: two policies that grant the
  * same thing with rules split, merged, reordered or spelled differently
  * ("user alice" or "uid 1001", 10.0.0.0/9 and 10.128.0.0/9 or 10.0.0.0/8)
- * are identical. In each segment of the port sweep in which neither policy
- * changes, each side's grant set (tool_grants.h) is compared with the
- * other's: a prefix of one side is looked up in the other by one binary
- * search.
+ * are identical: in each segment of the port sweep, each side's grant set
+ * is looked up in the other's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,28 +23,17 @@ struct change {
 	uint16_t lo, hi;
 	uint8_t sign;		/* 0 '-', 1 '+' */
 	uint8_t protos;
-};
-
-/* What one output line says, before its addresses are joined. */
-struct line {
-	uint64_t subj;
-	uint32_t rule;
-	uint8_t sign;
-	uint8_t protos;
-	uint16_t first_port;
-	char *ports;
-	struct grant_prefix p;
+	char *ports;		/* joined: its ports as a list */
 };
 
 struct differ {
-	const struct policy *pol[2];
 	const struct policy_rule **rules;	/* old ones, then new ones */
-	size_t nrules, nold;
+	size_t nold;
 	struct grant_set set[2];
 	bool *removed;			/* per element of set[0] */
 	size_t cap_removed;
 	struct change *ch;
-	size_t nch, cap_ch;
+	size_t nch, cap_ch, njoined;
 
 	/*
 	 * The changes of the segment before (prev) and of this one (cur),
@@ -54,8 +41,11 @@ struct differ {
 	 * segment grows its port range instead of adding a record per
 	 * segment (a rule over 1-1023 would add a thousand).
 	 */
-	uint32_t *prev, *cur;
-	size_t nprev, ncur, cap_prev, cap_cur, at;
+	struct made {
+		uint32_t *ch;	/* indices into ch */
+		size_t n, cap;
+	} prev, cur;
+	size_t at;		/* in prev: where the next change may be */
 	int nomem;
 };
 
@@ -80,30 +70,30 @@ add_change(struct differ *d, const struct grant *g, unsigned sign,
 	struct change key = { .subj = g->subj, .p = g->p, .rule = g->rule,
 	    .lo = (uint16_t)lo, .hi = (uint16_t)hi, .sign = (uint8_t)sign,
 	    .protos = (uint8_t)proto };
+	struct made *p = &d->prev, *m = &d->cur;
 	struct change *c;
-	uint32_t *cur;
+	uint32_t *v;
 
-	while (d->at < d->nprev && made_cmp(&d->ch[d->prev[d->at]], &key) < 0)
+	while (d->at < p->n && made_cmp(&d->ch[p->ch[d->at]], &key) < 0)
 		d->at++;
-	cur = tool_grow(d->cur, &d->cap_cur, d->ncur + 1, sizeof(*cur));
-	if (cur == NULL) {
+	if ((v = tool_grow(m->ch, &m->cap, m->n + 1, sizeof(*v))) == NULL) {
 		d->nomem = 1;
 		return;
 	}
-	d->cur = cur;
-	if (d->at < d->nprev && made_cmp(&d->ch[d->prev[d->at]], &key) == 0 &&
-	    d->ch[d->prev[d->at]].hi + 1u == lo) {
-		d->ch[d->prev[d->at]].hi = (uint16_t)hi;
-		d->cur[d->ncur++] = d->prev[d->at];
+	m->ch = v;
+	c = d->at < p->n ? &d->ch[p->ch[d->at]] : NULL;
+	if (c != NULL && made_cmp(c, &key) == 0 && c->hi + 1u == lo) {
+		c->hi = (uint16_t)hi;
+		m->ch[m->n++] = p->ch[d->at];
 		return;
 	}
-	c = tool_grow(d->ch, &d->cap_ch, d->nch + 1, sizeof(*c));
-	if (c == NULL) {
+	if ((c = tool_grow(d->ch, &d->cap_ch, d->nch + 1, sizeof(*c))) ==
+	    NULL) {
 		d->nomem = 1;
 		return;
 	}
 	d->ch = c;
-	d->cur[d->ncur++] = (uint32_t)d->nch;
+	m->ch[m->n++] = (uint32_t)d->nch;
 	d->ch[d->nch++] = key;
 }
 
@@ -143,12 +133,12 @@ segment(void *arg, unsigned lo, unsigned hi, const uint32_t *active,
 {
 	static const unsigned protos[] = { POLICY_TCP, POLICY_UDP };
 	struct differ *d = arg;
-	size_t k, nold = 0, cap;
-	uint32_t *t;
+	struct made t;
+	size_t k, nold = 0;
 
 	while (nold < nactive && active[nold] < d->nold)
 		nold++;
-	d->ncur = d->at = 0;
+	d->cur.n = d->at = 0;
 	for (k = 0; k < 2 && !d->nomem; k++) {
 		if (grant_set_build(&d->set[0], d->rules, active, nold,
 		    protos[k]) == -1 || grant_set_build(&d->set[1], d->rules,
@@ -160,16 +150,13 @@ segment(void *arg, unsigned lo, unsigned hi, const uint32_t *active,
 	t = d->prev;
 	d->prev = d->cur;
 	d->cur = t;
-	d->nprev = d->ncur;
-	cap = d->cap_prev;
-	d->cap_prev = d->cap_cur;
-	d->cap_cur = cap;
 	return d->nomem ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* Joining changes into lines */
 
+/* A grant's segments side by side, its tcp and its udp changes next. */
 static int
 change_cmp(const void *a, const void *b)
 {
@@ -178,107 +165,74 @@ change_cmp(const void *a, const void *b)
 
 	if ((c = TOOL_CMP(x->subj, y->subj)) != 0 ||
 	    (c = TOOL_CMP(x->sign, y->sign)) != 0 ||
-	    (c = TOOL_CMP(x->protos, y->protos)) != 0 ||
+	    (c = TOOL_CMP(x->rule, y->rule)) != 0 ||
 	    (c = grant_prefix_cmp(&x->p, &y->p)) != 0 ||
-	    (c = TOOL_CMP(x->rule, y->rule)) != 0)
+	    (c = TOOL_CMP(x->protos, y->protos)) != 0)
 		return c;
 	return TOOL_CMP(x->lo, y->lo);
 }
 
-static bool
-same_grant(const struct change *x, const struct change *y)
-{
-	return x->subj == y->subj && x->sign == y->sign &&
-	    x->protos == y->protos && x->rule == y->rule &&
-	    grant_prefix_cmp(&x->p, &y->p) == 0;
-}
-
-/*
- * by_addr NULL: the order for joining protocols, all else equal side by
- * side. Otherwise the order for joining addresses and printing.
- */
+/* The order of the output; lines that differ only in prefix adjoin. */
 static int
-line_cmp(const void *a, const void *b, void *by_addr)
+line_cmp(const void *a, const void *b)
 {
-	const struct line *x = a, *y = b;
+	const struct change *x = a, *y = b;
 	int c;
 
 	if ((c = TOOL_CMP(x->subj, y->subj)) != 0 ||
 	    (c = TOOL_CMP(x->sign, y->sign)) != 0 ||
-	    (by_addr && (c = TOOL_CMP(x->first_port, y->first_port)) != 0) ||
+	    (c = TOOL_CMP(x->lo, y->lo)) != 0 ||
 	    (c = TOOL_CMP(x->rule, y->rule)) != 0 ||
 	    (c = strcmp(x->ports, y->ports)) != 0 ||
-	    (by_addr && (c = TOOL_CMP(x->protos, y->protos)) != 0) ||
-	    (c = grant_prefix_cmp(&x->p, &y->p)) != 0)
+	    (c = TOOL_CMP(x->protos, y->protos)) != 0)
 		return c;
-	return TOOL_CMP(x->protos, y->protos);
+	return grant_prefix_cmp(&x->p, &y->p);
 }
 
+/* The same subject, sign and rule, and prefix or else protocol. */
 static bool
-same_line(const struct line *x, const struct line *y, bool protos)
+same(const struct change *x, const struct change *y, bool prefix)
 {
 	return x->subj == y->subj && x->sign == y->sign &&
-	    x->rule == y->rule && strcmp(x->ports, y->ports) == 0 &&
-	    (protos ? x->protos == y->protos :
-	    grant_prefix_cmp(&x->p, &y->p) == 0);
+	    x->rule == y->rule && (prefix ?
+	    grant_prefix_cmp(&x->p, &y->p) == 0 : x->protos == y->protos);
 }
 
-/* Merge the sorted changes' port segments: one line per grant. */
-static struct line *
-make_lines(struct differ *d, size_t *nlines)
+/*
+ * In place, the changes of one grant become one with its ports joined
+ * (lo: the first), then its tcp and udp ones one if their ports are the
+ * same. Returns 0, or -1 when memory ran out.
+ */
+static int
+join_changes(struct differ *d)
 {
-	struct policy_port_range *pr;
-	struct line *lines;
-	size_t i, j, k, n = 0, np;
+	struct policy_port_range pr[1023];
+	struct change *ch = d->ch;
+	size_t i, j, k = 0, np;
 
-	lines = calloc(d->nch + 1, sizeof(*lines));
-	pr = calloc(d->nch + 1, sizeof(*pr));
-	if (lines == NULL || pr == NULL)
-		goto fail;
+	qsort(ch, d->nch, sizeof(*ch), change_cmp);
 	for (i = 0; i < d->nch; i = j) {
-		np = 0;
-		for (j = i; j < d->nch && same_grant(&d->ch[i], &d->ch[j]);
-		    j++) {
-			if (np > 0 && pr[np - 1].hi + 1 == d->ch[j].lo)
-				pr[np - 1].hi = d->ch[j].hi;
-			else
-				pr[np++] = (struct policy_port_range){
-				    d->ch[j].lo, d->ch[j].hi };
-		}
-		if ((lines[n].ports = tool_ports_string(pr, np)) == NULL)
-			goto fail;
-		lines[n].subj = d->ch[i].subj;
-		lines[n].rule = d->ch[i].rule;
-		lines[n].sign = d->ch[i].sign;
-		lines[n].protos = d->ch[i].protos;
-		lines[n].first_port = pr[0].lo;
-		lines[n++].p = d->ch[i].p;
-	}
-	/* tcp and udp lines that are otherwise equal become one. */
-	qsort_r(lines, n, sizeof(*lines), line_cmp, NULL);
-	for (i = 0, k = 0; i < n; i++) {
-		if (k > 0 && same_line(&lines[k - 1], &lines[i], false)) {
-			lines[k - 1].protos |= lines[i].protos;
-			free(lines[i].ports);
+		for (j = i, np = 0; j < d->nch && same(&ch[i], &ch[j], true) &&
+		    ch[j].protos == ch[i].protos; j++)
+			np = grant_ports_add(pr, np, ch[j].lo, ch[j].hi);
+		ch[k] = ch[i];
+		if ((ch[k].ports = tool_ports_string(pr, np)) == NULL)
+			return -1;
+		if (k > 0 && same(&ch[k - 1], &ch[k], true) &&
+		    strcmp(ch[k - 1].ports, ch[k].ports) == 0) {
+			ch[k - 1].protos |= ch[k].protos;
+			free(ch[k].ports);
 		} else
-			lines[k++] = lines[i];
+			d->njoined = ++k;
 	}
-	n = k;
-	qsort_r(lines, n, sizeof(*lines), line_cmp, lines);
-	free(pr);
-	*nlines = n;
-	return lines;
-fail:
-	for (i = 0; lines != NULL && i < n; i++)
-		free(lines[i].ports);
-	free(lines);
-	free(pr);
-	return NULL;
+	d->nch = k;
+	return 0;
 }
 
-/* Print n lines that differ only in their prefixes as one. */
+/* Print n changes that differ only in their prefixes as one line. */
 static void
-print_line(const struct differ *d, const struct line *l, size_t n, FILE *out)
+print_line(const struct differ *d, const struct change *l, size_t n,
+    FILE *out)
 {
 	const struct policy_rule *r = d->rules[l[0].rule];
 	bool any4 = false, any6 = false;
@@ -304,22 +258,20 @@ print_line(const struct differ *d, const struct line *l, size_t n, FILE *out)
 static int
 print_changes(struct differ *d, FILE *out)
 {
-	struct line *lines;
-	size_t n = 0, i, j;
+	const struct change *ch = d->ch;
+	size_t i, j;
 
-	if (d->nch > 0)
-		qsort(d->ch, d->nch, sizeof(*d->ch), change_cmp);
-	lines = make_lines(d, &n);
-	if (lines == NULL)
+	if (d->nch == 0)
+		return 0;
+	if (join_changes(d) == -1)
 		return -1;
-	for (i = 0; i < n; i = j) {
-		for (j = i; j < n && same_line(&lines[i], &lines[j], true); j++)
+	qsort(d->ch, d->nch, sizeof(*d->ch), line_cmp);
+	for (i = 0; i < d->nch; i = j) {
+		for (j = i; j < d->nch && same(&ch[i], &ch[j], false) &&
+		    strcmp(ch[i].ports, ch[j].ports) == 0; j++)
 			continue;
-		print_line(d, &lines[i], j - i, out);
+		print_line(d, &ch[i], j - i, out);
 	}
-	for (i = 0; i < n; i++)
-		free(lines[i].ports);
-	free(lines);
 	return 0;
 }
 
@@ -328,18 +280,17 @@ print_changes(struct differ *d, FILE *out)
 int
 tool_diff(const struct policy *oldp, const struct policy *newp, FILE *out)
 {
-	struct differ d = { .pol = { oldp, newp }, .nold = oldp->nrules };
+	struct differ d = { .nold = oldp->nrules };
+	size_t i, n = oldp->nrules + newp->nrules;
 	int rc = TOOL_EXIT_TROUBLE;
-	size_t i;
 
-	d.nrules = oldp->nrules + newp->nrules;
-	d.rules = calloc(d.nrules + 1, sizeof(*d.rules));
+	d.rules = calloc(n + 1, sizeof(*d.rules));
 	if (d.rules == NULL)
 		goto out;
-	for (i = 0; i < d.nrules; i++)
+	for (i = 0; i < n; i++)
 		d.rules[i] = i < d.nold ? &oldp->rules[i] :
 		    &newp->rules[i - d.nold];
-	if (grant_sweep(d.rules, d.nrules, segment, &d) == -1 ||
+	if (grant_sweep(d.rules, n, segment, &d) == -1 ||
 	    print_changes(&d, out) == -1)
 		goto out;
 	rc = d.nch > 0 ? TOOL_EXIT_FAIL : TOOL_EXIT_OK;
@@ -350,8 +301,10 @@ out:
 	grant_set_free(&d.set[0]);
 	grant_set_free(&d.set[1]);
 	free(d.removed);
+	for (i = 0; i < d.njoined; i++)
+		free(d.ch[i].ports);
 	free(d.ch);
-	free(d.prev);
-	free(d.cur);
+	free(d.prev.ch);
+	free(d.cur.ch);
 	return rc;
 }

@@ -1,21 +1,18 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * bindreq-policy import-authbind: translate an authbind configuration
- * (authbind(1), ACCESS CONTROL) into a policy, as bindreq-policy(8) says.
- * authbind decides a bind of PORT at ADDR by the first of byport/PORT,
- * the byaddr/ADDR,PORT spellings and byuid/UID that exists ('!' before
- * the name for ports 512-1023): a permission file by who may execute it,
- * a byuid file by its lines. Every grant is for any protocol (tcp,udp).
- * A byuid line's range becomes prefixes (grant_range) for its ports, less
- * the ports byport decides and the addresses byaddr decides.
+ * bindreq-policy import-authbind: an authbind configuration (authbind(1),
+ * ACCESS CONTROL) as a policy. authbind decides a bind of PORT at ADDR by
+ * the first of byport/PORT, the byaddr/ADDR,PORT spellings and byuid/UID
+ * that exists ('!' before the name for ports 512-1023): a permission file
+ * by who may execute it, a byuid file by its lines. Every grant is for
+ * tcp,udp. A byuid line's range becomes prefixes (grant_range) for its
+ * ports, less the ports byport decides and the addresses byaddr decides.
+ * What an allow-only policy of users and groups cannot say makes the
+ * status 1; files authbind would never consult are notes.
  *
- * What an allow-only policy of users and groups cannot say is reported on
- * the error stream and makes the status 1 ("not translated"); files
- * authbind would never consult are reported as notes.
- *
- * Trust: the tree is read, never written; names and contents are treated
- * as untrusted text (escaped when quoted, parsed with bounds). The output
- * is parsed again with policy_parse() before this returns, so it loads.
+ * Trust: the tree is read, never written; names and contents are
+ * untrusted text (escaped when quoted, parsed with bounds). The output is
+ * parsed again with policy_parse() before this returns, so it loads.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -62,24 +59,6 @@ struct importer {
 	struct point *points;	/* by family, address, port for byuid */
 	size_t npoints, cap;
 };
-
-/* The IPv4-mapped addresses, ::ffff:0:0/96. */
-static const struct grant_prefix mapped = {
-	.family = 6, .len = 96, .a = { [10] = 0xff, [11] = 0xff },
-};
-
-/* bindreq judges ::ffff:a.b.c.d as a.b.c.d: such prefixes become IPv4. */
-static bool
-unmap(struct grant_prefix *p)
-{
-	if (!grant_prefix_contains(&mapped, p))
-		return false;
-	memmove(p->a, p->a + 12, 4);
-	memset(p->a + 4, 0, 12);
-	p->family = 4;
-	p->len = (uint8_t)(p->len - 96);
-	return true;
-}
 
 /* About src (under dir). differs: not equivalent there; else a note. */
 static void __attribute__((format(printf, 4, 5)))
@@ -402,7 +381,7 @@ byaddr_entry(struct importer *im, int sfd, const char *src, const char *name)
 		return;
 	}
 	g = pt.p;
-	unmap(&g);
+	grant_prefix_unmap(&g);
 	inet_ntop(g.family == 4 ? AF_INET : AF_INET6, g.a, a, sizeof(a));
 	snprintf(grant, sizeof(grant), "tcp,udp %u on %s", pt.port, a);
 	if ((found = permission(im, sfd, src, name, grant)) == 0)
@@ -581,11 +560,11 @@ emit_rules(struct importer *im, const char *src, unsigned lineno,
 		rc = grant_range(&c, ul->family, start, ul->hi);
 	for (i = 0; i < c.n && rc == 0; i++) {
 		p = &c.p[i];
-		if (unmap(p) && !*said)
+		if (grant_prefix_unmap(p) && !*said)
 			msg(im, true, src, "line %u: IPv4-mapped addresses: "
 			    "bindreq judges them as IPv4, so the grant also "
 			    "covers IPv4 sockets", lineno);
-		else if (!*said && grant_prefix_contains(p, &mapped))
+		else if (!*said && grant_prefix_contains(p, &grant_v4_mapped))
 			msg(im, true, src, "line %u: covers IPv4-mapped "
 			    "addresses (::ffff:a.b.c.d), which bindreq judges "
 			    "as IPv4: IPv6 sockets binding them need an IPv4 "
@@ -642,12 +621,8 @@ emit_uid_line(struct importer *im, const char *src, unsigned lineno,
 		if (im->port_decided[port])
 			msg(im, false, src, "line %u: port %u is decided by "
 			    "byport, not by this file", lineno, port);
-		else if (carved[port])
-			continue;
-		else if (np > 0 && pr[np - 1].hi + 1u == port)
-			pr[np - 1].hi = (uint16_t)port;
-		else
-			pr[np++] = (struct policy_port_range){ port, port };
+		else if (!carved[port])
+			np = grant_ports_add(pr, np, port, port);
 	}
 	if (np > 0 && emit_rules(im, src, lineno, subj, ul, pr, np, 0,
 	    &said) == -1)
