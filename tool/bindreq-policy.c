@@ -163,7 +163,7 @@ cmd_list(const struct opts *o, int argc)
 
 	if (argc != 0)
 		return bad_usage("list takes no arguments");
-	if (tool_load(o->policy, NULL, &pol, stderr) == -1)
+	if (tool_load(o->policy, 0, NULL, &pol, stderr) == -1)
 		return TOOL_EXIT_FAIL;
 	rc = tool_list(pol, o->order, o->json, stdout);
 	if (rc == -1)
@@ -192,7 +192,7 @@ cmd_explain(const struct opts *o, int argc, char **argv)
 		fprintf(stderr, "bindreq-policy: %s\n", msg);
 		return TOOL_EXIT_TROUBLE;
 	}
-	if (tool_load(o->policy, NULL, &pol, stderr) == -1) {
+	if (tool_load(o->policy, 0, NULL, &pol, stderr) == -1) {
 		tool_identity_free(&id);
 		return TOOL_EXIT_TROUBLE;
 	}
@@ -213,8 +213,8 @@ cmd_diff(int argc, char **argv)
 		return bad_usage("diff needs OLD and NEW");
 	if (strcmp(argv[0], "-") == 0 && strcmp(argv[1], "-") == 0)
 		return bad_usage("diff: only one of OLD and NEW can be -");
-	if (tool_load(argv[0], NULL, &oldp, stderr) == -1 ||
-	    tool_load(argv[1], NULL, &newp, stderr) == -1)
+	if (tool_load(argv[0], 0, NULL, &oldp, stderr) == -1 ||
+	    tool_load(argv[1], 0, NULL, &newp, stderr) == -1)
 		goto out;
 	rc = tool_diff(oldp, newp, stdout);
 	if (rc == TOOL_EXIT_TROUBLE)

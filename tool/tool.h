@@ -33,12 +33,14 @@
 #define TOOL_CMP(x, y)	(((x) > (y)) - ((x) < (y)))
 
 /*
- * Load the policy set at path ("-": standard input) without the trust
- * test, each error to err as FILE:LINE:COL: message, then a summary.
- * resolver may be NULL. Returns 0, or -1.
+ * Load the policy set at path ("-": standard input, never tested for
+ * trust), each error to err as FILE:LINE:COL: message, then a summary.
+ * flags: 0 or POLICY_LOAD_REQUIRE_SECURE. resolver may be NULL. Returns
+ * 0, or -1.
  */
-int	tool_load(const char *path, const struct policy_resolver *resolver,
-	    struct policy **out, FILE *err);
+int	tool_load(const char *path, unsigned flags,
+	    const struct policy_resolver *resolver, struct policy **out,
+	    FILE *err);
 /* A policy_errors reporter: each message as a line on the FILE * arg. */
 void	tool_report(void *arg, const char *msg);
 

@@ -13,12 +13,10 @@
  * of its own subject can cover a rule: those are its candidates.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "tool.h"
 
@@ -470,49 +468,6 @@ tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 /* ------------------------------------------------------------------ */
 /* The command */
 
-/*
- * bindreqd refuses a set it cannot trust: the same test as bindreqd's
- * (policy_open_trusted), on every file of the set and the drop-in
- * directory, each failure an error naming the path at fault. Returns how
- * many failed. Standard input ("-") is a draft with no path: not tested.
- */
-static long
-check_trust(const struct policy *pol, const char *path, FILE *err)
-{
-	char msg[POLICY_ERR_MAX], dir[PATH_MAX];
-	long bad = 0;
-	size_t i;
-	int fd;
-
-	if (strcmp(path, "-") == 0)
-		return 0;
-	for (i = 0; i < pol->nfiles; i++) {
-		fd = policy_open_trusted(pol->files[i].path, false, msg,
-		    sizeof(msg));
-		if (fd >= 0) {
-			close(fd);
-			continue;
-		}
-		fprintf(err, "%s\n", msg);
-		bad++;
-	}
-	if ((size_t)snprintf(dir, sizeof(dir), "%s.d", path) < sizeof(dir)) {
-		fd = policy_open_trusted(dir, true, msg, sizeof(msg));
-		if (fd >= 0)
-			close(fd);
-		else if (errno != ENOENT) {
-			fprintf(err, "%s\n", msg);
-			bad++;
-		}
-	}
-	if (bad > 0)
-		fprintf(err, "%s: not trusted: bindreqd refuses a policy "
-		    "unless root owns each of its files and every directory "
-		    "on the way to them, and no one else can write any of "
-		    "them\n", path);
-	return bad;
-}
-
 /* Is there a file for unit (or, for an instance, its template) in dir? */
 static bool
 unit_file_in(const char *dir, const char *unit)
@@ -572,12 +527,9 @@ tool_check(const char *path, const struct tool_check_opts *opts, FILE *out,
 	struct policy *pol = NULL;
 	long nwarn;
 
-	if (tool_load(path, opts->resolver, &pol, err) == -1)
+	if (tool_load(path, POLICY_LOAD_REQUIRE_SECURE, opts->resolver, &pol,
+	    err) == -1)
 		return TOOL_EXIT_FAIL;
-	if (check_trust(pol, path, err) > 0) {
-		policy_free(pol);
-		return TOOL_EXIT_FAIL;
-	}
 	nwarn = tool_check_rules(pol, opts->max_warnings, err);
 	if (nwarn == -1) {
 		fprintf(err, "%s: out of memory checking the rules\n",

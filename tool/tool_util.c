@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "tool.h"
 
@@ -196,40 +195,26 @@ tool_report(void *arg, const char *msg)
 static char *
 read_stdin(size_t *len)
 {
-	size_t cap = 0, got = 0;
-	char *buf = NULL, *n;
-	ssize_t r;
+	char buf[65536], *text = NULL;
+	size_t got, total = 0;
+	FILE *m = open_memstream(&text, len);
 
-	for (;;) {
-		if (got == cap) {
-			if (cap > STDIN_MAX) {
-				errno = EFBIG;
-				break;
-			}
-			cap = cap == 0 ? 65536 : cap * 2;
-			n = realloc(buf, cap);
-			if (n == NULL)
-				break;
-			buf = n;
-		}
-		r = read(STDIN_FILENO, buf + got, cap - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			break;
-		if (r == 0) {
-			*len = got;
-			return buf != NULL ? buf : strdup("");
-		}
-		got += (size_t)r;
-	}
-	free(buf);
+	if (m == NULL)
+		return NULL;
+	while (total <= STDIN_MAX &&
+	    (got = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		total += fwrite(buf, 1, got, m);
+	if (fclose(m) == 0 && !ferror(stdin) && total <= STDIN_MAX)
+		return text;
+	if (total > STDIN_MAX)
+		errno = EFBIG;
+	free(text);
 	return NULL;
 }
 
 int
-tool_load(const char *path, const struct policy_resolver *resolver,
-    struct policy **out, FILE *err)
+tool_load(const char *path, unsigned flags,
+    const struct policy_resolver *resolver, struct policy **out, FILE *err)
 {
 	struct policy_errors errs = { .report = tool_report, .arg = err };
 	const char *name = path;
@@ -241,8 +226,8 @@ tool_load(const char *path, const struct policy_resolver *resolver,
 		/* The set bindreqd would load: FILE and FILE.d/NAME.policy.
 		 * A name that does not resolve stays an error here (bindreqd
 		 * only warns): a typo must not pass a check. */
-		rc = policy_load(path, POLICY_LOAD_DROPINS, resolver, out,
-		    &errs);
+		rc = policy_load(path, flags | POLICY_LOAD_DROPINS, resolver,
+		    out, &errs);
 	else {
 		name = "(stdin)";
 		text = read_stdin(&len);
@@ -253,7 +238,12 @@ tool_load(const char *path, const struct policy_resolver *resolver,
 		rc = policy_parse(name, text, len, resolver, out, &errs);
 		free(text);
 	}
-	if (rc == -1)
+	if (rc == -1 && errno == EPERM)
+		fprintf(err, "%s: not trusted: bindreqd refuses a policy "
+		    "unless root owns each of its files and every directory "
+		    "on the way to them, and no one else can write any of "
+		    "them\n", name);
+	else if (rc == -1)
 		fprintf(err, "%s: %zu error%s: not loaded (bindreqd would "
 		    "refuse it whole)\n", name, errs.count,
 		    errs.count == 1 ? "" : "s");
