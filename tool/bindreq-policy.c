@@ -50,10 +50,7 @@ usage(FILE *f)
 	    TOOL_DEFAULT_AUTHBIND, TOOL_DEFAULT_POLICY);
 }
 
-static int bad_usage(const char *, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
+static int __attribute__((format(printf, 1, 2)))
 bad_usage(const char *fmt, ...)
 {
 	va_list ap;
@@ -143,24 +140,26 @@ parse_opts(int argc, char **argv, bool stop, struct opts *o)
 }
 
 static int
-cmd_check(const struct opts *o, int argc)
+cmd_check(const struct opts *o, int argc, char **argv)
 {
 	struct tool_check_opts co = {
 		.strict = o->strict,
 		.max_warnings = o->max_warnings,
 	};
 
+	(void)argv;
 	if (argc != 0)
 		return bad_usage("check takes no arguments");
 	return tool_check(o->policy, &co, stdout, stderr);
 }
 
 static int
-cmd_list(const struct opts *o, int argc)
+cmd_list(const struct opts *o, int argc, char **argv)
 {
 	struct policy *pol;
 	int rc;
 
+	(void)argv;
 	if (argc != 0)
 		return bad_usage("list takes no arguments");
 	if (tool_load(o->policy, 0, NULL, &pol, stderr) == -1)
@@ -184,11 +183,8 @@ cmd_explain(const struct opts *o, int argc, char **argv)
 	if (argc != 4)
 		return bad_usage("explain needs USER|UID PROTO ADDRESS PORT");
 	if (tool_request_parse(argv[1], argv[2], argv[3], o->v6only, &rq, msg,
-	    sizeof(msg)) == -1) {
-		fprintf(stderr, "bindreq-policy: %s\n", msg);
-		return TOOL_EXIT_TROUBLE;
-	}
-	if (tool_identity_lookup(argv[0], &id, msg, sizeof(msg)) == -1) {
+	    sizeof(msg)) == -1 ||
+	    tool_identity_lookup(argv[0], &id, msg, sizeof(msg)) == -1) {
 		fprintf(stderr, "bindreq-policy: %s\n", msg);
 		return TOOL_EXIT_TROUBLE;
 	}
@@ -204,35 +200,45 @@ cmd_explain(const struct opts *o, int argc, char **argv)
 }
 
 static int
-cmd_diff(int argc, char **argv)
+cmd_diff(const struct opts *o, int argc, char **argv)
 {
 	struct policy *oldp = NULL, *newp = NULL;
 	int rc = TOOL_EXIT_TROUBLE;
 
+	(void)o;
 	if (argc != 2)
 		return bad_usage("diff needs OLD and NEW");
 	if (strcmp(argv[0], "-") == 0 && strcmp(argv[1], "-") == 0)
 		return bad_usage("diff: only one of OLD and NEW can be -");
-	if (tool_load(argv[0], 0, NULL, &oldp, stderr) == -1 ||
-	    tool_load(argv[1], 0, NULL, &newp, stderr) == -1)
-		goto out;
-	rc = tool_diff(oldp, newp, stdout);
-	if (rc == TOOL_EXIT_TROUBLE)
+	if (tool_load(argv[0], 0, NULL, &oldp, stderr) == 0 &&
+	    tool_load(argv[1], 0, NULL, &newp, stderr) == 0 &&
+	    (rc = tool_diff(oldp, newp, stdout)) == TOOL_EXIT_TROUBLE)
 		perror("bindreq-policy: diff");
-out:
 	policy_free(oldp);
 	policy_free(newp);
 	return rc;
 }
 
 static int
-cmd_import(int argc, char **argv)
+cmd_import(const struct opts *o, int argc, char **argv)
 {
+	(void)o;
 	if (argc > 1)
 		return bad_usage("import-authbind takes at most a DIR");
 	return tool_import_authbind(argc == 1 ? argv[0] :
 	    TOOL_DEFAULT_AUTHBIND, stdout, stderr);
 }
+
+static const struct {
+	const char *name;
+	int (*run)(const struct opts *, int, char **);
+} commands[] = {
+	{ "check", cmd_check },
+	{ "list", cmd_list },
+	{ "explain", cmd_explain },
+	{ "diff", cmd_diff },
+	{ "import-authbind", cmd_import },
+};
 
 int
 main(int argc, char **argv)
@@ -243,6 +249,7 @@ main(int argc, char **argv)
 		.order = TOOL_LIST_BY_RULE,
 	};
 	const char *cmd;
+	size_t i;
 	int rc;
 
 	if ((rc = parse_opts(argc, argv, true, &o)) != 0)
@@ -255,21 +262,12 @@ main(int argc, char **argv)
 	/* The command's own options; getopt_long permutes operands last. */
 	if ((rc = parse_opts(argc, argv, false, &o)) != 0)
 		return rc;
-	argc -= optind;
-	argv += optind;
-
-	if (strcmp(cmd, "check") == 0)
-		rc = cmd_check(&o, argc);
-	else if (strcmp(cmd, "list") == 0)
-		rc = cmd_list(&o, argc);
-	else if (strcmp(cmd, "explain") == 0)
-		rc = cmd_explain(&o, argc, argv);
-	else if (strcmp(cmd, "diff") == 0)
-		rc = cmd_diff(argc, argv);
-	else if (strcmp(cmd, "import-authbind") == 0)
-		rc = cmd_import(argc, argv);
-	else
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0]))
 		return bad_usage("unknown command '%s'", cmd);
+	rc = commands[i].run(&o, argc - optind, argv + optind);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		perror("bindreq-policy: standard output");
 		return TOOL_EXIT_TROUBLE;

@@ -171,13 +171,9 @@ grant_unit_key(const char *name)
 	for (i = 0; i < n; i++)
 		if (strcmp(names[i], name) == 0)
 			return (uint32_t)(i + 1);
-	if (n == cap) {
-		if ((nv = realloc(names, (cap ? cap * 2 : 16) *
-		    sizeof(*nv))) == NULL)
-			return 0;
-		names = nv;
-		cap = cap ? cap * 2 : 16;
-	}
+	if ((nv = tool_grow(names, &cap, n + 1, sizeof(*nv))) == NULL)
+		return 0;
+	names = nv;
 	if ((names[n] = strdup(name)) == NULL)
 		return 0;
 	return (uint32_t)++n;
@@ -220,18 +216,12 @@ grant_cmp(const void *a, const void *b)
 static bool
 siblings(const struct grant_prefix *x, const struct grant_prefix *y)
 {
-	struct grant_prefix parent;
-	unsigned bit;
+	struct grant_prefix parent = *x;
 
-	if (x->family != y->family || x->len != y->len || x->len == 0)
+	if (x->len != y->len || x->len == 0 || memcmp(x->a, y->a, 16) >= 0)
 		return false;
-	bit = x->len - 1u;
-	if ((x->a[bit / 8] & (0x80 >> (bit % 8))) != 0 ||
-	    (y->a[bit / 8] & (0x80 >> (bit % 8))) == 0)
-		return false;
-	parent = *y;
-	parent.a[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
-	return memcmp(parent.a, x->a, sizeof(x->a)) == 0;
+	parent.len--;
+	return grant_prefix_contains(&parent, y);
 }
 
 /*
