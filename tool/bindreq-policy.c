@@ -7,6 +7,7 @@
  * databases) as whoever runs it, and changes nothing.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +91,7 @@ static int
 parse_opts(int argc, char **argv, bool stop, struct opts *o)
 {
 	const char *why;
-	char *end;
+	unsigned long v;
 	int c;
 
 	optind = 0;
@@ -107,10 +108,10 @@ parse_opts(int argc, char **argv, bool stop, struct opts *o)
 			o->strict = true;
 			break;
 		case OPT_MAX_WARNINGS:
-			o->max_warnings = strtoul(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end != '\0')
+			if (tool_number(optarg, ULONG_MAX, &v) == -1)
 				return bad_usage("bad --max-warnings '%s'",
 				    optarg);
+			o->max_warnings = v;
 			break;
 		case OPT_BY_PORT:
 			o->order = TOOL_LIST_BY_PORT;

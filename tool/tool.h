@@ -145,6 +145,11 @@ int	tool_import_authbind(const char *dir, FILE *out, FILE *err);
 /* "user", "uid", "group", "gid" or "unit". */
 const char *tool_subject_word(enum policy_subject s);
 
+/* The decimal digits at s as a number up to max: their end, or NULL. */
+const char *tool_digits(const char *s, unsigned long max, unsigned long *v);
+/* All of s as such a number. Returns 0, or -1. */
+int	tool_number(const char *s, unsigned long max, unsigned long *v);
+
 /*
  * Room for need elements of size bytes in p, of *cap elements, doubling.
  * Returns the array, maybe moved, or NULL with p untouched.

@@ -27,20 +27,6 @@
 /* Rules the deny message lists as granting the port to others. */
 #define OTHERS_MAX	5
 
-static int
-parse_number(const char *s, unsigned long max, unsigned long *v)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || *v > max)
-		return -1;
-	return 0;
-}
-
 /* gid_t is a uint32_t on Linux: getgrouplist() fills id->groups. */
 _Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32 bits");
 
@@ -75,7 +61,7 @@ tool_identity_lookup(const char *who, struct tool_identity *id, char *msg,
 	memset(id, 0, sizeof(*id));
 	errno = 0;
 	pw = getpwnam(who);
-	if (pw == NULL && parse_number(who, UINT32_MAX - 1, &v) == 0) {
+	if (pw == NULL && tool_number(who, UINT32_MAX - 1, &v) == 0) {
 		errno = 0;
 		pw = getpwuid((uid_t)v);
 		if (pw == NULL && errno == 0) {
@@ -142,7 +128,7 @@ tool_request_parse(const char *proto, const char *addr, const char *port,
 		rq->family = AF_INET6;
 	else
 		goto badaddr;
-	if (parse_number(port, 65535, &v) == -1 || v == 0) {
+	if (tool_number(port, 65535, &v) == -1 || v == 0) {
 		snprintf(msg, msglen, "bad port '%s' (1-1023)", port);
 		return -1;
 	}

@@ -85,27 +85,12 @@ comment(struct importer *im, const char *src)
 	tool_put_safe(im->out, src);
 }
 
-/* The digits at s as a number up to max. Returns their end, or NULL. */
-static const char *
-digits(const char *s, unsigned long max, unsigned long *v)
-{
-	const char *p;
-
-	for (p = s, *v = 0; *p >= '0' && *p <= '9'; p++) {
-		if (*v > (max - (unsigned long)(*p - '0')) / 10)
-			return NULL;
-		*v = *v * 10 + (unsigned long)(*p - '0');
-	}
-	return p != s ? p : NULL;
-}
-
 /* A whole name as authbind prints a number: no sign, no leading zero. */
 static int
 number(const char *s, unsigned long max, unsigned long *v)
 {
-	const char *e = digits(s, max, v);
-
-	return e != NULL && *e == '\0' && (*s != '0' || e == s + 1) ? 0 : -1;
+	return tool_number(s, max, v) == 0 && (*s != '0' || s[1] == '\0') ?
+	    0 : -1;
 }
 
 /* Does authbind look port up under a name with (bang) or without '!'? */
@@ -418,7 +403,7 @@ point_cmp(const void *a, const void *b)
 static const char *
 uid_number(const char *s, unsigned long max, unsigned long *v)
 {
-	return digits(s + strspn(s, " \t\r\n"), max, v);
+	return tool_digits(s + strspn(s, " \t\r\n"), max, v);
 }
 
 static bool

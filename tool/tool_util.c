@@ -101,19 +101,11 @@ tool_put_json(FILE *f, const char *s)
 const char *
 tool_subject_word(enum policy_subject s)
 {
-	switch (s) {
-	case POLICY_SUBJECT_USER:
-		return "user";
-	case POLICY_SUBJECT_UID:
-		return "uid";
-	case POLICY_SUBJECT_GROUP:
-		return "group";
-	case POLICY_SUBJECT_GID:
-		return "gid";
-	case POLICY_SUBJECT_UNIT:
-		return "unit";
-	}
-	return "?";
+	static const char *const words[] = { [POLICY_SUBJECT_USER] = "user",
+	    [POLICY_SUBJECT_UID] = "uid", [POLICY_SUBJECT_GROUP] = "group",
+	    [POLICY_SUBJECT_GID] = "gid", [POLICY_SUBJECT_UNIT] = "unit" };
+
+	return (size_t)s < sizeof(words) / sizeof(words[0]) ? words[s] : "?";
 }
 
 void
@@ -248,6 +240,27 @@ tool_load(const char *path, unsigned flags,
 		    "refuse it whole)\n", name, errs.count,
 		    errs.count == 1 ? "" : "s");
 	return rc;
+}
+
+const char *
+tool_digits(const char *s, unsigned long max, unsigned long *v)
+{
+	const char *p;
+
+	for (p = s, *v = 0; *p >= '0' && *p <= '9'; p++) {
+		if (*v > (max - (unsigned long)(*p - '0')) / 10)
+			return NULL;
+		*v = *v * 10 + (unsigned long)(*p - '0');
+	}
+	return p != s ? p : NULL;
+}
+
+int
+tool_number(const char *s, unsigned long max, unsigned long *v)
+{
+	const char *e = tool_digits(s, max, v);
+
+	return e != NULL && *e == '\0' ? 0 : -1;
 }
 
 void *
