@@ -3,12 +3,9 @@
  * bindreq-policy's commands as functions that write to a FILE *, so that
  * bindreq-policy.c only parses options and dispatches and the unit tests
  * can run every command on crafted policies. Each command is a file over
- * two shared ones: tool_grants.c, the one grant algebra (tool_grants.h),
- * and tool_util.c (quoting, rule text, loading).
- *
- * Nothing here parses the policy format: every policy comes from
- * policy_load() or policy_parse(), and explain's decision from
- * policy_decide(), so the tool says what bindreqd would do.
+ * two shared ones: tool_grants.c, the grant algebra, and tool_util.c
+ * (quoting, rule text, loading). Every policy comes from policy_load() or
+ * policy_parse(), so the tool reads what bindreqd reads.
  */
 #ifndef BINDREQ_TOOL_H
 #define BINDREQ_TOOL_H
@@ -19,7 +16,6 @@
 #include <stdio.h>
 
 #include "policy.h"
-#include "tool_grants.h"
 
 #define TOOL_EXIT_OK		0
 #define TOOL_EXIT_FAIL		1	/* check failed, deny, differ */
@@ -32,9 +28,127 @@
 /* -1, 0 or 1 as x is below, equal to or above y: for comparators. */
 #define TOOL_CMP(x, y)	(((x) > (y)) - ((x) < (y)))
 
+/* ------------------------------------------------------------------ */
+/*
+ * The grant algebra (tool_grants.c): a policy expanded into grants
+ * (subject, protocol, port segment, prefix) and normalized into canonical
+ * prefix sets. The port sweep cuts 1..1023 into segments in which the
+ * rules granting a port do not change. Within a segment and protocol a
+ * policy's grants are a grant set: for each subject a canonical set of
+ * prefixes (none inside another, no two siblings), in which an address
+ * is granted exactly when one element holds it.
+ */
+
+/* A prefix, host bits clear, v4 in a[0..3] and the rest zero: the bytes
+ * are big-endian, so memcmp orders addresses. */
+struct grant_prefix {
+	uint8_t family;		/* 4 or 6 */
+	uint8_t len;
+	uint8_t a[16];
+};
+
+/* By family, address, then length: a prefix sorts before those inside. */
+int	grant_prefix_cmp(const struct grant_prefix *x,
+	    const struct grant_prefix *y);
+bool	grant_prefix_contains(const struct grant_prefix *outer,
+	    const struct grant_prefix *inner);
+/* Is the network address all zero (so it holds 0.0.0.0 / ::)? */
+bool	grant_prefix_has_zero(const struct grant_prefix *p);
+/* ::ffff:0:0/96; a prefix inside it as the IPv4 one bindreq judges it
+ * as, returning whether it was inside. */
+extern const struct grant_prefix grant_v4_mapped;
+bool	grant_prefix_unmap(struct grant_prefix *p);
+/* "10.0.0.0/8", "::1" */
+void	grant_prefix_format(FILE *f, const struct grant_prefix *p);
+
+struct grant_prefixes {
+	struct grant_prefix *p;
+	size_t n, cap;
+};
+
+/* Append the fewest prefixes that hold exactly lo..hi (family 4 or 6).
+ * Returns 0, or -1 when memory ran out. */
+int	grant_range(struct grant_prefixes *out, unsigned family,
+	    const uint8_t lo[16], const uint8_t hi[16]);
+/* The address after (d 1) or before (d -1) a. */
+void	grant_addr_step(unsigned family, uint8_t a[16], int d);
+
+/* The prefixes rule r grants: its addresses, or 0.0.0.0/0 and ::/0. */
+size_t	grant_rule_nprefixes(const struct policy_rule *r);
+void	grant_rule_prefix(const struct policy_rule *r, size_t j,
+	    struct grant_prefix *out);
+bool	grant_rule_has_port(const struct policy_rule *r, unsigned port);
+
+/* Who a rule names, as one number: users and uids share one space,
+ * groups and gids another, units (by name) a third. */
+uint64_t grant_subject(const struct policy_rule *r);
+
+/* One prefix that one rule grants one subject. */
+struct grant {
+	uint64_t subj;
+	struct grant_prefix p;
+	uint32_t rule;		/* index into the rule list at hand */
+	uint32_t pfx;		/* which of the rule's prefixes */
+};
+
+/* By subject, prefix, rule, then pfx. */
+int	grant_cmp(const void *a, const void *b);
+/* By prefix, rule, then pfx. */
+int	grant_prefix_order(const void *a, const void *b);
+
+/* Grants sorted by grant_cmp, per subject a canonical prefix set; an
+ * element merged from siblings cites the earlier rule. */
+struct grant_set {
+	struct grant *g;
+	size_t n, cap;
+};
+
+/*
+ * Into s, replacing what it held: every grant of rules[active[0..n)] for
+ * proto (0: either) in rule order (expand), or their grant set for proto
+ * (build). Return 0, or -1 when memory ran out.
+ */
+int	grant_set_expand(struct grant_set *s,
+	    const struct policy_rule *const *rules, const uint32_t *active,
+	    size_t nactive, unsigned proto);
+int	grant_set_build(struct grant_set *s,
+	    const struct policy_rule *const *rules, const uint32_t *active,
+	    size_t nactive, unsigned proto);
+/* The element of s that grants subj the prefix p, or NULL. */
+const struct grant *grant_set_find(const struct grant_set *s, uint64_t subj,
+	    const struct grant_prefix *p);
+void	grant_set_free(struct grant_set *s);
+
+/*
+ * q answered from the grant set of its port and protocol, by bindreqd's
+ * rules (IPv4-mapped addresses are IPv4, [::] without v6only needs
+ * 0.0.0.0 too): NULL when granted, else policy_decide()'s reason ("out
+ * of memory" when memory ran out).
+ */
+const char *grant_decide(const struct policy *pol,
+	    const struct policy_query *q);
+
+/*
+ * The port sweep: fn once per segment [lo, hi] that some rule grants,
+ * with the indices of those rules, ascending; fn returns 0, or -1 to
+ * stop. Returns 0, or -1 (memory, or fn's -1).
+ */
+typedef int (*grant_segment_fn)(void *arg, unsigned lo, unsigned hi,
+    const uint32_t *active, size_t nactive);
+int	grant_sweep(const struct policy_rule *const *rules, size_t nrules,
+	    grant_segment_fn fn, void *arg);
+
+/* Ports lo..hi, lo not below any before, onto the n ranges at pr, joined
+ * with the last where they touch. Returns the new count. */
+size_t	grant_ports_add(struct policy_port_range *pr, size_t n, unsigned lo,
+	    unsigned hi);
+
+/* ------------------------------------------------------------------ */
+/* The commands */
+
 /*
  * Load the policy set at path ("-": standard input, never tested for
- * trust), each error to err as FILE:LINE:COL: message, then a summary.
+ * trust), errors to err as FILE:LINE:COL: message, then a summary.
  * flags: 0 or POLICY_LOAD_REQUIRE_SECURE. resolver may be NULL. Returns
  * 0, or -1.
  */
@@ -43,8 +157,6 @@ int	tool_load(const char *path, unsigned flags,
 	    FILE *err);
 /* A policy_errors reporter: each message as a line on the FILE * arg. */
 void	tool_report(void *arg, const char *msg);
-
-/* check */
 
 struct tool_check_opts {
 	bool strict;		/* warnings fail the check */
@@ -60,22 +172,15 @@ struct tool_check_opts {
 	"/lib/systemd/system", "/usr/lib/systemd/system", NULL }
 
 /*
- * Load path, apply bindreqd's trust test to its files and warn about the
- * rules; errors and warnings to err, one summary line to out. Returns 0
- * loaded and trusted (with strict, also no warnings), else 1; 2 when
- * memory ran out.
+ * Load path as bindreqd would and warn about the rules: errors and
+ * warnings to err, a summary line to out. Returns 0 loaded (with strict,
+ * and no warnings), 1 otherwise, 2 when memory ran out.
  */
 int	tool_check(const char *path, const struct tool_check_opts *opts,
 	    FILE *out, FILE *err);
-
-/*
- * The rule warnings alone, by line, at most max of them (0: all) and a
- * count of those left out. Returns how many there were, or -1 when memory
- * ran out.
- */
+/* The rule warnings alone, by line, at most max (0: all). Returns how
+ * many there were, or -1 when memory ran out. */
 long	tool_check_rules(const struct policy *pol, size_t max, FILE *err);
-
-/* list */
 
 enum tool_list_order {
 	TOOL_LIST_BY_RULE,	/* load order */
@@ -86,8 +191,6 @@ enum tool_list_order {
 /* Returns 0, or -1 when memory ran out. */
 int	tool_list(const struct policy *pol, enum tool_list_order order,
 	    bool json, FILE *out);
-
-/* explain */
 
 struct tool_identity {
 	char *name;		/* user name; NULL if the uid has no entry */
@@ -119,48 +222,42 @@ struct tool_request {
 int	tool_request_parse(const char *proto, const char *addr,
 	    const char *port, bool v6only, struct tool_request *rq,
 	    char *msg, size_t msglen);
-
-/* bindreqd's decision and how it came to it. Returns 0 allow, 1 deny. */
+/* policy_decide()'s decision and how it came to it. Returns 0 allow, 1
+ * deny. */
 int	tool_explain(const struct policy *pol,
 	    const struct tool_identity *id, const struct tool_request *rq,
 	    FILE *out);
 
-/*
- * diff: the grants new adds ("+") and removes ("-"). Returns 0 if both
- * grant the same, 1 if not, 2 when memory ran out.
- */
+/* The grants new adds ("+") and removes ("-"). Returns 0 if both grant
+ * the same, 1 if not, 2 when memory ran out. */
 int	tool_diff(const struct policy *oldp, const struct policy *newp,
 	    FILE *out);
 
 /*
- * import-authbind: the authbind configuration under dir as a policy on
- * out, what cannot be translated (and files authbind never reads) on err.
- * Returns 0 for an exact translation, 1 if err names a difference, 2 if
- * dir cannot be read.
+ * The authbind configuration under dir as a policy on out; what cannot
+ * be translated (and files authbind never reads) on err. Returns 0 for
+ * an exact translation, 1 if err names a difference, 2 if dir cannot be
+ * read.
  */
 int	tool_import_authbind(const char *dir, FILE *out, FILE *err);
 
+/* ------------------------------------------------------------------ */
 /* Helpers (tool_util.c) */
 
 /* "user", "uid", "group", "gid" or "unit". */
 const char *tool_subject_word(enum policy_subject s);
-
 /* The decimal digits at s as a number up to max: their end, or NULL. */
 const char *tool_digits(const char *s, unsigned long max, unsigned long *v);
 /* All of s as such a number. Returns 0, or -1. */
 int	tool_number(const char *s, unsigned long max, unsigned long *v);
-
-/*
- * Room for need elements of size bytes in p, of *cap elements, doubling.
- * Returns the array, maybe moved, or NULL with p untouched.
- */
+/* Room for need elements of size bytes in p (of *cap), doubling. Returns
+ * the array, maybe moved, or NULL with p untouched. */
 void	*tool_grow(void *p, size_t *cap, size_t need, size_t size);
 
 /* s with control bytes, backslash and bad UTF-8 as \xNN. */
 void	tool_put_safe(FILE *f, const char *s);
 /* s as a JSON string, quotes included. */
 void	tool_put_json(FILE *f, const char *s);
-
 /* "allow user alice tcp 80,443 on 127.0.0.1 ::1" */
 void	tool_rule_text(FILE *f, const struct policy_rule *r);
 /* "user alice", "uid 1001" */

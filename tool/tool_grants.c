@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The grant algebra (tool_grants.h): prefixes, grant sets and the port
- * sweep, for bindreq-policy's commands and the tests that hold them to
+ * The grant algebra (tool.h): prefixes, grant sets and the port sweep,
+ * for bindreq-policy's commands and the tests that hold them to
  * policy_decide().
  */
 #include <arpa/inet.h>
@@ -160,8 +160,17 @@ grant_rule_prefix(const struct policy_rule *r, size_t j,
 	memcpy(out->a, r->addrs[j].addr, out->family == 4 ? 4 : 16);
 }
 
-uint32_t
-grant_unit_key(const char *name)
+#define GRANT_UID(uid)	((uint64_t)(uint32_t)(uid))
+#define GRANT_GID(gid)	((uint64_t)1 << 32 | (uint32_t)(gid))
+#define GRANT_UNIT(key)	((uint64_t)2 << 32 | (uint32_t)(key))
+
+/*
+ * Units by name, numbered for this process, not by the policy (two
+ * policies that diff compares number theirs differently): 0 if memory ran
+ * out, which no rule's unit gets.
+ */
+static uint32_t
+unit_key(const char *name)
 {
 	static char **names;
 	static size_t n, cap;
@@ -183,7 +192,7 @@ uint64_t
 grant_subject(const struct policy_rule *r)
 {
 	if (r->subject == POLICY_SUBJECT_UNIT)
-		return GRANT_UNIT(grant_unit_key(r->who));
+		return GRANT_UNIT(unit_key(r->who));
 	return r->subject == POLICY_SUBJECT_USER ||
 	    r->subject == POLICY_SUBJECT_UID ? GRANT_UID(r->id) :
 	    GRANT_GID(r->id);
@@ -344,7 +353,7 @@ granted(const struct grant_set *s, const struct policy *pol,
 	    grant_set_find(s, GRANT_GID(q->gid), p) != NULL)
 		return true;
 	if (unit != NULL && grant_set_find(s,
-	    GRANT_UNIT(grant_unit_key(unit)), p) != NULL)
+	    GRANT_UNIT(unit_key(unit)), p) != NULL)
 		return true;
 	for (i = 0; i < q->ngroups; i++)
 		if (grant_set_find(s, GRANT_GID(q->groups[i]), p) != NULL)
