@@ -141,7 +141,7 @@ parse_opts(int argc, char **argv, bool stop, struct opts *o)
 }
 
 static int
-cmd_check(const struct opts *o, int argc, char **argv)
+cmd_check(const struct opts *o, char **argv)
 {
 	struct tool_check_opts co = {
 		.strict = o->strict,
@@ -149,20 +149,16 @@ cmd_check(const struct opts *o, int argc, char **argv)
 	};
 
 	(void)argv;
-	if (argc != 0)
-		return bad_usage("check takes no arguments");
 	return tool_check(o->policy, &co, stdout, stderr);
 }
 
 static int
-cmd_list(const struct opts *o, int argc, char **argv)
+cmd_list(const struct opts *o, char **argv)
 {
 	struct policy *pol;
 	int rc;
 
 	(void)argv;
-	if (argc != 0)
-		return bad_usage("list takes no arguments");
 	if (tool_load(o->policy, 0, NULL, &pol, stderr) == -1)
 		return TOOL_EXIT_FAIL;
 	rc = tool_list(pol, o->order, o->json, stdout);
@@ -173,7 +169,7 @@ cmd_list(const struct opts *o, int argc, char **argv)
 }
 
 static int
-cmd_explain(const struct opts *o, int argc, char **argv)
+cmd_explain(const struct opts *o, char **argv)
 {
 	struct tool_identity id;
 	struct tool_request rq;
@@ -181,8 +177,6 @@ cmd_explain(const struct opts *o, int argc, char **argv)
 	char msg[512];
 	int rc;
 
-	if (argc != 4)
-		return bad_usage("explain needs USER|UID PROTO ADDRESS PORT");
 	if (tool_request_parse(argv[1], argv[2], argv[3], o->v6only, &rq, msg,
 	    sizeof(msg)) == -1 ||
 	    tool_identity_lookup(argv[0], &id, msg, sizeof(msg)) == -1) {
@@ -201,14 +195,12 @@ cmd_explain(const struct opts *o, int argc, char **argv)
 }
 
 static int
-cmd_diff(const struct opts *o, int argc, char **argv)
+cmd_diff(const struct opts *o, char **argv)
 {
 	struct policy *oldp = NULL, *newp = NULL;
 	int rc = TOOL_EXIT_TROUBLE;
 
 	(void)o;
-	if (argc != 2)
-		return bad_usage("diff needs OLD and NEW");
 	if (strcmp(argv[0], "-") == 0 && strcmp(argv[1], "-") == 0)
 		return bad_usage("diff: only one of OLD and NEW can be -");
 	if (tool_load(argv[0], 0, NULL, &oldp, stderr) == 0 &&
@@ -221,24 +213,23 @@ cmd_diff(const struct opts *o, int argc, char **argv)
 }
 
 static int
-cmd_import(const struct opts *o, int argc, char **argv)
+cmd_import(const struct opts *o, char **argv)
 {
 	(void)o;
-	if (argc > 1)
-		return bad_usage("import-authbind takes at most a DIR");
-	return tool_import_authbind(argc == 1 ? argv[0] :
+	return tool_import_authbind(argv[0] != NULL ? argv[0] :
 	    TOOL_DEFAULT_AUTHBIND, stdout, stderr);
 }
 
 static const struct {
 	const char *name;
-	int (*run)(const struct opts *, int, char **);
+	int min, max;		/* operands */
+	int (*run)(const struct opts *, char **);
 } commands[] = {
-	{ "check", cmd_check },
-	{ "list", cmd_list },
-	{ "explain", cmd_explain },
-	{ "diff", cmd_diff },
-	{ "import-authbind", cmd_import },
+	{ "check", 0, 0, cmd_check },
+	{ "list", 0, 0, cmd_list },
+	{ "explain", 4, 4, cmd_explain },
+	{ "diff", 2, 2, cmd_diff },
+	{ "import-authbind", 0, 1, cmd_import },
 };
 
 int
@@ -268,7 +259,10 @@ main(int argc, char **argv)
 			break;
 	if (i == sizeof(commands) / sizeof(commands[0]))
 		return bad_usage("unknown command '%s'", cmd);
-	rc = commands[i].run(&o, argc - optind, argv + optind);
+	argc -= optind;
+	if (argc < commands[i].min || argc > commands[i].max)
+		return bad_usage("%s: wrong number of operands", cmd);
+	rc = commands[i].run(&o, argv + optind);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		perror("bindreq-policy: standard output");
 		return TOOL_EXIT_TROUBLE;

@@ -118,10 +118,9 @@ tool_request_parse(const char *proto, const char *addr, const char *port,
 		addr++;
 		len -= 2;
 	}
-	if (len >= sizeof(buf))
+	if ((size_t)snprintf(buf, sizeof(buf), "%.*s", (int)len, addr) >=
+	    sizeof(buf))
 		goto badaddr;
-	memcpy(buf, addr, len);
-	buf[len] = '\0';
 	if (inet_pton(AF_INET, buf, rq->addr) == 1)
 		rq->family = AF_INET;
 	else if (inet_pton(AF_INET6, buf, rq->addr) == 1)

@@ -170,13 +170,8 @@ not_dots(const struct dirent *de)
 	return strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
 }
 
-static int
-name_cmp(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-/* fn(im, sfd, "SUB/NAME", NAME) for dir/sub's entries, sorted by name. */
+/* fn(im, sfd, "SUB/NAME", NAME) for dir/sub's entries, sorted by name
+ * (alphasort: strcmp, as the tool never sets a locale). */
 static void
 walk(struct importer *im, const char *sub, entry_fn *fn)
 {
@@ -188,7 +183,7 @@ walk(struct importer *im, const char *sub, entry_fn *fn)
 	if (sfd == -1 && errno == ENOENT)
 		return;		/* absent: nothing granted through it */
 	if (sfd != -1)
-		n = scandirat(sfd, ".", &names, not_dots, name_cmp);
+		n = scandirat(sfd, ".", &names, not_dots, alphasort);
 	if (n == -1 && errno == ENOMEM)
 		im->nomem = true;
 	else if (n == -1)
