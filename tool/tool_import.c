@@ -18,7 +18,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -106,39 +105,6 @@ consulted(struct importer *im, const char *src, unsigned long port, bool bang)
 	return port != 0 && port <= PORT_MAX_PRIV && bang == (port > HALF);
 }
 
-/* Fit as a WHO token: no blanks, no '#', no control bytes, not a number. */
-static bool
-name_ok(const char *s)
-{
-	const unsigned char *p;
-
-	if (*s == '\0' || strspn(s, "0123456789") == strlen(s))
-		return false;
-	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p <= ' ' || *p == '#' || *p == 0x7f)
-			return false;
-	return true;
-}
-
-/* "user NAME" ("group NAME") when NAME maps back to id, else "uid N". */
-static void
-subject(char *buf, size_t len, uint32_t id, bool group)
-{
-	struct passwd *pw = group ? NULL : getpwuid((uid_t)id);
-	struct group *gr = group ? getgrgid((gid_t)id) : NULL;
-	char *name = strdup(pw ? pw->pw_name : gr ? gr->gr_name : "");
-	bool back = false;
-
-	if (name != NULL && name_ok(name) && group)
-		back = (gr = getgrnam(name)) != NULL && gr->gr_gid == id;
-	else if (name != NULL && name_ok(name))
-		back = (pw = getpwnam(name)) != NULL && pw->pw_uid == id;
-	if (!back || (size_t)snprintf(buf, len, "%s %s", group ? "group" :
-	    "user", name) >= len)
-		snprintf(buf, len, "%s %u", group ? "gid" : "uid", id);
-	free(name);
-}
-
 /* Is uid's user a member of gid (primary or supplementary)? */
 static bool
 user_in_group(uint32_t uid, uint32_t gid)
@@ -213,7 +179,7 @@ static int
 permission(struct importer *im, int sfd, const char *src, const char *name,
     const char *grant)
 {
-	char subj[300], path[PATH_MAX];
+	char path[PATH_MAX];
 	struct stat st;
 	int e = fstatat(sfd, name, &st, 0) == -1 ? errno : 0;
 	mode_t m;
@@ -243,13 +209,12 @@ permission(struct importer *im, int sfd, const char *src, const char *name,
 		    "this to every user\n");
 	if ((m & S_IXUSR) && st.st_uid == 0)
 		fprintf(im->out, "# owner root needs no grant\n");
-	else if (m & S_IXUSR) {
-		subject(subj, sizeof(subj), (uint32_t)st.st_uid, false);
-		fprintf(im->out, "allow %s %s\n", subj, grant);
-	}
+	else if (m & S_IXUSR)
+		fprintf(im->out, "allow uid %u %s\n", (unsigned)st.st_uid,
+		    grant);
 	if (m & S_IXGRP) {
-		subject(subj, sizeof(subj), (uint32_t)st.st_gid, true);
-		fprintf(im->out, "allow %s %s\n", subj, grant);
+		fprintf(im->out, "allow gid %u %s\n", (unsigned)st.st_gid,
+		    grant);
 		if (!(m & S_IXUSR) && st.st_uid != 0 &&
 		    user_in_group((uint32_t)st.st_uid, (uint32_t)st.st_gid))
 			msg(im, true, src, "its owner (uid %u) may not execute "
@@ -625,7 +590,7 @@ byuid_entry(struct importer *im, int sfd, const char *src, const char *name)
 	static const uint8_t zero[16];
 	bool v4[PORT_MAX_PRIV + 1] = { false };
 	bool v6[PORT_MAX_PRIV + 1] = { false };
-	char subj[300], *line = NULL;
+	char subj[32], *line = NULL;
 	unsigned long uid, p;
 	unsigned lineno = 0;
 	struct uidline ul;
@@ -654,7 +619,7 @@ byuid_entry(struct importer *im, int sfd, const char *src, const char *name)
 	if (getpwuid((uid_t)uid) == NULL)
 		msg(im, false, src, "uid %lu has no passwd entry: granted by "
 		    "number", uid);
-	subject(subj, sizeof(subj), (uint32_t)uid, false);
+	snprintf(subj, sizeof(subj), "uid %lu", uid);
 	comment(im, src);
 	fputc('\n', im->out);
 	while ((len = getline(&line, &cap, f)) != -1 && !im->nomem) {
