@@ -15,14 +15,17 @@
 
 #include "tool.h"
 
-struct opts {
+/* The options; getopt_long() sets the flags itself. */
+static struct opts {
 	const char *policy;
-	bool strict;
+	int strict, json, v6only;
+	int order;		/* enum tool_list_order */
 	size_t max_warnings;
-	enum tool_list_order order;
-	bool json;
-	bool v6only;
 	const char *unit;	/* explain --unit */
+} opt = {
+	.policy = TOOL_DEFAULT_POLICY,
+	.max_warnings = TOOL_DEFAULT_MAX_WARNINGS,
+	.order = TOOL_LIST_BY_RULE,
 };
 
 static void
@@ -65,20 +68,17 @@ bad_usage(const char *fmt, ...)
 	return TOOL_EXIT_TROUBLE;
 }
 
-enum {
-	OPT_STRICT = 256, OPT_MAX_WARNINGS, OPT_BY_PORT, OPT_BY_USER,
-	OPT_JSON, OPT_V6ONLY, OPT_UNIT,
-};
+enum { OPT_MAX_WARNINGS = 256, OPT_UNIT };
 
 static const struct option longopts[] = {
 	{ "policy", required_argument, NULL, 'p' },
 	{ "help", no_argument, NULL, 'h' },
-	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "strict", no_argument, &opt.strict, 1 },
 	{ "max-warnings", required_argument, NULL, OPT_MAX_WARNINGS },
-	{ "by-port", no_argument, NULL, OPT_BY_PORT },
-	{ "by-user", no_argument, NULL, OPT_BY_USER },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "v6only", no_argument, NULL, OPT_V6ONLY },
+	{ "by-port", no_argument, &opt.order, TOOL_LIST_BY_PORT },
+	{ "by-user", no_argument, &opt.order, TOOL_LIST_BY_USER },
+	{ "json", no_argument, &opt.json, 1 },
+	{ "v6only", no_argument, &opt.v6only, 1 },
 	{ "unit", required_argument, NULL, OPT_UNIT },
 	{ NULL, 0, NULL, 0 },
 };
@@ -88,7 +88,7 @@ static const struct option longopts[] = {
  * accepted in both places; each command ignores those it has no use for.
  */
 static int
-parse_opts(int argc, char **argv, bool stop, struct opts *o)
+parse_opts(int argc, char **argv, bool stop)
 {
 	const char *why;
 	unsigned long v;
@@ -98,39 +98,26 @@ parse_opts(int argc, char **argv, bool stop, struct opts *o)
 	while ((c = getopt_long(argc, argv, stop ? "+p:h" : "p:h", longopts,
 	    NULL)) != -1) {
 		switch (c) {
+		case 0:
+			break;		/* a flag */
 		case 'p':
-			o->policy = optarg;
+			opt.policy = optarg;
 			break;
 		case 'h':
 			usage(stdout);
 			exit(TOOL_EXIT_OK);
-		case OPT_STRICT:
-			o->strict = true;
-			break;
 		case OPT_MAX_WARNINGS:
 			if (tool_number(optarg, ULONG_MAX, &v) == -1)
 				return bad_usage("bad --max-warnings '%s'",
 				    optarg);
-			o->max_warnings = v;
-			break;
-		case OPT_BY_PORT:
-			o->order = TOOL_LIST_BY_PORT;
-			break;
-		case OPT_BY_USER:
-			o->order = TOOL_LIST_BY_USER;
-			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_V6ONLY:
-			o->v6only = true;
+			opt.max_warnings = v;
 			break;
 		case OPT_UNIT:
 			if ((why = policy_unit_name_check(optarg,
 			    strlen(optarg))) != NULL)
 				return bad_usage("bad --unit '%s': %s", optarg,
 				    why);
-			o->unit = optarg;
+			opt.unit = optarg;
 			break;
 		default:
 			usage(stderr);
@@ -161,7 +148,7 @@ cmd_list(const struct opts *o, char **argv)
 	(void)argv;
 	if (tool_load(o->policy, 0, NULL, &pol, stderr) == -1)
 		return TOOL_EXIT_FAIL;
-	rc = tool_list(pol, o->order, o->json, stdout);
+	rc = tool_list(pol, (enum tool_list_order)o->order, o->json, stdout);
 	if (rc == -1)
 		perror("bindreq-policy: list");
 	policy_free(pol);
@@ -235,16 +222,11 @@ static const struct {
 int
 main(int argc, char **argv)
 {
-	struct opts o = {
-		.policy = TOOL_DEFAULT_POLICY,
-		.max_warnings = TOOL_DEFAULT_MAX_WARNINGS,
-		.order = TOOL_LIST_BY_RULE,
-	};
 	const char *cmd;
 	size_t i;
 	int rc;
 
-	if ((rc = parse_opts(argc, argv, true, &o)) != 0)
+	if ((rc = parse_opts(argc, argv, true)) != 0)
 		return rc;
 	if (optind >= argc)
 		return bad_usage("no command given");
@@ -252,7 +234,7 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	/* The command's own options; getopt_long permutes operands last. */
-	if ((rc = parse_opts(argc, argv, false, &o)) != 0)
+	if ((rc = parse_opts(argc, argv, false)) != 0)
 		return rc;
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(cmd, commands[i].name) == 0)
@@ -262,7 +244,7 @@ main(int argc, char **argv)
 	argc -= optind;
 	if (argc < commands[i].min || argc > commands[i].max)
 		return bad_usage("%s: wrong number of operands", cmd);
-	rc = commands[i].run(&o, argv + optind);
+	rc = commands[i].run(&opt, argv + optind);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		perror("bindreq-policy: standard output");
 		return TOOL_EXIT_TROUBLE;
