@@ -53,45 +53,43 @@ utf8_len(const unsigned char *s)
 	return n;
 }
 
+/* s escaped as \xNN, or (json) for a JSON string, where JSON cannot carry
+ * bad UTF-8 and needs only quotes, backslashes and controls escaped. */
+static void
+put(FILE *f, const char *s, bool json)
+{
+	const unsigned char *p;
+	size_t n;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p += n > 1 ? n : 1) {
+		n = utf8_len(p);
+		if (n > 1)
+			fwrite(p, 1, n, f);
+		else if (json && n == 0)
+			fputs("\\ufffd", f);
+		else if (json && (*p == '"' || *p == '\\'))
+			fprintf(f, "\\%c", *p);
+		else if (json && (*p < 0x20 || *p == 0x7f))
+			fprintf(f, "\\u%04x", *p);
+		else if (!json && (n == 0 || *p < 0x20 || *p == 0x7f ||
+		    *p == '\\'))
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
 void
 tool_put_safe(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
-
-	while (*p != '\0') {
-		n = utf8_len(p);
-		if (n == 1 && *p >= 0x20 && *p != 0x7f && *p != '\\')
-			fputc(*p, f);
-		else if (n > 1)
-			fwrite(p, 1, n, f);
-		else
-			fprintf(f, "\\x%02x", *p);
-		p += n > 1 ? n : 1;
-	}
+	put(f, s, false);
 }
 
 void
 tool_put_json(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
-
 	fputc('"', f);
-	while (*p != '\0') {
-		n = utf8_len(p);
-		if (n > 1)
-			fwrite(p, 1, n, f);
-		else if (n == 0)	/* not UTF-8: JSON cannot carry it */
-			fputs("\\ufffd", f);
-		else if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-		p += n > 1 ? n : 1;
-	}
+	put(f, s, true);
 	fputc('"', f);
 }
 
