@@ -34,67 +34,77 @@ struct differ {
 	size_t cap_removed;
 	struct change *ch;
 	size_t nch, cap_ch, njoined;
-
-	/*
-	 * The changes of the segment before (prev) and of this one (cur),
-	 * in the order they are made: a grant carried from segment to
-	 * segment grows its port range instead of adding a record per
-	 * segment (a rule over 1-1023 would add a thousand).
-	 */
-	struct made {
-		uint32_t *ch;	/* indices into ch */
-		size_t n, cap;
-	} prev, cur;
-	size_t at;		/* in prev: where the next change may be */
+	size_t compact_at;		/* nch that calls for compact() */
 	int nomem;
 };
 
-/* The order changes are made in within a segment. */
-static int
-made_cmp(const struct change *x, const struct change *y)
+/* The same subject, sign and rule, and prefix or else protocol. */
+static bool
+same(const struct change *x, const struct change *y, bool prefix)
 {
+	return x->subj == y->subj && x->sign == y->sign &&
+	    x->rule == y->rule && (prefix ?
+	    grant_prefix_cmp(&x->p, &y->p) == 0 : x->protos == y->protos);
+}
+
+/* A grant's port ranges in order, its tcp and its udp ones next. */
+static int
+change_cmp(const void *a, const void *b)
+{
+	const struct change *x = a, *y = b;
 	int c;
 
-	if ((c = TOOL_CMP(x->protos, y->protos)) != 0 ||
+	if ((c = TOOL_CMP(x->subj, y->subj)) != 0 ||
 	    (c = TOOL_CMP(x->sign, y->sign)) != 0 ||
-	    (c = TOOL_CMP(x->subj, y->subj)) != 0 ||
-	    (c = grant_prefix_cmp(&x->p, &y->p)) != 0)
+	    (c = TOOL_CMP(x->rule, y->rule)) != 0 ||
+	    (c = grant_prefix_cmp(&x->p, &y->p)) != 0 ||
+	    (c = TOOL_CMP(x->protos, y->protos)) != 0)
 		return c;
-	return TOOL_CMP(x->rule, y->rule);
+	return TOOL_CMP(x->lo, y->lo);
+}
+
+/*
+ * Sort the changes, joining the ranges of one grant that touch: a grant
+ * found in segment after segment of the sweep (a rule over 1-1023 would
+ * be in a thousand) keeps one record per range. Called whenever their
+ * number has doubled, so the records stay few and the sorting cheap.
+ */
+static void
+compact(struct differ *d)
+{
+	struct change *ch = d->ch;
+	size_t i, k = 0;
+
+	if (d->nch > 0)
+		qsort(ch, d->nch, sizeof(*ch), change_cmp);
+	for (i = 0; i < d->nch; i++) {
+		if (k > 0 && same(&ch[k - 1], &ch[i], true) &&
+		    ch[k - 1].protos == ch[i].protos &&
+		    ch[k - 1].hi + 1u >= ch[i].lo)
+			ch[k - 1].hi = ch[i].hi > ch[k - 1].hi ? ch[i].hi :
+			    ch[k - 1].hi;
+		else
+			ch[k++] = ch[i];
+	}
+	d->nch = k;
+	d->compact_at = 2 * k + 1024;
 }
 
 static void
 add_change(struct differ *d, const struct grant *g, unsigned sign,
     unsigned proto, unsigned lo, unsigned hi)
 {
-	struct change key = { .subj = g->subj, .p = g->p, .rule = g->rule,
-	    .lo = (uint16_t)lo, .hi = (uint16_t)hi, .sign = (uint8_t)sign,
-	    .protos = (uint8_t)proto };
-	struct made *p = &d->prev, *m = &d->cur;
 	struct change *c;
-	uint32_t *v;
 
-	while (d->at < p->n && made_cmp(&d->ch[p->ch[d->at]], &key) < 0)
-		d->at++;
-	if ((v = tool_grow(m->ch, &m->cap, m->n + 1, sizeof(*v))) == NULL) {
-		d->nomem = 1;
-		return;
-	}
-	m->ch = v;
-	c = d->at < p->n ? &d->ch[p->ch[d->at]] : NULL;
-	if (c != NULL && made_cmp(c, &key) == 0 && c->hi + 1u == lo) {
-		c->hi = (uint16_t)hi;
-		m->ch[m->n++] = p->ch[d->at];
-		return;
-	}
 	if ((c = tool_grow(d->ch, &d->cap_ch, d->nch + 1, sizeof(*c))) ==
 	    NULL) {
 		d->nomem = 1;
 		return;
 	}
 	d->ch = c;
-	m->ch[m->n++] = (uint32_t)d->nch;
-	d->ch[d->nch++] = key;
+	d->ch[d->nch++] = (struct change){ .subj = g->subj, .p = g->p,
+	    .rule = g->rule, .lo = (uint16_t)lo, .hi = (uint16_t)hi,
+	    .sign = (uint8_t)sign, .protos = (uint8_t)proto };
 }
 
 /*
@@ -133,12 +143,10 @@ segment(void *arg, unsigned lo, unsigned hi, const uint32_t *active,
 {
 	static const unsigned protos[] = { POLICY_TCP, POLICY_UDP };
 	struct differ *d = arg;
-	struct made t;
 	size_t k, nold = 0;
 
 	while (nold < nactive && active[nold] < d->nold)
 		nold++;
-	d->cur.n = d->at = 0;
 	for (k = 0; k < 2 && !d->nomem; k++) {
 		if (grant_set_build(&d->set[0], d->rules, active, nold,
 		    protos[k]) == -1 || grant_set_build(&d->set[1], d->rules,
@@ -147,30 +155,13 @@ segment(void *arg, unsigned lo, unsigned hi, const uint32_t *active,
 		else
 			compare(d, protos[k], lo, hi);
 	}
-	t = d->prev;
-	d->prev = d->cur;
-	d->cur = t;
+	if (d->nch >= d->compact_at)
+		compact(d);
 	return d->nomem ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* Joining changes into lines */
-
-/* A grant's segments side by side, its tcp and its udp changes next. */
-static int
-change_cmp(const void *a, const void *b)
-{
-	const struct change *x = a, *y = b;
-	int c;
-
-	if ((c = TOOL_CMP(x->subj, y->subj)) != 0 ||
-	    (c = TOOL_CMP(x->sign, y->sign)) != 0 ||
-	    (c = TOOL_CMP(x->rule, y->rule)) != 0 ||
-	    (c = grant_prefix_cmp(&x->p, &y->p)) != 0 ||
-	    (c = TOOL_CMP(x->protos, y->protos)) != 0)
-		return c;
-	return TOOL_CMP(x->lo, y->lo);
-}
 
 /* The order of the output; lines that differ only in prefix adjoin. */
 static int
@@ -189,15 +180,6 @@ line_cmp(const void *a, const void *b)
 	return grant_prefix_cmp(&x->p, &y->p);
 }
 
-/* The same subject, sign and rule, and prefix or else protocol. */
-static bool
-same(const struct change *x, const struct change *y, bool prefix)
-{
-	return x->subj == y->subj && x->sign == y->sign &&
-	    x->rule == y->rule && (prefix ?
-	    grant_prefix_cmp(&x->p, &y->p) == 0 : x->protos == y->protos);
-}
-
 /*
  * In place, the changes of one grant become one with its ports joined
  * (lo: the first), then its tcp and udp ones one if their ports are the
@@ -210,7 +192,7 @@ join_changes(struct differ *d)
 	struct change *ch = d->ch;
 	size_t i, j, k = 0, np;
 
-	qsort(ch, d->nch, sizeof(*ch), change_cmp);
+	compact(d);
 	for (i = 0; i < d->nch; i = j) {
 		for (j = i, np = 0; j < d->nch && same(&ch[i], &ch[j], true) &&
 		    ch[j].protos == ch[i].protos; j++)
@@ -280,7 +262,7 @@ print_changes(struct differ *d, FILE *out)
 int
 tool_diff(const struct policy *oldp, const struct policy *newp, FILE *out)
 {
-	struct differ d = { .nold = oldp->nrules };
+	struct differ d = { .nold = oldp->nrules, .compact_at = 1024 };
 	size_t i, n = oldp->nrules + newp->nrules;
 	int rc = TOOL_EXIT_TROUBLE;
 
@@ -304,7 +286,5 @@ out:
 	for (i = 0; i < d.njoined; i++)
 		free(d.ch[i].ports);
 	free(d.ch);
-	free(d.prev.ch);
-	free(d.cur.ch);
 	return rc;
 }
