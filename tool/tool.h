@@ -39,8 +39,7 @@
  * is granted exactly when one element holds it.
  */
 
-/* A prefix, host bits clear, v4 in a[0..3] and the rest zero: the bytes
- * are big-endian, so memcmp orders addresses. */
+/* Host bits clear, v4 in a[0..3] and the rest zero: memcmp orders them. */
 struct grant_prefix {
 	uint8_t family;		/* 4 or 6 */
 	uint8_t len;
@@ -54,8 +53,8 @@ bool	grant_prefix_contains(const struct grant_prefix *outer,
 	    const struct grant_prefix *inner);
 /* Is the network address all zero (so it holds 0.0.0.0 / ::)? */
 bool	grant_prefix_has_zero(const struct grant_prefix *p);
-/* ::ffff:0:0/96; a prefix inside it as the IPv4 one bindreq judges it
- * as, returning whether it was inside. */
+/* ::ffff:0:0/96; unmap: a prefix inside it as the IPv4 one bindreq
+ * judges it as, returning whether it was inside. */
 extern const struct grant_prefix grant_v4_mapped;
 bool	grant_prefix_unmap(struct grant_prefix *p);
 /* "10.0.0.0/8", "::1" */
@@ -103,11 +102,8 @@ struct grant_set {
 	size_t n, cap;
 };
 
-/*
- * Into s, replacing what it held: every grant of rules[active[0..n)] for
- * proto (0: either) in rule order (expand), or their grant set for proto
- * (build). Return 0, or -1 when memory ran out.
- */
+/* Into s: every grant of rules[active[0..n)] for proto (0: either), in
+ * rule order (expand), or their grant set (build). Return 0, or -1. */
 int	grant_set_expand(struct grant_set *s,
 	    const struct policy_rule *const *rules, const uint32_t *active,
 	    size_t nactive, unsigned proto);
@@ -119,20 +115,14 @@ const struct grant *grant_set_find(const struct grant_set *s, uint64_t subj,
 	    const struct grant_prefix *p);
 void	grant_set_free(struct grant_set *s);
 
-/*
- * q answered from the grant set of its port and protocol, by bindreqd's
- * rules (IPv4-mapped addresses are IPv4, [::] without v6only needs
- * 0.0.0.0 too): NULL when granted, else policy_decide()'s reason ("out
- * of memory" when memory ran out).
- */
+/* q answered from the grant set of its port and protocol as bindreqd
+ * would (mapped addresses are IPv4, [::] without v6only needs 0.0.0.0):
+ * NULL when granted, else policy_decide()'s reason, or "out of memory". */
 const char *grant_decide(const struct policy *pol,
 	    const struct policy_query *q);
 
-/*
- * The port sweep: fn once per segment [lo, hi] that some rule grants,
- * with the indices of those rules, ascending; fn returns 0, or -1 to
- * stop. Returns 0, or -1 (memory, or fn's -1).
- */
+/* The port sweep: fn once per segment [lo, hi] some rule grants, with
+ * those rules' indices, ascending. Returns 0, or -1 (memory, fn's -1). */
 typedef int (*grant_segment_fn)(void *arg, unsigned lo, unsigned hi,
     const uint32_t *active, size_t nactive);
 int	grant_sweep(const struct policy_rule *const *rules, size_t nrules,
@@ -146,12 +136,9 @@ size_t	grant_ports_add(struct policy_port_range *pr, size_t n, unsigned lo,
 /* ------------------------------------------------------------------ */
 /* The commands */
 
-/*
- * Load the policy set at path ("-": standard input, never tested for
- * trust), errors to err as FILE:LINE:COL: message, then a summary.
- * flags: 0 or POLICY_LOAD_REQUIRE_SECURE. resolver may be NULL. Returns
- * 0, or -1.
- */
+/* The policy set at path ("-": standard input, never tested for trust;
+ * flags: 0 or POLICY_LOAD_REQUIRE_SECURE), errors to err. Returns 0, or
+ * -1. resolver may be NULL. */
 int	tool_load(const char *path, unsigned flags,
 	    const struct policy_resolver *resolver, struct policy **out,
 	    FILE *err);
@@ -171,11 +158,9 @@ struct tool_check_opts {
 	"/run/systemd/generator.late", "/usr/local/lib/systemd/system", \
 	"/lib/systemd/system", "/usr/lib/systemd/system", NULL }
 
-/*
- * Load path as bindreqd would and warn about the rules: errors and
- * warnings to err, a summary line to out. Returns 0 loaded (with strict,
- * and no warnings), 1 otherwise, 2 when memory ran out.
- */
+/* Load path as bindreqd would and warn about the rules: errors and
+ * warnings to err, a summary to out. Returns 0 loaded (with strict, and
+ * no warnings), 1 otherwise, 2 when memory ran out. */
 int	tool_check(const char *path, const struct tool_check_opts *opts,
 	    FILE *out, FILE *err);
 /* The rule warnings alone, by line, at most max (0: all). Returns how
@@ -201,11 +186,8 @@ struct tool_identity {
 	const char *unit;	/* its system service, or NULL */
 };
 
-/*
- * A user name or number, as chown(1) takes it: a name first. A uid
- * without a passwd entry is allowed (uid rules still match it) and has
- * no groups. Returns 0, or -1 with a message in msg.
- */
+/* A user name or number, a name first as for chown(1); a uid without a
+ * passwd entry has no groups. Returns 0, or -1 with a message in msg. */
 int	tool_identity_lookup(const char *who, struct tool_identity *id,
 	    char *msg, size_t msglen);
 void	tool_identity_free(struct tool_identity *id);
@@ -233,12 +215,9 @@ int	tool_explain(const struct policy *pol,
 int	tool_diff(const struct policy *oldp, const struct policy *newp,
 	    FILE *out);
 
-/*
- * The authbind configuration under dir as a policy on out; what cannot
- * be translated (and files authbind never reads) on err. Returns 0 for
- * an exact translation, 1 if err names a difference, 2 if dir cannot be
- * read.
- */
+/* The authbind configuration under dir as a policy on out, what cannot
+ * be translated on err. Returns 0 for an exact translation, 1 if err
+ * names a difference, 2 if dir cannot be read. */
 int	tool_import_authbind(const char *dir, FILE *out, FILE *err);
 
 /* ------------------------------------------------------------------ */
