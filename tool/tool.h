@@ -133,7 +133,6 @@ int	grant_sweep(const struct policy_rule *const *rules, size_t nrules,
 size_t	grant_ports_add(struct policy_port_range *pr, size_t n, unsigned lo,
 	    unsigned hi);
 
-/* ------------------------------------------------------------------ */
 /* The commands */
 
 /* The policy set at path ("-": standard input, never tested for trust;
@@ -220,7 +219,6 @@ int	tool_diff(const struct policy *oldp, const struct policy *newp,
  * names a difference, 2 if dir cannot be read. */
 int	tool_import_authbind(const char *dir, FILE *out, FILE *err);
 
-/* ------------------------------------------------------------------ */
 /* Helpers (tool_util.c) */
 
 /* "user", "uid", "group", "gid" or "unit". */

@@ -67,7 +67,6 @@ add(struct checker *c, struct finding f)
 	c->f[c->n++] = f;
 }
 
-/* ------------------------------------------------------------------ */
 /* Overlapping grants to different subjects */
 
 /* A run of grants with one prefix; other: the first whose subject is
@@ -145,7 +144,6 @@ check_conflicts(struct checker *c, const uint32_t *active, size_t nactive)
 	}
 }
 
-/* ------------------------------------------------------------------ */
 /* IPv6 wildcard without the IPv4 one */
 
 /* The rule's first IPv6 prefix that holds :: ("::", "::/0"...). */
@@ -209,7 +207,6 @@ segment(void *arg, unsigned lo, unsigned hi, const uint32_t *active,
 	return c->nomem ? -1 : 0;
 }
 
-/* ------------------------------------------------------------------ */
 /* Rules wholly covered by another */
 
 /* Does b grant every port a grants? */
@@ -295,7 +292,6 @@ check_covered(struct checker *c, size_t nrules)
 	free(g);
 }
 
-/* ------------------------------------------------------------------ */
 /* Turning findings into warnings */
 
 /* By rule, kind, other rule, protocol and port. */
@@ -465,7 +461,6 @@ tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 	return (long)n;
 }
 
-/* ------------------------------------------------------------------ */
 /* The command */
 
 /* Is there a file for unit (or, for an instance, its template) in dir? */

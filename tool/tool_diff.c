@@ -1,12 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * bindreq-policy diff: what a new policy grants that the old one did not,
- * and what it no longer grants, per subject, protocol, port and address.
- *
- * The comparison is of grants, not of text: two policies that grant the
- * same thing with rules split, merged, reordered or spelled differently
- * ("user alice" or "uid 1001", 10.0.0.0/9 and 10.128.0.0/9 or 10.0.0.0/8)
- * are identical: in each segment of the port sweep, each side's grant set
+ * bindreq-policy diff: the grants a new policy adds and removes, per
+ * subject, protocol, port and address. Grants, not text, are compared
+ * ("user alice" is "uid 1001", 10.0.0.0/9 and 10.128.0.0/9 are
+ * 10.0.0.0/8): in each segment of the port sweep, each side's grant set
  * is looked up in the other's.
  */
 #include <errno.h>
@@ -160,7 +157,6 @@ segment(void *arg, unsigned lo, unsigned hi, const uint32_t *active,
 	return d->nomem ? -1 : 0;
 }
 
-/* ------------------------------------------------------------------ */
 /* Joining changes into lines */
 
 /* The order of the output; lines that differ only in prefix adjoin. */
@@ -256,8 +252,6 @@ print_changes(struct differ *d, FILE *out)
 	}
 	return 0;
 }
-
-/* ------------------------------------------------------------------ */
 
 int
 tool_diff(const struct policy *oldp, const struct policy *newp, FILE *out)

@@ -11,7 +11,6 @@
 
 #include "tool.h"
 
-/* ------------------------------------------------------------------ */
 /* Prefixes */
 
 int
@@ -198,7 +197,6 @@ grant_subject(const struct policy_rule *r)
 	    GRANT_GID(r->id);
 }
 
-/* ------------------------------------------------------------------ */
 /* Grant sets */
 
 int
@@ -328,7 +326,6 @@ grant_set_free(struct grant_set *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* ------------------------------------------------------------------ */
 /* Answering a query from a grant set */
 
 bool
@@ -365,18 +362,15 @@ const char *
 grant_decide(const struct policy *pol, const struct policy_query *q)
 {
 	const struct policy_rule **rules;
-	struct grant_prefix p = { .family = 6, .len = 128 }, any4 = {
-	    .family = 4, .len = 32 };
+	struct grant_prefix p = { .family = q->family == AF_INET ? 4 : 6,
+	    .len = q->family == AF_INET ? 32 : 128 };
+	struct grant_prefix any4 = { .family = 4, .len = 32 };
 	struct grant_set s = { 0 };
 	const char *why = "out of memory";
 	uint32_t *active;
 	size_t i, n = 0;
 
-	memcpy(p.a, q->addr, q->family == AF_INET ? 4 : 16);
-	if (q->family == AF_INET) {
-		p.family = 4;
-		p.len = 32;
-	}
+	memcpy(p.a, q->addr, p.family == 4 ? 4 : 16);
 	grant_prefix_unmap(&p);
 	rules = calloc(pol->nrules + 1, sizeof(*rules));
 	active = calloc(pol->nrules + 1, sizeof(*active));
@@ -403,7 +397,6 @@ out:
 	return why;
 }
 
-/* ------------------------------------------------------------------ */
 /* The port sweep */
 
 /*

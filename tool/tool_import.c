@@ -125,7 +125,6 @@ user_in_group(uint32_t uid, uint32_t gid)
 	return in;
 }
 
-/* ------------------------------------------------------------------ */
 /* The tree */
 
 typedef void entry_fn(struct importer *, int, const char *, const char *);
@@ -356,7 +355,6 @@ point_cmp(const void *a, const void *b)
 	return c != 0 ? c : TOOL_CMP(x->port, y->port);
 }
 
-/* ------------------------------------------------------------------ */
 /* byuid */
 
 /* After blanks, a number up to max. Returns its end, or NULL. */
@@ -661,8 +659,6 @@ byuid_entry(struct importer *im, int sfd, const char *src, const char *name)
 	free(line);
 	fclose(f);
 }
-
-/* ------------------------------------------------------------------ */
 
 int
 tool_import_authbind(const char *dir, FILE *out, FILE *err)

@@ -103,7 +103,6 @@ json_row(FILE *out, const struct row *w)
 	fprintf(out, "]}");
 }
 
-/* ------------------------------------------------------------------ */
 /* Table */
 
 enum { COL_PORTS, COL_SUBJECT, COL_ID, COL_PROTO, COL_ADDRS, COL_RULE,

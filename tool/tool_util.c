@@ -16,7 +16,6 @@
 
 #include "tool.h"
 
-/* ------------------------------------------------------------------ */
 /* Quoting */
 
 /*
@@ -93,7 +92,6 @@ tool_put_json(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* ------------------------------------------------------------------ */
 /* Rules */
 
 const char *
@@ -170,7 +168,6 @@ tool_ports_string(const struct policy_port_range *pr, size_t n)
 	return NULL;
 }
 
-/* ------------------------------------------------------------------ */
 /* Loading */
 
 /* As policy_load() allows. */
