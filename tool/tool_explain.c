@@ -13,7 +13,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
-#include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,23 +235,18 @@ int
 tool_explain(const struct policy *pol, const struct tool_identity *id,
     const struct tool_request *rq, FILE *out)
 {
-	struct policy_decision d;
-	struct policy_query q;
+	struct policy_query q = {
+		.uid = id->uid, .gid = id->gid,
+		.groups = id->groups, .ngroups = id->ngroups,
+		.proto = rq->proto, .family = rq->family,
+		.port = rq->port, .v6only = rq->v6only,
+		.unit = policy_unit_id(pol, id->unit),
+	};
 	struct grant_prefix p = { .family = 6, .len = 128 };
 	char a6[INET6_ADDRSTRLEN];
+	struct policy_decision d;
 
-	memset(&q, 0, sizeof(q));
-	q.uid = id->uid;
-	q.gid = id->gid;
-	q.groups = id->groups;
-	q.ngroups = id->ngroups;
-	q.proto = rq->proto;
-	q.family = rq->family;
 	memcpy(q.addr, rq->addr, sizeof(q.addr));
-	q.port = rq->port;
-	q.v6only = rq->v6only;
-	q.unit = policy_unit_id(pol, id->unit);
-
 	if (policy_decide(pol, &q, &d)) {
 		fprintf(out, "allow: granted by ");
 		print_rule(out, d.rule);
