@@ -467,8 +467,8 @@ tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 static bool
 unit_file_in(const char *dir, const char *unit)
 {
-	char path[PATH_MAX], tmpl[POLICY_UNIT_MAX];
 	const char *at = strchr(unit, '@');
+	char path[PATH_MAX];
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, unit);
@@ -476,8 +476,8 @@ unit_file_in(const char *dir, const char *unit)
 		return true;
 	if (at == NULL)
 		return false;
-	snprintf(tmpl, sizeof(tmpl), "%.*s@.service", (int)(at - unit), unit);
-	snprintf(path, sizeof(path), "%s/%s", dir, tmpl);
+	snprintf(path, sizeof(path), "%s/%.*s@.service", dir,
+	    (int)(at - unit), unit);
 	return stat(path, &st) == 0;
 }
 

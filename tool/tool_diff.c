@@ -27,8 +27,6 @@ struct differ {
 	const struct policy_rule **rules;	/* old ones, then new ones */
 	size_t nold;
 	struct grant_set set[2];
-	bool *removed;			/* per element of set[0] */
-	size_t cap_removed;
 	struct change *ch;
 	size_t nch, cap_ch, njoined;
 	size_t compact_at;		/* nch that calls for compact() */
@@ -113,23 +111,14 @@ compare(struct differ *d, unsigned proto, unsigned lo, unsigned hi)
 {
 	const struct grant_set *o = &d->set[0], *n = &d->set[1];
 	const struct grant *h;
-	bool *rm;
 	size_t i;
 
-	rm = tool_grow(d->removed, &d->cap_removed, o->n + 1, sizeof(*rm));
-	if (rm == NULL) {
-		d->nomem = 1;
-		return;
-	}
-	d->removed = rm;
-	for (i = 0; i < o->n; i++) {
-		rm[i] = grant_set_find(n, o->g[i].subj, &o->g[i].p) == NULL;
-		if (rm[i])
+	for (i = 0; i < o->n; i++)
+		if (grant_set_find(n, o->g[i].subj, &o->g[i].p) == NULL)
 			add_change(d, &o->g[i], 0, proto, lo, hi);
-	}
 	for (i = 0; i < n->n; i++) {
 		h = grant_set_find(o, n->g[i].subj, &n->g[i].p);
-		if (h == NULL || rm[h - o->g])
+		if (h == NULL || grant_set_find(n, h->subj, &h->p) == NULL)
 			add_change(d, &n->g[i], 1, proto, lo, hi);
 	}
 }
@@ -276,7 +265,6 @@ out:
 	free(d.rules);
 	grant_set_free(&d.set[0]);
 	grant_set_free(&d.set[1]);
-	free(d.removed);
 	for (i = 0; i < d.njoined; i++)
 		free(d.ch[i].ports);
 	free(d.ch);
