@@ -105,10 +105,10 @@ struct grant_set {
 /* Into s: every grant of rules[active[0..n)] for proto (0: either), in
  * rule order (expand), or their grant set (build). Return 0, or -1. */
 int	grant_set_expand(struct grant_set *s,
-	    const struct policy_rule *const *rules, const uint32_t *active,
+	    const struct policy_rule *rules, const uint32_t *active,
 	    size_t nactive, unsigned proto);
 int	grant_set_build(struct grant_set *s,
-	    const struct policy_rule *const *rules, const uint32_t *active,
+	    const struct policy_rule *rules, const uint32_t *active,
 	    size_t nactive, unsigned proto);
 /* The element of s that grants subj the prefix p, or NULL. */
 const struct grant *grant_set_find(const struct grant_set *s, uint64_t subj,
@@ -125,7 +125,7 @@ const char *grant_decide(const struct policy *pol,
  * those rules' indices, ascending. Returns 0, or -1 (memory, fn's -1). */
 typedef int (*grant_segment_fn)(void *arg, unsigned lo, unsigned hi,
     const uint32_t *active, size_t nactive);
-int	grant_sweep(const struct policy_rule *const *rules, size_t nrules,
+int	grant_sweep(const struct policy_rule *rules, size_t nrules,
 	    grant_segment_fn fn, void *arg);
 
 /* Ports lo..hi, lo not below any before, onto the n ranges at pr, joined

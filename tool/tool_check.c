@@ -45,7 +45,7 @@ struct finding {
 };
 
 struct checker {
-	const struct policy_rule **rules;
+	const struct policy_rule *rules;	/* the policy's */
 	struct grant_set set;		/* per-segment scratch */
 	unsigned lo, hi, proto;		/* the segment and protocol at hand */
 	struct finding *f;
@@ -171,7 +171,7 @@ check_dual(struct checker *c, const uint32_t *active, size_t nactive)
 	unsigned proto;
 	size_t i;
 
-	for (i = 0; i < nactive && !v6_wildcard(c->rules[active[i]], &p); i++)
+	for (i = 0; i < nactive && !v6_wildcard(&c->rules[active[i]], &p); i++)
 		continue;
 	if (i == nactive)
 		return;
@@ -182,7 +182,7 @@ check_dual(struct checker *c, const uint32_t *active, size_t nactive)
 			return;
 		}
 		for (i = 0; i < nactive; i++) {
-			r = c->rules[active[i]];
+			r = &c->rules[active[i]];
 			if ((r->protos & proto) && v6_wildcard(r, &p) &&
 			    grant_set_find(&c->set, grant_subject(r),
 			    &any4) == NULL)
@@ -270,7 +270,7 @@ check_covered(struct checker *c, size_t nrules)
 		return;
 	}
 	for (i = 0; i < nrules; i++) {
-		g[i].subj = grant_subject(c->rules[i]);
+		g[i].subj = grant_subject(&c->rules[i]);
 		g[i].rule = (uint32_t)i;
 	}
 	qsort(g, nrules, sizeof(*g), grant_cmp);	/* by subject, rule */
@@ -281,8 +281,8 @@ check_covered(struct checker *c, size_t nrules)
 		    j - start < COVER_MAX_CANDIDATES; j++) {
 			a = g[i].rule;
 			b = g[j].rule;
-			if (a != b && covers(c->rules[b], c->rules[a]) &&
-			    !(b > a && covers(c->rules[a], c->rules[b]))) {
+			if (a != b && covers(&c->rules[b], &c->rules[a]) &&
+			    !(b > a && covers(&c->rules[a], &c->rules[b]))) {
 				add(c, (struct finding){ .rule = a,
 				    .other = b, .kind = COVERED });
 				break;
@@ -357,8 +357,8 @@ static void
 warn_conflict(const struct checker *c, FILE *out, size_t i, size_t j)
 {
 	const struct finding *f = c->f;
-	const struct policy_rule *late = c->rules[f[i].rule];
-	const struct policy_rule *early = c->rules[f[i].other];
+	const struct policy_rule *late = &c->rules[f[i].rule];
+	const struct policy_rule *early = &c->rules[f[i].other];
 	size_t k, others = 0;
 
 	for (k = i; k < j && f[k].other == f[i].other; k++)
@@ -382,7 +382,7 @@ warn_conflict(const struct checker *c, FILE *out, size_t i, size_t j)
 			continue;
 		if (++others <= OTHERS_SHOWN) {
 			fputs(others > 1 ? ", " : "; it also overlaps ", out);
-			rule_ref(out, late, c->rules[f[k].other]);
+			rule_ref(out, late, &c->rules[f[k].other]);
 		}
 	}
 	if (others > OTHERS_SHOWN)
@@ -393,8 +393,8 @@ warn_conflict(const struct checker *c, FILE *out, size_t i, size_t j)
 static void
 warn_covered(const struct checker *c, FILE *out, size_t i, size_t j)
 {
-	const struct policy_rule *r = c->rules[c->f[i].rule];
-	const struct policy_rule *by = c->rules[c->f[i].other];
+	const struct policy_rule *r = &c->rules[c->f[i].rule];
+	const struct policy_rule *by = &c->rules[c->f[i].other];
 
 	(void)j;
 	fprintf(out, "%s:%u: warning: redundant rule: ", r->file, r->line);
@@ -407,7 +407,7 @@ warn_covered(const struct checker *c, FILE *out, size_t i, size_t j)
 static void
 warn_dual(const struct checker *c, FILE *out, size_t i, size_t j)
 {
-	const struct policy_rule *r = c->rules[c->f[i].rule];
+	const struct policy_rule *r = &c->rules[c->f[i].rule];
 	struct grant_prefix p;
 
 	v6_wildcard(r, &p);
@@ -431,11 +431,8 @@ tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 	struct checker c = { 0 };
 	size_t i, j, n = 0;
 
-	c.rules = calloc(pol->nrules + 1, sizeof(*c.rules));
-	for (i = 0; c.rules != NULL && i < pol->nrules; i++)
-		c.rules[i] = &pol->rules[i];
-	if (c.rules == NULL ||
-	    grant_sweep(c.rules, pol->nrules, segment, &c) == -1)
+	c.rules = pol->rules;
+	if (grant_sweep(c.rules, pol->nrules, segment, &c) == -1)
 		c.nomem = true;
 	else
 		check_covered(&c, pol->nrules);
@@ -451,7 +448,6 @@ tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 	if (!c.nomem && max != 0 && n > max)
 		fprintf(err, "%s: %zu more warnings not shown (use "
 		    "--max-warnings 0 to see them all)\n", pol->path, n - max);
-	free(c.rules);
 	grant_set_free(&c.set);
 	free(c.f);
 	if (c.nomem) {

@@ -24,7 +24,7 @@ struct change {
 };
 
 struct differ {
-	const struct policy_rule **rules;	/* old ones, then new ones */
+	struct policy_rule *rules;	/* copies: old ones, then new ones */
 	size_t nold;
 	struct grant_set set[2];
 	struct change *ch;
@@ -201,7 +201,7 @@ static void
 print_line(const struct differ *d, const struct change *l, size_t n,
     FILE *out)
 {
-	const struct policy_rule *r = d->rules[l[0].rule];
+	const struct policy_rule *r = &d->rules[l[0].rule];
 	bool any4 = false, any6 = false;
 	size_t i;
 
@@ -249,12 +249,13 @@ tool_diff(const struct policy *oldp, const struct policy *newp, FILE *out)
 	size_t i, n = oldp->nrules + newp->nrules;
 	int rc = TOOL_EXIT_TROUBLE;
 
-	d.rules = calloc(n + 1, sizeof(*d.rules));
-	if (d.rules == NULL)
+	if ((d.rules = calloc(n + 1, sizeof(*d.rules))) == NULL)
 		goto out;
-	for (i = 0; i < n; i++)
-		d.rules[i] = i < d.nold ? &oldp->rules[i] :
-		    &newp->rules[i - d.nold];
+	if (d.nold > 0)
+		memcpy(d.rules, oldp->rules, d.nold * sizeof(*d.rules));
+	if (n > d.nold)
+		memcpy(d.rules + d.nold, newp->rules, (n - d.nold) *
+		    sizeof(*d.rules));
 	if (grant_sweep(d.rules, n, segment, &d) == -1 ||
 	    print_changes(&d, out) == -1)
 		goto out;

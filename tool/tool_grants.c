@@ -257,7 +257,7 @@ canonical(struct grant *g, size_t n)
 }
 
 int
-grant_set_expand(struct grant_set *s, const struct policy_rule *const *rules,
+grant_set_expand(struct grant_set *s, const struct policy_rule *rules,
     const uint32_t *active, size_t nactive, unsigned proto)
 {
 	const struct policy_rule *r;
@@ -265,14 +265,14 @@ grant_set_expand(struct grant_set *s, const struct policy_rule *const *rules,
 	size_t i, j, need = 0;
 
 	for (i = 0; i < nactive; i++)
-		need += grant_rule_nprefixes(rules[active[i]]);
+		need += grant_rule_nprefixes(&rules[active[i]]);
 	g = tool_grow(s->g, &s->cap, need + 1, sizeof(*g));
 	if (g == NULL)
 		return -1;
 	s->g = g;
 	s->n = 0;
 	for (i = 0; i < nactive; i++) {
-		r = rules[active[i]];
+		r = &rules[active[i]];
 		if (proto != 0 && !(r->protos & proto))
 			continue;
 		for (j = 0; j < grant_rule_nprefixes(r); j++) {
@@ -287,7 +287,7 @@ grant_set_expand(struct grant_set *s, const struct policy_rule *const *rules,
 }
 
 int
-grant_set_build(struct grant_set *s, const struct policy_rule *const *rules,
+grant_set_build(struct grant_set *s, const struct policy_rule *rules,
     const uint32_t *active, size_t nactive, unsigned proto)
 {
 	if (grant_set_expand(s, rules, active, nactive, proto) == -1)
@@ -361,7 +361,6 @@ granted(const struct grant_set *s, const struct policy *pol,
 const char *
 grant_decide(const struct policy *pol, const struct policy_query *q)
 {
-	const struct policy_rule **rules;
 	struct grant_prefix p = { .family = q->family == AF_INET ? 4 : 6,
 	    .len = q->family == AF_INET ? 32 : 128 };
 	struct grant_prefix any4 = { .family = 4, .len = 32 };
@@ -372,16 +371,12 @@ grant_decide(const struct policy *pol, const struct policy_query *q)
 
 	memcpy(p.a, q->addr, p.family == 4 ? 4 : 16);
 	grant_prefix_unmap(&p);
-	rules = calloc(pol->nrules + 1, sizeof(*rules));
-	active = calloc(pol->nrules + 1, sizeof(*active));
-	if (rules == NULL || active == NULL)
-		goto out;
-	for (i = 0; i < pol->nrules; i++) {
-		rules[i] = &pol->rules[i];
-		if (grant_rule_has_port(rules[i], q->port))
+	if ((active = calloc(pol->nrules + 1, sizeof(*active))) == NULL)
+		return why;
+	for (i = 0; i < pol->nrules; i++)
+		if (grant_rule_has_port(&pol->rules[i], q->port))
 			active[n++] = (uint32_t)i;
-	}
-	if (grant_set_build(&s, rules, active, n, q->proto) == -1)
+	if (grant_set_build(&s, pol->rules, active, n, q->proto) == -1)
 		goto out;
 	why = NULL;
 	if (!granted(&s, pol, q, &p))
@@ -392,7 +387,6 @@ grant_decide(const struct policy *pol, const struct policy_query *q)
 		    "rule grants";
 out:
 	grant_set_free(&s);
-	free(rules);
 	free(active);
 	return why;
 }
@@ -404,7 +398,7 @@ out:
  * 1023; each lists its rules by one pass over them, in order.
  */
 int
-grant_sweep(const struct policy_rule *const *rules, size_t nrules,
+grant_sweep(const struct policy_rule *rules, size_t nrules,
     grant_segment_fn fn, void *arg)
 {
 	bool edge[1025] = { false };
@@ -417,14 +411,14 @@ grant_sweep(const struct policy_rule *const *rules, size_t nrules,
 	if (active == NULL)
 		return -1;
 	for (i = 0; i < nrules; i++)
-		for (j = 0; j < rules[i]->nports; j++)
-			edge[rules[i]->ports[j].lo] =
-			    edge[rules[i]->ports[j].hi + 1] = true;
+		for (j = 0; j < rules[i].nports; j++)
+			edge[rules[i].ports[j].lo] =
+			    edge[rules[i].ports[j].hi + 1] = true;
 	for (lo = 1; lo <= 1023 && rc == 0; lo = hi + 1) {
 		for (hi = lo; hi < 1023 && !edge[hi + 1]; hi++)
 			continue;
 		for (i = 0, n = 0; i < nrules; i++)
-			if (grant_rule_has_port(rules[i], lo))
+			if (grant_rule_has_port(&rules[i], lo))
 				active[n++] = (uint32_t)i;
 		if (n > 0)
 			rc = fn(arg, lo, hi, active, n);
