@@ -518,9 +518,17 @@ tool_check(const char *path, const struct tool_check_opts *opts, FILE *out,
 	struct policy *pol = NULL;
 	long nwarn;
 
-	if (tool_load(path, POLICY_LOAD_REQUIRE_SECURE, opts->resolver, &pol,
-	    err) == -1)
+	/* As a draft first, so that every error of every file is shown even
+	 * where bindreqd would refuse the file unread; then as bindreqd
+	 * loads it, with its trust test. */
+	if (tool_load(path, 0, opts->resolver, &pol, err) == -1)
 		return TOOL_EXIT_FAIL;
+	if (strcmp(path, "-") != 0) {
+		policy_free(pol);
+		if (tool_load(path, POLICY_LOAD_REQUIRE_SECURE,
+		    opts->resolver, &pol, err) == -1)
+			return TOOL_EXIT_FAIL;
+	}
 	nwarn = tool_check_rules(pol, opts->max_warnings, err);
 	if (nwarn == -1) {
 		fprintf(err, "%s: out of memory checking the rules\n",
