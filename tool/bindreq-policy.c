@@ -7,6 +7,7 @@
  * databases) as whoever runs it, and changes nothing.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,14 +15,17 @@
 
 #include "tool.h"
 
-struct opts {
+/* The options; getopt_long() sets the flags itself. */
+static struct opts {
 	const char *policy;
-	bool strict;
+	int strict, json, v6only;
+	int order;		/* enum tool_list_order */
 	size_t max_warnings;
-	enum tool_list_order order;
-	bool json;
-	bool v6only;
 	const char *unit;	/* explain --unit */
+} opt = {
+	.policy = TOOL_DEFAULT_POLICY,
+	.max_warnings = TOOL_DEFAULT_MAX_WARNINGS,
+	.order = TOOL_LIST_BY_RULE,
 };
 
 static void
@@ -50,10 +54,7 @@ usage(FILE *f)
 	    TOOL_DEFAULT_AUTHBIND, TOOL_DEFAULT_POLICY);
 }
 
-static int bad_usage(const char *, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
+static int __attribute__((format(printf, 1, 2)))
 bad_usage(const char *fmt, ...)
 {
 	va_list ap;
@@ -67,20 +68,17 @@ bad_usage(const char *fmt, ...)
 	return TOOL_EXIT_TROUBLE;
 }
 
-enum {
-	OPT_STRICT = 256, OPT_MAX_WARNINGS, OPT_BY_PORT, OPT_BY_USER,
-	OPT_JSON, OPT_V6ONLY, OPT_UNIT,
-};
+enum { OPT_MAX_WARNINGS = 256, OPT_UNIT };
 
 static const struct option longopts[] = {
 	{ "policy", required_argument, NULL, 'p' },
 	{ "help", no_argument, NULL, 'h' },
-	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "strict", no_argument, &opt.strict, 1 },
 	{ "max-warnings", required_argument, NULL, OPT_MAX_WARNINGS },
-	{ "by-port", no_argument, NULL, OPT_BY_PORT },
-	{ "by-user", no_argument, NULL, OPT_BY_USER },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "v6only", no_argument, NULL, OPT_V6ONLY },
+	{ "by-port", no_argument, &opt.order, TOOL_LIST_BY_PORT },
+	{ "by-user", no_argument, &opt.order, TOOL_LIST_BY_USER },
+	{ "json", no_argument, &opt.json, 1 },
+	{ "v6only", no_argument, &opt.v6only, 1 },
 	{ "unit", required_argument, NULL, OPT_UNIT },
 	{ NULL, 0, NULL, 0 },
 };
@@ -90,49 +88,36 @@ static const struct option longopts[] = {
  * accepted in both places; each command ignores those it has no use for.
  */
 static int
-parse_opts(int argc, char **argv, bool stop, struct opts *o)
+parse_opts(int argc, char **argv, bool stop)
 {
 	const char *why;
-	char *end;
+	unsigned long v;
 	int c;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, stop ? "+p:h" : "p:h", longopts,
 	    NULL)) != -1) {
 		switch (c) {
+		case 0:
+			break;		/* a flag */
 		case 'p':
-			o->policy = optarg;
+			opt.policy = optarg;
 			break;
 		case 'h':
 			usage(stdout);
 			exit(TOOL_EXIT_OK);
-		case OPT_STRICT:
-			o->strict = true;
-			break;
 		case OPT_MAX_WARNINGS:
-			o->max_warnings = strtoul(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end != '\0')
+			if (tool_number(optarg, ULONG_MAX, &v) == -1)
 				return bad_usage("bad --max-warnings '%s'",
 				    optarg);
-			break;
-		case OPT_BY_PORT:
-			o->order = TOOL_LIST_BY_PORT;
-			break;
-		case OPT_BY_USER:
-			o->order = TOOL_LIST_BY_USER;
-			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_V6ONLY:
-			o->v6only = true;
+			opt.max_warnings = v;
 			break;
 		case OPT_UNIT:
 			if ((why = policy_unit_name_check(optarg,
 			    strlen(optarg))) != NULL)
 				return bad_usage("bad --unit '%s': %s", optarg,
 				    why);
-			o->unit = optarg;
+			opt.unit = optarg;
 			break;
 		default:
 			usage(stderr);
@@ -143,29 +128,27 @@ parse_opts(int argc, char **argv, bool stop, struct opts *o)
 }
 
 static int
-cmd_check(const struct opts *o, int argc)
+cmd_check(const struct opts *o, char **argv)
 {
 	struct tool_check_opts co = {
 		.strict = o->strict,
 		.max_warnings = o->max_warnings,
 	};
 
-	if (argc != 0)
-		return bad_usage("check takes no arguments");
+	(void)argv;
 	return tool_check(o->policy, &co, stdout, stderr);
 }
 
 static int
-cmd_list(const struct opts *o, int argc)
+cmd_list(const struct opts *o, char **argv)
 {
 	struct policy *pol;
 	int rc;
 
-	if (argc != 0)
-		return bad_usage("list takes no arguments");
-	if (tool_load(o->policy, NULL, &pol, stderr) == -1)
+	(void)argv;
+	if (tool_load(o->policy, 0, NULL, &pol, stderr) == -1)
 		return TOOL_EXIT_FAIL;
-	rc = tool_list(pol, o->order, o->json, stdout);
+	rc = tool_list(pol, (enum tool_list_order)o->order, o->json, stdout);
 	if (rc == -1)
 		perror("bindreq-policy: list");
 	policy_free(pol);
@@ -173,7 +156,7 @@ cmd_list(const struct opts *o, int argc)
 }
 
 static int
-cmd_explain(const struct opts *o, int argc, char **argv)
+cmd_explain(const struct opts *o, char **argv)
 {
 	struct tool_identity id;
 	struct tool_request rq;
@@ -181,18 +164,13 @@ cmd_explain(const struct opts *o, int argc, char **argv)
 	char msg[512];
 	int rc;
 
-	if (argc != 4)
-		return bad_usage("explain needs USER|UID PROTO ADDRESS PORT");
 	if (tool_request_parse(argv[1], argv[2], argv[3], o->v6only, &rq, msg,
-	    sizeof(msg)) == -1) {
+	    sizeof(msg)) == -1 ||
+	    tool_identity_lookup(argv[0], &id, msg, sizeof(msg)) == -1) {
 		fprintf(stderr, "bindreq-policy: %s\n", msg);
 		return TOOL_EXIT_TROUBLE;
 	}
-	if (tool_identity_lookup(argv[0], &id, msg, sizeof(msg)) == -1) {
-		fprintf(stderr, "bindreq-policy: %s\n", msg);
-		return TOOL_EXIT_TROUBLE;
-	}
-	if (tool_load(o->policy, NULL, &pol, stderr) == -1) {
+	if (tool_load(o->policy, 0, NULL, &pol, stderr) == -1) {
 		tool_identity_free(&id);
 		return TOOL_EXIT_TROUBLE;
 	}
@@ -204,48 +182,51 @@ cmd_explain(const struct opts *o, int argc, char **argv)
 }
 
 static int
-cmd_diff(int argc, char **argv)
+cmd_diff(const struct opts *o, char **argv)
 {
 	struct policy *oldp = NULL, *newp = NULL;
 	int rc = TOOL_EXIT_TROUBLE;
 
-	if (argc != 2)
-		return bad_usage("diff needs OLD and NEW");
+	(void)o;
 	if (strcmp(argv[0], "-") == 0 && strcmp(argv[1], "-") == 0)
 		return bad_usage("diff: only one of OLD and NEW can be -");
-	if (tool_load(argv[0], NULL, &oldp, stderr) == -1 ||
-	    tool_load(argv[1], NULL, &newp, stderr) == -1)
-		goto out;
-	rc = tool_diff(oldp, newp, stdout);
-	if (rc == TOOL_EXIT_TROUBLE)
+	if (tool_load(argv[0], 0, NULL, &oldp, stderr) == 0 &&
+	    tool_load(argv[1], 0, NULL, &newp, stderr) == 0 &&
+	    (rc = tool_diff(oldp, newp, stdout)) == TOOL_EXIT_TROUBLE)
 		perror("bindreq-policy: diff");
-out:
 	policy_free(oldp);
 	policy_free(newp);
 	return rc;
 }
 
 static int
-cmd_import(int argc, char **argv)
+cmd_import(const struct opts *o, char **argv)
 {
-	if (argc > 1)
-		return bad_usage("import-authbind takes at most a DIR");
-	return tool_import_authbind(argc == 1 ? argv[0] :
+	(void)o;
+	return tool_import_authbind(argv[0] != NULL ? argv[0] :
 	    TOOL_DEFAULT_AUTHBIND, stdout, stderr);
 }
+
+static const struct {
+	const char *name;
+	int min, max;		/* operands */
+	int (*run)(const struct opts *, char **);
+} commands[] = {
+	{ "check", 0, 0, cmd_check },
+	{ "list", 0, 0, cmd_list },
+	{ "explain", 4, 4, cmd_explain },
+	{ "diff", 2, 2, cmd_diff },
+	{ "import-authbind", 0, 1, cmd_import },
+};
 
 int
 main(int argc, char **argv)
 {
-	struct opts o = {
-		.policy = TOOL_DEFAULT_POLICY,
-		.max_warnings = TOOL_DEFAULT_MAX_WARNINGS,
-		.order = TOOL_LIST_BY_RULE,
-	};
 	const char *cmd;
+	size_t i;
 	int rc;
 
-	if ((rc = parse_opts(argc, argv, true, &o)) != 0)
+	if ((rc = parse_opts(argc, argv, true)) != 0)
 		return rc;
 	if (optind >= argc)
 		return bad_usage("no command given");
@@ -253,23 +234,17 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	/* The command's own options; getopt_long permutes operands last. */
-	if ((rc = parse_opts(argc, argv, false, &o)) != 0)
+	if ((rc = parse_opts(argc, argv, false)) != 0)
 		return rc;
-	argc -= optind;
-	argv += optind;
-
-	if (strcmp(cmd, "check") == 0)
-		rc = cmd_check(&o, argc);
-	else if (strcmp(cmd, "list") == 0)
-		rc = cmd_list(&o, argc);
-	else if (strcmp(cmd, "explain") == 0)
-		rc = cmd_explain(&o, argc, argv);
-	else if (strcmp(cmd, "diff") == 0)
-		rc = cmd_diff(argc, argv);
-	else if (strcmp(cmd, "import-authbind") == 0)
-		rc = cmd_import(argc, argv);
-	else
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0]))
 		return bad_usage("unknown command '%s'", cmd);
+	argc -= optind;
+	if (argc < commands[i].min || argc > commands[i].max)
+		return bad_usage("%s: wrong number of operands", cmd);
+	rc = commands[i].run(&opt, argv + optind);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		perror("bindreq-policy: standard output");
 		return TOOL_EXIT_TROUBLE;

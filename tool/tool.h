@@ -1,17 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * bindreq-policy's commands as functions that write to a FILE *, so that
- * the command (bindreq-policy.c) only parses options and dispatches, and
- * the unit tests can run every command on crafted policies.
- *
- * Nothing here parses the policy format: every policy comes from
- * policy_load() or policy_parse(), and every decision from policy_decide(),
- * so the tool says exactly what bindreqd would do.
- *
- * bindreq-policy.c parses options and dispatches; each command is a file
- * (tool_check.c, tool_list.c, tool_explain.c, tool_diff.c, tool_import.c)
- * over two shared ones: tool_grants.c, the one address and grant algebra
- * (tool_grants.h), and tool_util.c (strings, quoting, rule text, loading).
+ * bindreq-policy.c only parses options and dispatches and the unit tests
+ * can run every command on crafted policies. Each command is a file over
+ * two shared ones: tool_grants.c, the grant algebra, and tool_util.c
+ * (quoting, rule text, loading). Every policy comes from policy_load() or
+ * policy_parse(), so the tool reads what bindreqd reads.
  */
 #ifndef BINDREQ_TOOL_H
 #define BINDREQ_TOOL_H
@@ -22,9 +16,7 @@
 #include <stdio.h>
 
 #include "policy.h"
-#include "tool_grants.h"
 
-/* Exit statuses shared by the commands. */
 #define TOOL_EXIT_OK		0
 #define TOOL_EXIT_FAIL		1	/* check failed, deny, differ */
 #define TOOL_EXIT_TROUBLE	2	/* usage or an error that stops us */
@@ -37,73 +29,152 @@
 #define TOOL_CMP(x, y)	(((x) > (y)) - ((x) < (y)))
 
 /* ------------------------------------------------------------------ */
-/* Loading */
-
 /*
- * Load the policy at path ("-": standard input) without the file-trust
- * check, errors to err, each as FILE:LINE:COL: message, then a summary
- * line. resolver may be NULL. Returns 0, or -1.
+ * The grant algebra (tool_grants.c): a policy expanded into grants
+ * (subject, protocol, port segment, prefix) and normalized into canonical
+ * prefix sets. The port sweep cuts 1..1023 into segments in which the
+ * rules granting a port do not change. Within a segment and protocol a
+ * policy's grants are a grant set: for each subject a canonical set of
+ * prefixes (none inside another, no two siblings), in which an address
+ * is granted exactly when one element holds it.
  */
-int	tool_load(const char *path, const struct policy_resolver *resolver,
-	    struct policy **out, FILE *err);
+
+/* Host bits clear, v4 in a[0..3] and the rest zero: memcmp orders them. */
+struct grant_prefix {
+	uint8_t family;		/* 4 or 6 */
+	uint8_t len;
+	uint8_t a[16];
+};
+
+/* By family, address, then length: a prefix sorts before those inside. */
+int	grant_prefix_cmp(const struct grant_prefix *x,
+	    const struct grant_prefix *y);
+bool	grant_prefix_contains(const struct grant_prefix *outer,
+	    const struct grant_prefix *inner);
+/* Is the network address all zero (so it holds 0.0.0.0 / ::)? */
+bool	grant_prefix_has_zero(const struct grant_prefix *p);
+/* ::ffff:0:0/96; unmap: a prefix inside it as the IPv4 one bindreq
+ * judges it as, returning whether it was inside. */
+extern const struct grant_prefix grant_v4_mapped;
+bool	grant_prefix_unmap(struct grant_prefix *p);
+/* "10.0.0.0/8", "::1" */
+void	grant_prefix_format(FILE *f, const struct grant_prefix *p);
+
+struct grant_prefixes {
+	struct grant_prefix *p;
+	size_t n, cap;
+};
+
+/* Append the fewest prefixes that hold exactly lo..hi (family 4 or 6).
+ * Returns 0, or -1 when memory ran out. */
+int	grant_range(struct grant_prefixes *out, unsigned family,
+	    const uint8_t lo[16], const uint8_t hi[16]);
+/* The address after (d 1) or before (d -1) a. */
+void	grant_addr_step(unsigned family, uint8_t a[16], int d);
+
+/* The prefixes rule r grants: its addresses, or 0.0.0.0/0 and ::/0. */
+size_t	grant_rule_nprefixes(const struct policy_rule *r);
+void	grant_rule_prefix(const struct policy_rule *r, size_t j,
+	    struct grant_prefix *out);
+bool	grant_rule_has_port(const struct policy_rule *r, unsigned port);
+
+/* Who a rule names, as one number: users and uids share one space,
+ * groups and gids another, units (by name) a third. */
+uint64_t grant_subject(const struct policy_rule *r);
+
+/* One prefix that one rule grants one subject. */
+struct grant {
+	uint64_t subj;
+	struct grant_prefix p;
+	uint32_t rule;		/* index into the rule list at hand */
+	uint32_t pfx;		/* which of the rule's prefixes */
+};
+
+/* By subject, prefix, rule, then pfx. */
+int	grant_cmp(const void *a, const void *b);
+/* By prefix, rule, then pfx. */
+int	grant_prefix_order(const void *a, const void *b);
+
+/* Grants sorted by grant_cmp, per subject a canonical prefix set; an
+ * element merged from siblings cites the earlier rule. */
+struct grant_set {
+	struct grant *g;
+	size_t n, cap;
+};
+
+/* Into s: every grant of rules[active[0..n)] for proto (0: either), in
+ * rule order (expand), or their grant set (build). Return 0, or -1. */
+int	grant_set_expand(struct grant_set *s,
+	    const struct policy_rule *rules, const uint32_t *active,
+	    size_t nactive, unsigned proto);
+int	grant_set_build(struct grant_set *s,
+	    const struct policy_rule *rules, const uint32_t *active,
+	    size_t nactive, unsigned proto);
+/* The element of s that grants subj the prefix p, or NULL. */
+const struct grant *grant_set_find(const struct grant_set *s, uint64_t subj,
+	    const struct grant_prefix *p);
+void	grant_set_free(struct grant_set *s);
+
+/* q answered from the grant set of its port and protocol as bindreqd
+ * would (mapped addresses are IPv4, [::] without v6only needs 0.0.0.0):
+ * NULL when granted, else policy_decide()'s reason, or "out of memory". */
+const char *grant_decide(const struct policy *pol,
+	    const struct policy_query *q);
+
+/* The port sweep: fn once per segment [lo, hi] some rule grants, with
+ * those rules' indices, ascending. Returns 0, or -1 (memory, fn's -1). */
+typedef int (*grant_segment_fn)(void *arg, unsigned lo, unsigned hi,
+    const uint32_t *active, size_t nactive);
+int	grant_sweep(const struct policy_rule *rules, size_t nrules,
+	    grant_segment_fn fn, void *arg);
+
+/* Ports lo..hi, lo not below any before, onto the n ranges at pr, joined
+ * with the last where they touch. Returns the new count. */
+size_t	grant_ports_add(struct policy_port_range *pr, size_t n, unsigned lo,
+	    unsigned hi);
+
+/* The commands */
+
+/* The policy set at path ("-": standard input, never tested for trust;
+ * flags: 0 or POLICY_LOAD_REQUIRE_SECURE), errors to err. Returns 0, or
+ * -1. resolver may be NULL. */
+int	tool_load(const char *path, unsigned flags,
+	    const struct policy_resolver *resolver, struct policy **out,
+	    FILE *err);
 /* A policy_errors reporter: each message as a line on the FILE * arg. */
 void	tool_report(void *arg, const char *msg);
-
-/* ------------------------------------------------------------------ */
-/* check */
 
 struct tool_check_opts {
 	bool strict;		/* warnings fail the check */
 	size_t max_warnings;	/* print at most this many; 0: all */
 	const struct policy_resolver *resolver;	/* NULL: the system's */
-	/* Where unit files are looked for (NULL-terminated); NULL: systemd's
-	 * system unit directories (TOOL_UNIT_DIRS). */
-	const char *const *unit_dirs;
+	const char *const *unit_dirs;	/* NULL: TOOL_UNIT_DIRS */
 };
 
-/*
- * systemd's system unit search path, without systemd running: where a
- * unit named by a rule should have its file. A unit found in none of
- * them is a warning (units come and go; a typo should not pass unseen).
- */
+/* systemd's system unit search path, read without systemd running. */
 #define TOOL_UNIT_DIRS { "/etc/systemd/system", "/run/systemd/system", \
 	"/run/systemd/transient", "/run/systemd/generator", \
 	"/run/systemd/generator.late", "/usr/local/lib/systemd/system", \
 	"/lib/systemd/system", "/usr/lib/systemd/system", NULL }
 
-/*
- * Load path (errors to err as FILE:LINE:COL: message), check the file's
- * owner and mode as bindreqd would, and warn about the rules. One line of
- * summary goes to out. Returns the exit status: 0 loaded (and, with
- * strict, no warnings), 1 otherwise.
- */
+/* Load path as bindreqd would and warn about the rules: errors and
+ * warnings to err, a summary to out. Returns 0 loaded (with strict, and
+ * no warnings), 1 otherwise, 2 when memory ran out. */
 int	tool_check(const char *path, const struct tool_check_opts *opts,
 	    FILE *out, FILE *err);
-
-/*
- * The rule warnings alone, for a loaded policy: overlapping grants to
- * different subjects, rules wholly covered by another, IPv6 wildcard
- * grants without the IPv4 one. Prints at most max (0: all), sorted by
- * line, then a line saying how many were left out. Returns how many there
- * were, or -1 when memory ran out.
- */
+/* The rule warnings alone, by line, at most max (0: all). Returns how
+ * many there were, or -1 when memory ran out. */
 long	tool_check_rules(const struct policy *pol, size_t max, FILE *err);
 
-/* ------------------------------------------------------------------ */
-/* list */
-
 enum tool_list_order {
-	TOOL_LIST_BY_RULE,	/* file order */
+	TOOL_LIST_BY_RULE,	/* load order */
 	TOOL_LIST_BY_PORT,	/* one row per port range, by port */
-	TOOL_LIST_BY_USER,	/* by subject, then file order */
+	TOOL_LIST_BY_USER,	/* by subject, then load order */
 };
 
 /* Returns 0, or -1 when memory ran out. */
 int	tool_list(const struct policy *pol, enum tool_list_order order,
 	    bool json, FILE *out);
-
-/* ------------------------------------------------------------------ */
-/* explain */
 
 struct tool_identity {
 	char *name;		/* user name; NULL if the uid has no entry */
@@ -111,15 +182,11 @@ struct tool_identity {
 	uint32_t gid;		/* primary group; UINT32_MAX: unknown */
 	uint32_t *groups;	/* supplementary groups (may repeat gid) */
 	size_t ngroups;
-	const char *unit;	/* explain --unit: its system service, or
-				   NULL for none */
+	const char *unit;	/* its system service, or NULL */
 };
 
-/*
- * Resolve a user name or number as chown(1) does: a name first, then a
- * number. A uid without a passwd entry is allowed (uid rules can still
- * match it) and has no groups. Returns 0, or -1 with a message in msg.
- */
+/* A user name or number, a name first as for chown(1); a uid without a
+ * passwd entry has no groups. Returns 0, or -1 with a message in msg. */
 int	tool_identity_lookup(const char *who, struct tool_identity *id,
 	    char *msg, size_t msglen);
 void	tool_identity_free(struct tool_identity *id);
@@ -132,72 +199,49 @@ struct tool_request {
 	bool v6only;
 };
 
-/*
- * PROTO ADDRESS PORT as the user typed them. ADDRESS may be an IPv4 or
- * IPv6 literal, the latter optionally in brackets. Returns 0, or -1 with
- * a message in msg.
- */
+/* PROTO ADDRESS PORT as typed ([::1] too). Returns 0, or -1 and msg. */
 int	tool_request_parse(const char *proto, const char *addr,
 	    const char *port, bool v6only, struct tool_request *rq,
 	    char *msg, size_t msglen);
-
-/*
- * Print the decision bindreqd would take ("allow: granted by FILE:LINE
- * (rule)" or "deny: reason") and how it came to it. Returns 0 for allow,
- * 1 for deny.
- */
+/* policy_decide()'s decision and how it came to it. Returns 0 allow, 1
+ * deny. */
 int	tool_explain(const struct policy *pol,
 	    const struct tool_identity *id, const struct tool_request *rq,
 	    FILE *out);
 
-/* ------------------------------------------------------------------ */
-/* diff */
-
-/*
- * Print the grants new adds ("+") and removes ("-"), per subject,
- * protocol, port and address. Returns 0 if both grant exactly the same,
- * 1 if not, 2 when memory ran out.
- */
+/* The grants new adds ("+") and removes ("-"). Returns 0 if both grant
+ * the same, 1 if not, 2 when memory ran out. */
 int	tool_diff(const struct policy *oldp, const struct policy *newp,
 	    FILE *out);
 
-/* ------------------------------------------------------------------ */
-/* import-authbind */
-
-/*
- * Translate the authbind configuration under dir (byport/, byaddr/,
- * byuid/) into a policy on out; what cannot be translated, and files
- * authbind would never consult, are reported on err. Returns 0 if the
- * policy grants exactly what authbind does, 1 if err names a difference,
- * 2 if dir cannot be read at all.
- */
+/* The authbind configuration under dir as a policy on out, what cannot
+ * be translated on err. Returns 0 for an exact translation, 1 if err
+ * names a difference, 2 if dir cannot be read. */
 int	tool_import_authbind(const char *dir, FILE *out, FILE *err);
 
-/* ------------------------------------------------------------------ */
-/* Helpers shared by the tool_*.c files (tool_util.c) */
+/* Helpers (tool_util.c) */
 
-/* "user", "uid", "group" or "gid": the policy's word for a subject kind. */
+/* "user", "uid", "group", "gid" or "unit". */
 const char *tool_subject_word(enum policy_subject s);
+/* The decimal digits at s as a number up to max: their end, or NULL. */
+const char *tool_digits(const char *s, unsigned long max, unsigned long *v);
+/* All of s as such a number. Returns 0, or -1. */
+int	tool_number(const char *s, unsigned long max, unsigned long *v);
+/* Room for need elements of size bytes in p (of *cap), doubling. Returns
+ * the array, maybe moved, or NULL with p untouched. */
+void	*tool_grow(void *p, size_t *cap, size_t need, size_t size);
 
-/*
- * Make room for need elements of size bytes in the array p of *cap
- * elements, doubling. Returns the (maybe moved) array, or NULL with p
- * untouched when memory ran out.
- */
-void *tool_grow(void *p, size_t *cap, size_t need, size_t size);
-
-/* Write s with control bytes, backslash and bad UTF-8 as \xNN. */
+/* s with control bytes, backslash and bad UTF-8 as \xNN. */
 void	tool_put_safe(FILE *f, const char *s);
-/* Write s as a JSON string, quotes included. */
+/* s as a JSON string, quotes included. */
 void	tool_put_json(FILE *f, const char *s);
-
 /* "allow user alice tcp 80,443 on 127.0.0.1 ::1" */
 void	tool_rule_text(FILE *f, const struct policy_rule *r);
 /* "user alice", "uid 1001" */
 void	tool_rule_subject(FILE *f, const struct policy_rule *r);
 /* "127.0.0.1 ::1" or "*" */
 void	tool_rule_addrs(FILE *f, const struct policy_rule *r);
-/* A sorted list of ranges as "80,443,600-700". */
+/* "80,443,600-700" */
 void	tool_ports_format(FILE *f, const struct policy_port_range *pr,
 	    size_t n);
 /* The same as a string to free, or NULL when memory ran out. */

@@ -13,7 +13,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
-#include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,49 +26,27 @@
 /* Rules the deny message lists as granting the port to others. */
 #define OTHERS_MAX	5
 
-static int
-parse_number(const char *s, unsigned long max, unsigned long *v)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || *v > max)
-		return -1;
-	return 0;
-}
+/* gid_t is a uint32_t on Linux: getgrouplist() fills id->groups. */
+_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32 bits");
 
 static int
 load_groups(struct tool_identity *id, const struct passwd *pw)
 {
-	gid_t *g = NULL, *n;
 	int ng = 16, prev;
-	size_t i;
+	uint32_t *n;
 
 	for (;;) {
-		n = realloc(g, (size_t)ng * sizeof(*g));
-		if (n == NULL) {
-			free(g);
+		n = realloc(id->groups, (size_t)ng * sizeof(*n));
+		if (n == NULL)
 			return -1;
-		}
-		g = n;
+		id->groups = n;
 		prev = ng;
-		if (getgrouplist(pw->pw_name, pw->pw_gid, g, &ng) != -1)
+		if (getgrouplist(pw->pw_name, pw->pw_gid, (gid_t *)n, &ng) != -1)
 			break;
 		if (ng <= prev)
 			ng = prev * 2;
 	}
-	id->groups = calloc((size_t)ng + 1, sizeof(*id->groups));
-	if (id->groups == NULL) {
-		free(g);
-		return -1;
-	}
-	for (i = 0; i < (size_t)ng; i++)
-		id->groups[i] = (uint32_t)g[i];
 	id->ngroups = (size_t)ng;
-	free(g);
 	return 0;
 }
 
@@ -83,7 +60,7 @@ tool_identity_lookup(const char *who, struct tool_identity *id, char *msg,
 	memset(id, 0, sizeof(*id));
 	errno = 0;
 	pw = getpwnam(who);
-	if (pw == NULL && parse_number(who, UINT32_MAX - 1, &v) == 0) {
+	if (pw == NULL && tool_number(who, UINT32_MAX - 1, &v) == 0) {
 		errno = 0;
 		pw = getpwuid((uid_t)v);
 		if (pw == NULL && errno == 0) {
@@ -140,17 +117,16 @@ tool_request_parse(const char *proto, const char *addr, const char *port,
 		addr++;
 		len -= 2;
 	}
-	if (len >= sizeof(buf))
+	if ((size_t)snprintf(buf, sizeof(buf), "%.*s", (int)len, addr) >=
+	    sizeof(buf))
 		goto badaddr;
-	memcpy(buf, addr, len);
-	buf[len] = '\0';
 	if (inet_pton(AF_INET, buf, rq->addr) == 1)
 		rq->family = AF_INET;
 	else if (inet_pton(AF_INET6, buf, rq->addr) == 1)
 		rq->family = AF_INET6;
 	else
 		goto badaddr;
-	if (parse_number(port, 65535, &v) == -1 || v == 0) {
+	if (tool_number(port, 65535, &v) == -1 || v == 0) {
 		snprintf(msg, msglen, "bad port '%s' (1-1023)", port);
 		return -1;
 	}
@@ -167,13 +143,11 @@ badaddr:
 	return -1;
 }
 
-/* ------------------------------------------------------------------ */
 /* Saying why */
 
 static void
-print_rule(FILE *out, const struct policy *pol, const struct policy_rule *r)
+print_rule(FILE *out, const struct policy_rule *r)
 {
-	(void)pol;
 	fprintf(out, "%s:%u (", r->file, r->line);
 	tool_rule_text(out, r);
 	fputc(')', out);
@@ -222,15 +196,6 @@ print_match(FILE *out, const struct policy_rule *r,
 	fprintf(out, ")\n");
 }
 
-static bool
-is_v6_any(const struct tool_request *rq)
-{
-	static const uint8_t zero[16];
-
-	return rq->family == AF_INET6 &&
-	    memcmp(rq->addr, zero, sizeof(zero)) == 0;
-}
-
 /*
  * After a denial, the rules that grant this port and protocol to anyone:
  * usually the administrator's next question.
@@ -241,17 +206,12 @@ print_others(FILE *out, const struct policy *pol,
 {
 	const char *proto = rq->proto == POLICY_TCP ? "tcp" : "udp";
 	const struct policy_rule *r;
-	size_t i, j, shown = 0, more = 0;
+	size_t i, shown = 0, more = 0;
 
 	for (i = 0; i < pol->nrules; i++) {
 		r = &pol->rules[i];
-		if (!(r->protos & rq->proto))
-			continue;
-		for (j = 0; j < r->nports; j++)
-			if (rq->port >= r->ports[j].lo &&
-			    rq->port <= r->ports[j].hi)
-				break;
-		if (j == r->nports)
+		if (!(r->protos & rq->proto) ||
+		    !grant_rule_has_port(r, rq->port))
 			continue;
 		if (shown == OTHERS_MAX) {
 			more++;
@@ -260,7 +220,7 @@ print_others(FILE *out, const struct policy *pol,
 		if (shown == 0)
 			fprintf(out, "  rules for %s %u:\n", proto, rq->port);
 		fprintf(out, "    ");
-		print_rule(out, pol, r);
+		print_rule(out, r);
 		fputc('\n', out);
 		shown++;
 	}
@@ -275,29 +235,25 @@ int
 tool_explain(const struct policy *pol, const struct tool_identity *id,
     const struct tool_request *rq, FILE *out)
 {
+	struct policy_query q = {
+		.uid = id->uid, .gid = id->gid,
+		.groups = id->groups, .ngroups = id->ngroups,
+		.proto = rq->proto, .family = rq->family,
+		.port = rq->port, .v6only = rq->v6only,
+		.unit = policy_unit_id(pol, id->unit),
+	};
+	struct grant_prefix p = { .family = 6, .len = 128 };
+	char a6[INET6_ADDRSTRLEN];
 	struct policy_decision d;
-	struct policy_query q;
-	char a6[INET6_ADDRSTRLEN], a4[INET_ADDRSTRLEN];
 
-	memset(&q, 0, sizeof(q));
-	q.uid = id->uid;
-	q.gid = id->gid;
-	q.groups = id->groups;
-	q.ngroups = id->ngroups;
-	q.proto = rq->proto;
-	q.family = rq->family;
 	memcpy(q.addr, rq->addr, sizeof(q.addr));
-	q.port = rq->port;
-	q.v6only = rq->v6only;
-	q.unit = policy_unit_id(pol, id->unit);
-
 	if (policy_decide(pol, &q, &d)) {
 		fprintf(out, "allow: granted by ");
-		print_rule(out, pol, d.rule);
+		print_rule(out, d.rule);
 		if (d.rule4 != NULL) {
 			fprintf(out, " and, for the IPv4 side of a dual-stack "
 			    "[::] socket, ");
-			print_rule(out, pol, d.rule4);
+			print_rule(out, d.rule4);
 		}
 		fputc('\n', out);
 		print_caller(out, id);
@@ -309,12 +265,14 @@ tool_explain(const struct policy *pol, const struct tool_identity *id,
 		print_caller(out, id);
 		print_others(out, pol, rq);
 	}
-	if (rq->family == AF_INET6 && grant_is_v4_mapped(rq->addr))
-		fprintf(out, "  note: %s is judged as the IPv4 address %s\n",
-		    inet_ntop(AF_INET6, rq->addr, a6, sizeof(a6)) ? a6 : "?",
-		    inet_ntop(AF_INET, rq->addr + 12, a4, sizeof(a4)) ? a4 :
-		    "?");
-	else if (is_v6_any(rq) && !rq->v6only && !d.allow)
+	memcpy(p.a, rq->addr, sizeof(p.a));
+	if (rq->family == AF_INET6 && grant_prefix_unmap(&p)) {
+		fprintf(out, "  note: %s is judged as the IPv4 address ",
+		    inet_ntop(AF_INET6, rq->addr, a6, sizeof(a6)));
+		grant_prefix_format(out, &p);
+		fputc('\n', out);
+	} else if (rq->family == AF_INET6 && grant_prefix_has_zero(&p) &&
+	    !rq->v6only && !d.allow)
 		fprintf(out, "  note: a socket with IPV6_V6ONLY set binds only "
 		    "[::] (see --v6only)\n");
 	return d.allow ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;

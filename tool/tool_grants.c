@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The grant algebra (tool_grants.h): prefixes, grant sets and the port
- * sweep, for bindreq-policy's commands and the tests that hold them to
+ * The grant algebra (tool.h): prefixes, grant sets and the port sweep,
+ * for bindreq-policy's commands and the tests that hold them to
  * policy_decide().
  */
 #include <arpa/inet.h>
@@ -11,7 +11,6 @@
 
 #include "tool.h"
 
-/* ------------------------------------------------------------------ */
 /* Prefixes */
 
 int
@@ -62,12 +61,20 @@ grant_prefix_format(FILE *f, const struct grant_prefix *p)
 		fprintf(f, "/%u", p->len);
 }
 
-bool
-grant_is_v4_mapped(const uint8_t a[16])
-{
-	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
+const struct grant_prefix grant_v4_mapped = {
+	.family = 6, .len = 96, .a = { [10] = 0xff, [11] = 0xff },
+};
 
-	return memcmp(a, prefix, sizeof(prefix)) == 0;
+bool
+grant_prefix_unmap(struct grant_prefix *p)
+{
+	if (!grant_prefix_contains(&grant_v4_mapped, p))
+		return false;
+	memmove(p->a, p->a + 12, 4);
+	memset(p->a + 4, 0, 12);
+	p->family = 4;
+	p->len = (uint8_t)(p->len - 96);
+	return true;
 }
 
 void
@@ -152,8 +159,17 @@ grant_rule_prefix(const struct policy_rule *r, size_t j,
 	memcpy(out->a, r->addrs[j].addr, out->family == 4 ? 4 : 16);
 }
 
-uint32_t
-grant_unit_key(const char *name)
+#define GRANT_UID(uid)	((uint64_t)(uint32_t)(uid))
+#define GRANT_GID(gid)	((uint64_t)1 << 32 | (uint32_t)(gid))
+#define GRANT_UNIT(key)	((uint64_t)2 << 32 | (uint32_t)(key))
+
+/*
+ * Units by name, numbered for this process, not by the policy (two
+ * policies that diff compares number theirs differently): 0 if memory ran
+ * out, which no rule's unit gets.
+ */
+static uint32_t
+unit_key(const char *name)
 {
 	static char **names;
 	static size_t n, cap;
@@ -163,13 +179,9 @@ grant_unit_key(const char *name)
 	for (i = 0; i < n; i++)
 		if (strcmp(names[i], name) == 0)
 			return (uint32_t)(i + 1);
-	if (n == cap) {
-		if ((nv = realloc(names, (cap ? cap * 2 : 16) *
-		    sizeof(*nv))) == NULL)
-			return 0;
-		names = nv;
-		cap = cap ? cap * 2 : 16;
-	}
+	if ((nv = tool_grow(names, &cap, n + 1, sizeof(*nv))) == NULL)
+		return 0;
+	names = nv;
 	if ((names[n] = strdup(name)) == NULL)
 		return 0;
 	return (uint32_t)++n;
@@ -179,13 +191,12 @@ uint64_t
 grant_subject(const struct policy_rule *r)
 {
 	if (r->subject == POLICY_SUBJECT_UNIT)
-		return GRANT_UNIT(grant_unit_key(r->who));
+		return GRANT_UNIT(unit_key(r->who));
 	return r->subject == POLICY_SUBJECT_USER ||
 	    r->subject == POLICY_SUBJECT_UID ? GRANT_UID(r->id) :
 	    GRANT_GID(r->id);
 }
 
-/* ------------------------------------------------------------------ */
 /* Grant sets */
 
 int
@@ -212,18 +223,12 @@ grant_cmp(const void *a, const void *b)
 static bool
 siblings(const struct grant_prefix *x, const struct grant_prefix *y)
 {
-	struct grant_prefix parent;
-	unsigned bit;
+	struct grant_prefix parent = *x;
 
-	if (x->family != y->family || x->len != y->len || x->len == 0)
+	if (x->len != y->len || x->len == 0 || memcmp(x->a, y->a, 16) >= 0)
 		return false;
-	bit = x->len - 1u;
-	if ((x->a[bit / 8] & (0x80 >> (bit % 8))) != 0 ||
-	    (y->a[bit / 8] & (0x80 >> (bit % 8))) == 0)
-		return false;
-	parent = *y;
-	parent.a[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
-	return memcmp(parent.a, x->a, sizeof(x->a)) == 0;
+	parent.len--;
+	return grant_prefix_contains(&parent, y);
 }
 
 /*
@@ -252,7 +257,7 @@ canonical(struct grant *g, size_t n)
 }
 
 int
-grant_set_expand(struct grant_set *s, const struct policy_rule *const *rules,
+grant_set_expand(struct grant_set *s, const struct policy_rule *rules,
     const uint32_t *active, size_t nactive, unsigned proto)
 {
 	const struct policy_rule *r;
@@ -260,14 +265,14 @@ grant_set_expand(struct grant_set *s, const struct policy_rule *const *rules,
 	size_t i, j, need = 0;
 
 	for (i = 0; i < nactive; i++)
-		need += grant_rule_nprefixes(rules[active[i]]);
+		need += grant_rule_nprefixes(&rules[active[i]]);
 	g = tool_grow(s->g, &s->cap, need + 1, sizeof(*g));
 	if (g == NULL)
 		return -1;
 	s->g = g;
 	s->n = 0;
 	for (i = 0; i < nactive; i++) {
-		r = rules[active[i]];
+		r = &rules[active[i]];
 		if (proto != 0 && !(r->protos & proto))
 			continue;
 		for (j = 0; j < grant_rule_nprefixes(r); j++) {
@@ -282,7 +287,7 @@ grant_set_expand(struct grant_set *s, const struct policy_rule *const *rules,
 }
 
 int
-grant_set_build(struct grant_set *s, const struct policy_rule *const *rules,
+grant_set_build(struct grant_set *s, const struct policy_rule *rules,
     const uint32_t *active, size_t nactive, unsigned proto)
 {
 	if (grant_set_expand(s, rules, active, nactive, proto) == -1)
@@ -321,11 +326,10 @@ grant_set_free(struct grant_set *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* ------------------------------------------------------------------ */
 /* Answering a query from a grant set */
 
-static bool
-grants_port(const struct policy_rule *r, unsigned port)
+bool
+grant_rule_has_port(const struct policy_rule *r, unsigned port)
 {
 	size_t j;
 
@@ -346,7 +350,7 @@ granted(const struct grant_set *s, const struct policy *pol,
 	    grant_set_find(s, GRANT_GID(q->gid), p) != NULL)
 		return true;
 	if (unit != NULL && grant_set_find(s,
-	    GRANT_UNIT(grant_unit_key(unit)), p) != NULL)
+	    GRANT_UNIT(unit_key(unit)), p) != NULL)
 		return true;
 	for (i = 0; i < q->ngroups; i++)
 		if (grant_set_find(s, GRANT_GID(q->groups[i]), p) != NULL)
@@ -357,32 +361,22 @@ granted(const struct grant_set *s, const struct policy *pol,
 const char *
 grant_decide(const struct policy *pol, const struct policy_query *q)
 {
-	const struct policy_rule **rules;
-	struct grant_prefix p = { .family = 6, .len = 128 }, any4 = {
-	    .family = 4, .len = 32 };
+	struct grant_prefix p = { .family = q->family == AF_INET ? 4 : 6,
+	    .len = q->family == AF_INET ? 32 : 128 };
+	struct grant_prefix any4 = { .family = 4, .len = 32 };
 	struct grant_set s = { 0 };
 	const char *why = "out of memory";
 	uint32_t *active;
 	size_t i, n = 0;
 
-	memcpy(p.a, q->addr, 16);
-	if (q->family == AF_INET || grant_is_v4_mapped(q->addr)) {
-		/* ::ffff:a.b.c.d is the IPv4 address a.b.c.d. */
-		memset(p.a, 0, 16);
-		memcpy(p.a, q->addr + (q->family == AF_INET ? 0 : 12), 4);
-		p.family = 4;
-		p.len = 32;
-	}
-	rules = calloc(pol->nrules + 1, sizeof(*rules));
-	active = calloc(pol->nrules + 1, sizeof(*active));
-	if (rules == NULL || active == NULL)
-		goto out;
-	for (i = 0; i < pol->nrules; i++) {
-		rules[i] = &pol->rules[i];
-		if (grants_port(rules[i], q->port))
+	memcpy(p.a, q->addr, p.family == 4 ? 4 : 16);
+	grant_prefix_unmap(&p);
+	if ((active = calloc(pol->nrules + 1, sizeof(*active))) == NULL)
+		return why;
+	for (i = 0; i < pol->nrules; i++)
+		if (grant_rule_has_port(&pol->rules[i], q->port))
 			active[n++] = (uint32_t)i;
-	}
-	if (grant_set_build(&s, rules, active, n, q->proto) == -1)
+	if (grant_set_build(&s, pol->rules, active, n, q->proto) == -1)
 		goto out;
 	why = NULL;
 	if (!granted(&s, pol, q, &p))
@@ -393,12 +387,10 @@ grant_decide(const struct policy *pol, const struct policy_query *q)
 		    "rule grants";
 out:
 	grant_set_free(&s);
-	free(rules);
 	free(active);
 	return why;
 }
 
-/* ------------------------------------------------------------------ */
 /* The port sweep */
 
 /*
@@ -406,7 +398,7 @@ out:
  * 1023; each lists its rules by one pass over them, in order.
  */
 int
-grant_sweep(const struct policy_rule *const *rules, size_t nrules,
+grant_sweep(const struct policy_rule *rules, size_t nrules,
     grant_segment_fn fn, void *arg)
 {
 	bool edge[1025] = { false };
@@ -419,18 +411,31 @@ grant_sweep(const struct policy_rule *const *rules, size_t nrules,
 	if (active == NULL)
 		return -1;
 	for (i = 0; i < nrules; i++)
-		for (j = 0; j < rules[i]->nports; j++)
-			edge[rules[i]->ports[j].lo] =
-			    edge[rules[i]->ports[j].hi + 1] = true;
+		for (j = 0; j < rules[i].nports; j++)
+			edge[rules[i].ports[j].lo] =
+			    edge[rules[i].ports[j].hi + 1] = true;
 	for (lo = 1; lo <= 1023 && rc == 0; lo = hi + 1) {
 		for (hi = lo; hi < 1023 && !edge[hi + 1]; hi++)
 			continue;
 		for (i = 0, n = 0; i < nrules; i++)
-			if (grants_port(rules[i], lo))
+			if (grant_rule_has_port(&rules[i], lo))
 				active[n++] = (uint32_t)i;
 		if (n > 0)
 			rc = fn(arg, lo, hi, active, n);
 	}
 	free(active);
 	return rc == -1 ? -1 : 0;
+}
+
+size_t
+grant_ports_add(struct policy_port_range *pr, size_t n, unsigned lo,
+    unsigned hi)
+{
+	if (n > 0 && lo <= pr[n - 1].hi + 1u) {
+		if (hi > pr[n - 1].hi)
+			pr[n - 1].hi = (uint16_t)hi;
+		return n;
+	}
+	pr[n] = (struct policy_port_range){ (uint16_t)lo, (uint16_t)hi };
+	return n + 1;
 }

@@ -1,27 +1,23 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * bindreq-policy import-authbind: translate an authbind configuration
- * (authbind(1), ACCESS CONTROL) into a policy, as bindreq-policy(8) says.
- * authbind decides a bind of PORT at ADDR by the first of byport/PORT,
- * the byaddr/ADDR,PORT spellings and byuid/UID that exists ('!' before
- * the name for ports 512-1023): a permission file by who may execute it,
- * a byuid file by its lines. Every grant is for any protocol (tcp,udp).
- * A byuid line's range becomes prefixes (grant_range) for its ports, less
- * the ports byport decides and the addresses byaddr decides.
+ * bindreq-policy import-authbind: an authbind configuration (authbind(1),
+ * ACCESS CONTROL) as a policy. authbind decides a bind of PORT at ADDR by
+ * the first of byport/PORT, the byaddr/ADDR,PORT spellings and byuid/UID
+ * that exists ('!' before the name for ports 512-1023): a permission file
+ * by who may execute it, a byuid file by its lines. Every grant is for
+ * tcp,udp. A byuid line's range becomes prefixes (grant_range) for its
+ * ports, less the ports byport decides and the addresses byaddr decides.
+ * What an allow-only policy of users and groups cannot say makes the
+ * status 1; files authbind would never consult are notes.
  *
- * What an allow-only policy of users and groups cannot say is reported on
- * the error stream and makes the status 1 ("not translated"); files
- * authbind would never consult are reported as notes.
- *
- * Trust: the tree is read, never written; names and contents are treated
- * as untrusted text (escaped when quoted, parsed with bounds). The output
- * is parsed again with policy_parse() before this returns, so it loads.
+ * Trust: the tree is read, never written; names and contents are
+ * untrusted text (escaped when quoted, parsed with bounds). The output is
+ * parsed again with policy_parse() before this returns, so it loads.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -63,24 +59,6 @@ struct importer {
 	size_t npoints, cap;
 };
 
-/* The IPv4-mapped addresses, ::ffff:0:0/96. */
-static const struct grant_prefix mapped = {
-	.family = 6, .len = 96, .a = { [10] = 0xff, [11] = 0xff },
-};
-
-/* bindreq judges ::ffff:a.b.c.d as a.b.c.d: such prefixes become IPv4. */
-static bool
-unmap(struct grant_prefix *p)
-{
-	if (!grant_prefix_contains(&mapped, p))
-		return false;
-	memmove(p->a, p->a + 12, 4);
-	memset(p->a + 4, 0, 12);
-	p->family = 4;
-	p->len = (uint8_t)(p->len - 96);
-	return true;
-}
-
 /* About src (under dir). differs: not equivalent there; else a note. */
 static void __attribute__((format(printf, 4, 5)))
 msg(struct importer *im, bool differs, const char *src, const char *fmt, ...)
@@ -106,27 +84,12 @@ comment(struct importer *im, const char *src)
 	tool_put_safe(im->out, src);
 }
 
-/* The digits at s as a number up to max. Returns their end, or NULL. */
-static const char *
-digits(const char *s, unsigned long max, unsigned long *v)
-{
-	const char *p;
-
-	for (p = s, *v = 0; *p >= '0' && *p <= '9'; p++) {
-		if (*v > (max - (unsigned long)(*p - '0')) / 10)
-			return NULL;
-		*v = *v * 10 + (unsigned long)(*p - '0');
-	}
-	return p != s ? p : NULL;
-}
-
 /* A whole name as authbind prints a number: no sign, no leading zero. */
 static int
 number(const char *s, unsigned long max, unsigned long *v)
 {
-	const char *e = digits(s, max, v);
-
-	return e != NULL && *e == '\0' && (*s != '0' || e == s + 1) ? 0 : -1;
+	return tool_number(s, max, v) == 0 && (*s != '0' || s[1] == '\0') ?
+	    0 : -1;
 }
 
 /* Does authbind look port up under a name with (bang) or without '!'? */
@@ -140,39 +103,6 @@ consulted(struct importer *im, const char *src, unsigned long port, bool bang)
 		msg(im, false, src, "never consulted: authbind looks up ports "
 		    "1-511 without a '!', 512-1023 with one");
 	return port != 0 && port <= PORT_MAX_PRIV && bang == (port > HALF);
-}
-
-/* Fit as a WHO token: no blanks, no '#', no control bytes, not a number. */
-static bool
-name_ok(const char *s)
-{
-	const unsigned char *p;
-
-	if (*s == '\0' || strspn(s, "0123456789") == strlen(s))
-		return false;
-	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p <= ' ' || *p == '#' || *p == 0x7f)
-			return false;
-	return true;
-}
-
-/* "user NAME" ("group NAME") when NAME maps back to id, else "uid N". */
-static void
-subject(char *buf, size_t len, uint32_t id, bool group)
-{
-	struct passwd *pw = group ? NULL : getpwuid((uid_t)id);
-	struct group *gr = group ? getgrgid((gid_t)id) : NULL;
-	char *name = strdup(pw ? pw->pw_name : gr ? gr->gr_name : "");
-	bool back = false;
-
-	if (name != NULL && name_ok(name) && group)
-		back = (gr = getgrnam(name)) != NULL && gr->gr_gid == id;
-	else if (name != NULL && name_ok(name))
-		back = (pw = getpwnam(name)) != NULL && pw->pw_uid == id;
-	if (!back || (size_t)snprintf(buf, len, "%s %s", group ? "group" :
-	    "user", name) >= len)
-		snprintf(buf, len, "%s %u", group ? "gid" : "uid", id);
-	free(name);
 }
 
 /* Is uid's user a member of gid (primary or supplementary)? */
@@ -195,7 +125,6 @@ user_in_group(uint32_t uid, uint32_t gid)
 	return in;
 }
 
-/* ------------------------------------------------------------------ */
 /* The tree */
 
 typedef void entry_fn(struct importer *, int, const char *, const char *);
@@ -206,13 +135,8 @@ not_dots(const struct dirent *de)
 	return strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
 }
 
-static int
-name_cmp(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-/* fn(im, sfd, "SUB/NAME", NAME) for dir/sub's entries, sorted by name. */
+/* fn(im, sfd, "SUB/NAME", NAME) for dir/sub's entries, sorted by name
+ * (alphasort: strcmp, as the tool never sets a locale). */
 static void
 walk(struct importer *im, const char *sub, entry_fn *fn)
 {
@@ -224,7 +148,7 @@ walk(struct importer *im, const char *sub, entry_fn *fn)
 	if (sfd == -1 && errno == ENOENT)
 		return;		/* absent: nothing granted through it */
 	if (sfd != -1)
-		n = scandirat(sfd, ".", &names, not_dots, name_cmp);
+		n = scandirat(sfd, ".", &names, not_dots, alphasort);
 	if (n == -1 && errno == ENOMEM)
 		im->nomem = true;
 	else if (n == -1)
@@ -254,7 +178,7 @@ static int
 permission(struct importer *im, int sfd, const char *src, const char *name,
     const char *grant)
 {
-	char subj[300], path[PATH_MAX];
+	char path[PATH_MAX];
 	struct stat st;
 	int e = fstatat(sfd, name, &st, 0) == -1 ? errno : 0;
 	mode_t m;
@@ -284,13 +208,12 @@ permission(struct importer *im, int sfd, const char *src, const char *name,
 		    "this to every user\n");
 	if ((m & S_IXUSR) && st.st_uid == 0)
 		fprintf(im->out, "# owner root needs no grant\n");
-	else if (m & S_IXUSR) {
-		subject(subj, sizeof(subj), (uint32_t)st.st_uid, false);
-		fprintf(im->out, "allow %s %s\n", subj, grant);
-	}
+	else if (m & S_IXUSR)
+		fprintf(im->out, "allow uid %u %s\n", (unsigned)st.st_uid,
+		    grant);
 	if (m & S_IXGRP) {
-		subject(subj, sizeof(subj), (uint32_t)st.st_gid, true);
-		fprintf(im->out, "allow %s %s\n", subj, grant);
+		fprintf(im->out, "allow gid %u %s\n", (unsigned)st.st_gid,
+		    grant);
 		if (!(m & S_IXUSR) && st.st_uid != 0 &&
 		    user_in_group((uint32_t)st.st_uid, (uint32_t)st.st_gid))
 			msg(im, true, src, "its owner (uid %u) may not execute "
@@ -402,7 +325,7 @@ byaddr_entry(struct importer *im, int sfd, const char *src, const char *name)
 		return;
 	}
 	g = pt.p;
-	unmap(&g);
+	grant_prefix_unmap(&g);
 	inet_ntop(g.family == 4 ? AF_INET : AF_INET6, g.a, a, sizeof(a));
 	snprintf(grant, sizeof(grant), "tcp,udp %u on %s", pt.port, a);
 	if ((found = permission(im, sfd, src, name, grant)) == 0)
@@ -432,14 +355,13 @@ point_cmp(const void *a, const void *b)
 	return c != 0 ? c : TOOL_CMP(x->port, y->port);
 }
 
-/* ------------------------------------------------------------------ */
 /* byuid */
 
 /* After blanks, a number up to max. Returns its end, or NULL. */
 static const char *
 uid_number(const char *s, unsigned long max, unsigned long *v)
 {
-	return digits(s + strspn(s, " \t\r\n"), max, v);
+	return tool_digits(s + strspn(s, " \t\r\n"), max, v);
 }
 
 static bool
@@ -581,11 +503,11 @@ emit_rules(struct importer *im, const char *src, unsigned lineno,
 		rc = grant_range(&c, ul->family, start, ul->hi);
 	for (i = 0; i < c.n && rc == 0; i++) {
 		p = &c.p[i];
-		if (unmap(p) && !*said)
+		if (grant_prefix_unmap(p) && !*said)
 			msg(im, true, src, "line %u: IPv4-mapped addresses: "
 			    "bindreq judges them as IPv4, so the grant also "
 			    "covers IPv4 sockets", lineno);
-		else if (!*said && grant_prefix_contains(p, &mapped))
+		else if (!*said && grant_prefix_contains(p, &grant_v4_mapped))
 			msg(im, true, src, "line %u: covers IPv4-mapped "
 			    "addresses (::ffff:a.b.c.d), which bindreq judges "
 			    "as IPv4: IPv6 sockets binding them need an IPv4 "
@@ -642,12 +564,8 @@ emit_uid_line(struct importer *im, const char *src, unsigned lineno,
 		if (im->port_decided[port])
 			msg(im, false, src, "line %u: port %u is decided by "
 			    "byport, not by this file", lineno, port);
-		else if (carved[port])
-			continue;
-		else if (np > 0 && pr[np - 1].hi + 1u == port)
-			pr[np - 1].hi = (uint16_t)port;
-		else
-			pr[np++] = (struct policy_port_range){ port, port };
+		else if (!carved[port])
+			np = grant_ports_add(pr, np, port, port);
 	}
 	if (np > 0 && emit_rules(im, src, lineno, subj, ul, pr, np, 0,
 	    &said) == -1)
@@ -670,7 +588,7 @@ byuid_entry(struct importer *im, int sfd, const char *src, const char *name)
 	static const uint8_t zero[16];
 	bool v4[PORT_MAX_PRIV + 1] = { false };
 	bool v6[PORT_MAX_PRIV + 1] = { false };
-	char subj[300], *line = NULL;
+	char subj[32], *line = NULL;
 	unsigned long uid, p;
 	unsigned lineno = 0;
 	struct uidline ul;
@@ -699,7 +617,7 @@ byuid_entry(struct importer *im, int sfd, const char *src, const char *name)
 	if (getpwuid((uid_t)uid) == NULL)
 		msg(im, false, src, "uid %lu has no passwd entry: granted by "
 		    "number", uid);
-	subject(subj, sizeof(subj), (uint32_t)uid, false);
+	snprintf(subj, sizeof(subj), "uid %lu", uid);
 	comment(im, src);
 	fputc('\n', im->out);
 	while ((len = getline(&line, &cap, f)) != -1 && !im->nomem) {
@@ -741,8 +659,6 @@ byuid_entry(struct importer *im, int sfd, const char *src, const char *name)
 	free(line);
 	fclose(f);
 }
-
-/* ------------------------------------------------------------------ */
 
 int
 tool_import_authbind(const char *dir, FILE *out, FILE *err)

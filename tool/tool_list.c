@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * bindreq-policy list: the grants of a loaded policy, as an aligned table
- * or as JSON (an array with one object per grant), in file order, by port
+ * bindreq-policy list: the rules of a loaded policy, as an aligned table
+ * or as JSON (an array with one object per row), in load order, by port
  * or by subject. Every row cites the rule's FILE:LINE.
  */
 #include <errno.h>
@@ -10,10 +10,11 @@
 
 #include "tool.h"
 
-/* One grant as listed: a rule, or one port range of a rule (by port). */
+/* A rule, or (by port) one port range of it. */
 struct row {
 	const struct policy_rule *r;
-	const struct policy_port_range *range;	/* NULL: all its ports */
+	const struct policy_port_range *pr;
+	size_t np;
 };
 
 static int
@@ -22,10 +23,10 @@ by_port(const void *a, const void *b)
 	const struct row *x = a, *y = b;
 	int c;
 
-	if ((c = TOOL_CMP(x->range->lo, y->range->lo)) != 0 ||
-	    (c = TOOL_CMP(x->range->hi, y->range->hi)) != 0)
+	if ((c = TOOL_CMP(x->pr->lo, y->pr->lo)) != 0 ||
+	    (c = TOOL_CMP(x->pr->hi, y->pr->hi)) != 0)
 		return c;
-	return TOOL_CMP(x->r, y->r);	/* load order: file, then line */
+	return TOOL_CMP(x->r, y->r);	/* load order */
 }
 
 static int
@@ -40,70 +41,59 @@ by_user(const void *a, const void *b)
 static struct row *
 make_rows(const struct policy *pol, enum tool_list_order order, size_t *n)
 {
+	const struct policy_rule *r;
 	struct row *rows;
 	size_t i, j, k = 0, total = 0;
 
 	for (i = 0; i < pol->nrules; i++)
 		total += order == TOOL_LIST_BY_PORT ? pol->rules[i].nports : 1;
-	rows = calloc(total + 1, sizeof(*rows));
-	if (rows == NULL)
+	if ((rows = calloc(total + 1, sizeof(*rows))) == NULL)
 		return NULL;
 	for (i = 0; i < pol->nrules; i++) {
-		if (order != TOOL_LIST_BY_PORT) {
-			rows[k++].r = &pol->rules[i];
-			continue;
-		}
-		for (j = 0; j < pol->rules[i].nports; j++) {
-			rows[k].r = &pol->rules[i];
-			rows[k++].range = &pol->rules[i].ports[j];
-		}
+		r = &pol->rules[i];
+		if (order != TOOL_LIST_BY_PORT)
+			rows[k++] = (struct row){ r, r->ports, r->nports };
+		for (j = 0; order == TOOL_LIST_BY_PORT && j < r->nports; j++)
+			rows[k++] = (struct row){ r, &r->ports[j], 1 };
 	}
-	if (order == TOOL_LIST_BY_PORT)
-		qsort(rows, k, sizeof(*rows), by_port);
-	else if (order == TOOL_LIST_BY_USER)
-		qsort(rows, k, sizeof(*rows), by_user);
+	if (order != TOOL_LIST_BY_RULE && k > 1)
+		qsort(rows, k, sizeof(*rows), order == TOOL_LIST_BY_PORT ?
+		    by_port : by_user);
 	*n = k;
 	return rows;
 }
 
+/* "uid" or "gid" for what the rule's number is; a unit has none. */
 static const char *
 id_kind(const struct policy_rule *r)
 {
+	if (r->subject == POLICY_SUBJECT_UNIT)
+		return NULL;
 	return r->subject == POLICY_SUBJECT_USER ||
-	    r->subject == POLICY_SUBJECT_UID ? "uid" :
-	    r->subject == POLICY_SUBJECT_UNIT ? NULL : "gid";
+	    r->subject == POLICY_SUBJECT_UID ? "uid" : "gid";
 }
 
-/* ------------------------------------------------------------------ */
-/* JSON */
-
 static void
-json_row(FILE *out, const struct policy *pol, const struct row *w)
+json_row(FILE *out, const struct row *w)
 {
 	const struct policy_rule *r = w->r;
-	const struct policy_port_range *pr = w->range ? w->range : r->ports;
-	size_t np = w->range ? 1 : r->nports, i;
 	char a[64];
-
-	(void)pol;	/* each rule names its own file of the set */
+	size_t i;
 
 	fprintf(out, "{\"file\":");
 	tool_put_json(out, r->file);
 	fprintf(out, ",\"line\":%u,\"subject\":\"%s\",\"who\":", r->line,
 	    tool_subject_word(r->subject));
 	tool_put_json(out, r->who != NULL ? r->who : "");
-	/* A unit's number is the policy's own: no field for it. */
 	if (id_kind(r) != NULL)
 		fprintf(out, ",\"%s\":%u", id_kind(r), (unsigned)r->id);
-	fprintf(out, ",\"protocols\":[");
-	if (r->protos & POLICY_TCP)
-		fprintf(out, "\"tcp\"%s", r->protos & POLICY_UDP ? "," : "");
-	if (r->protos & POLICY_UDP)
-		fprintf(out, "\"udp\"");
-	fprintf(out, "],\"ports\":[");
-	for (i = 0; i < np; i++)
+	fprintf(out, ",\"protocols\":[%s%s%s]", r->protos & POLICY_TCP ?
+	    "\"tcp\"" : "", r->protos == (POLICY_TCP | POLICY_UDP) ? "," : "",
+	    r->protos & POLICY_UDP ? "\"udp\"" : "");
+	fprintf(out, ",\"ports\":[");
+	for (i = 0; i < w->np; i++)
 		fprintf(out, "%s{\"from\":%u,\"to\":%u}", i ? "," : "",
-		    pr[i].lo, pr[i].hi);
+		    w->pr[i].lo, w->pr[i].hi);
 	fprintf(out, "],\"addresses\":[%s", r->naddrs == 0 ? "\"*\"" : "");
 	for (i = 0; i < r->naddrs; i++) {
 		fprintf(out, "%s", i ? "," : "");
@@ -113,61 +103,32 @@ json_row(FILE *out, const struct policy *pol, const struct row *w)
 	fprintf(out, "]}");
 }
 
-static int
-list_json(const struct policy *pol, const struct row *rows, size_t n,
-    FILE *out)
-{
-	size_t i;
-
-	fputs("[", out);
-	for (i = 0; i < n; i++) {
-		fprintf(out, "%s\n  ", i ? "," : "");
-		json_row(out, pol, &rows[i]);
-	}
-	fputs(n ? "\n]\n" : "]\n", out);
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
 /* Table */
 
 enum { COL_PORTS, COL_SUBJECT, COL_ID, COL_PROTO, COL_ADDRS, COL_RULE,
     NCOLS };
 
-static const char *const heads[NCOLS] = {
-	"PORTS", "SUBJECT", "ID", "PROTO", "ADDRESSES", "RULE",
-};
-
-/*
- * A row's cells, as strings one after another in *buf (to free). Returns
- * 0, or -1 when memory ran out.
- */
+/* A row's cells, one string after another in *buf (to free). */
 static int
-row_cells(const struct policy *pol, const struct row *w, char **buf,
-    const char *cells[NCOLS])
+row_cells(const struct row *w, char **buf, const char *cells[NCOLS])
 {
 	const struct policy_rule *r = w->r;
 	size_t len = 0, k;
 	FILE *f = open_memstream(buf, &len);
 
-	(void)pol;	/* each rule names its own file of the set */
 	if (f == NULL)
 		return -1;
-	tool_ports_format(f, w->range ? w->range : r->ports,
-	    w->range ? 1 : r->nports);
+	tool_ports_format(f, w->pr, w->np);
 	fputc('\0', f);
 	tool_rule_subject(f, r);
 	fputc('\0', f);
 	if (id_kind(r) != NULL)
 		fprintf(f, "%s %u", id_kind(r), (unsigned)r->id);
 	else
-		fprintf(f, "-");	/* a unit has its name only */
-	fputc('\0', f);
-	fprintf(f, "%s", policy_protos_name(r->protos));
-	fputc('\0', f);
+		fprintf(f, "-");
+	fprintf(f, "%c%s%c", '\0', policy_protos_name(r->protos), '\0');
 	tool_rule_addrs(f, r);
-	fputc('\0', f);
-	fprintf(f, "%s:%u", r->file, r->line);
+	fprintf(f, "%c%s:%u", '\0', r->file, r->line);
 	if (fclose(f) != 0) {
 		free(*buf);
 		return -1;
@@ -175,18 +136,6 @@ row_cells(const struct policy *pol, const struct row *w, char **buf,
 	for (cells[0] = *buf, k = 1; k < NCOLS; k++)
 		cells[k] = cells[k - 1] + strlen(cells[k - 1]) + 1;
 	return 0;
-}
-
-/* Which columns, in which order. */
-static const int *
-columns(enum tool_list_order order)
-{
-	static const int by_rule[] = { COL_SUBJECT, COL_ID, COL_PROTO,
-	    COL_PORTS, COL_ADDRS, COL_RULE, -1 };
-	static const int by_port_cols[] = { COL_PORTS, COL_PROTO,
-	    COL_SUBJECT, COL_ID, COL_ADDRS, COL_RULE, -1 };
-
-	return order == TOOL_LIST_BY_PORT ? by_port_cols : by_rule;
 }
 
 static void
@@ -201,13 +150,20 @@ print_row(FILE *out, const int *cols, const size_t *width,
 	fputc('\n', out);
 }
 
+/* Pass 0 measures the columns, pass 1 prints. */
 static int
 list_table(const struct policy *pol, enum tool_list_order order,
     const struct row *rows, size_t n, FILE *out)
 {
+	static const char *const heads[NCOLS] = { "PORTS", "SUBJECT", "ID",
+	    "PROTO", "ADDRESSES", "RULE" };
+	static const int by_rule[] = { COL_SUBJECT, COL_ID, COL_PROTO,
+	    COL_PORTS, COL_ADDRS, COL_RULE, -1 };
+	static const int by_port[] = { COL_PORTS, COL_PROTO, COL_SUBJECT,
+	    COL_ID, COL_ADDRS, COL_RULE, -1 };
+	const int *cols = order == TOOL_LIST_BY_PORT ? by_port : by_rule;
 	const char *cells[NCOLS];
 	size_t width[NCOLS], i, k;
-	const int *cols = columns(order);
 	char *buf;
 	int pass;
 
@@ -218,12 +174,11 @@ list_table(const struct policy *pol, enum tool_list_order order,
 	}
 	for (k = 0; k < NCOLS; k++)
 		width[k] = strlen(heads[k]);
-	/* Pass 0 measures, pass 1 prints. */
 	for (pass = 0; pass < 2; pass++) {
 		if (pass == 1)
 			print_row(out, cols, width, heads);
 		for (i = 0; i < n; i++) {
-			if (row_cells(pol, &rows[i], &buf, cells) == -1)
+			if (row_cells(&rows[i], &buf, cells) == -1)
 				return -1;
 			for (k = 0; k < NCOLS && pass == 0; k++)
 				if (strlen(cells[k]) > width[k])
@@ -241,20 +196,22 @@ tool_list(const struct policy *pol, enum tool_list_order order, bool json,
     FILE *out)
 {
 	struct row *rows;
-	size_t n = 0;
-	int rc;
+	size_t n = 0, i;
+	int rc = 0;
 
-	rows = make_rows(pol, order, &n);
-	if (rows == NULL) {
+	if ((rows = make_rows(pol, order, &n)) == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}
-	if (json)
-		rc = list_json(pol, rows, n, out);
-	else
-		rc = list_table(pol, order, rows, n, out);
-	free(rows);
-	if (rc == -1)
+	if (json) {
+		fputs("[", out);
+		for (i = 0; i < n; i++) {
+			fprintf(out, "%s\n  ", i ? "," : "");
+			json_row(out, &rows[i]);
+		}
+		fputs(n ? "\n]\n" : "]\n", out);
+	} else if ((rc = list_table(pol, order, rows, n, out)) == -1)
 		errno = ENOMEM;
+	free(rows);
 	return rc;
 }

@@ -9,15 +9,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "tool.h"
 
-/* ------------------------------------------------------------------ */
 /* Quoting */
 
 /*
@@ -54,67 +51,56 @@ utf8_len(const unsigned char *s)
 	return n;
 }
 
+/* s escaped as \xNN, or (json) for a JSON string, where JSON cannot carry
+ * bad UTF-8 and needs only quotes, backslashes and controls escaped. */
+static void
+put(FILE *f, const char *s, bool json)
+{
+	const unsigned char *p;
+	size_t n;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p += n > 1 ? n : 1) {
+		n = utf8_len(p);
+		if (n > 1)
+			fwrite(p, 1, n, f);
+		else if (json && n == 0)
+			fputs("\\ufffd", f);
+		else if (json && (*p == '"' || *p == '\\'))
+			fprintf(f, "\\%c", *p);
+		else if (json && (*p < 0x20 || *p == 0x7f))
+			fprintf(f, "\\u%04x", *p);
+		else if (!json && (n == 0 || *p < 0x20 || *p == 0x7f ||
+		    *p == '\\'))
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
 void
 tool_put_safe(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
-
-	while (*p != '\0') {
-		n = utf8_len(p);
-		if (n == 1 && *p >= 0x20 && *p != 0x7f && *p != '\\')
-			fputc(*p, f);
-		else if (n > 1)
-			fwrite(p, 1, n, f);
-		else
-			fprintf(f, "\\x%02x", *p);
-		p += n > 1 ? n : 1;
-	}
+	put(f, s, false);
 }
 
 void
 tool_put_json(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
-
 	fputc('"', f);
-	while (*p != '\0') {
-		n = utf8_len(p);
-		if (n > 1)
-			fwrite(p, 1, n, f);
-		else if (n == 0)	/* not UTF-8: JSON cannot carry it */
-			fputs("\\ufffd", f);
-		else if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-		p += n > 1 ? n : 1;
-	}
+	put(f, s, true);
 	fputc('"', f);
 }
 
-/* ------------------------------------------------------------------ */
 /* Rules */
 
 const char *
 tool_subject_word(enum policy_subject s)
 {
-	switch (s) {
-	case POLICY_SUBJECT_USER:
-		return "user";
-	case POLICY_SUBJECT_UID:
-		return "uid";
-	case POLICY_SUBJECT_GROUP:
-		return "group";
-	case POLICY_SUBJECT_GID:
-		return "gid";
-	case POLICY_SUBJECT_UNIT:
-		return "unit";
-	}
-	return "?";
+	static const char *const words[] = { [POLICY_SUBJECT_USER] = "user",
+	    [POLICY_SUBJECT_UID] = "uid", [POLICY_SUBJECT_GROUP] = "group",
+	    [POLICY_SUBJECT_GID] = "gid", [POLICY_SUBJECT_UNIT] = "unit" };
+
+	return (size_t)s < sizeof(words) / sizeof(words[0]) ? words[s] : "?";
 }
 
 void
@@ -181,7 +167,6 @@ tool_ports_string(const struct policy_port_range *pr, size_t n)
 	return NULL;
 }
 
-/* ------------------------------------------------------------------ */
 /* Loading */
 
 /* As policy_load() allows. */
@@ -196,40 +181,26 @@ tool_report(void *arg, const char *msg)
 static char *
 read_stdin(size_t *len)
 {
-	size_t cap = 0, got = 0;
-	char *buf = NULL, *n;
-	ssize_t r;
+	char buf[65536], *text = NULL;
+	size_t got, total = 0;
+	FILE *m = open_memstream(&text, len);
 
-	for (;;) {
-		if (got == cap) {
-			if (cap > STDIN_MAX) {
-				errno = EFBIG;
-				break;
-			}
-			cap = cap == 0 ? 65536 : cap * 2;
-			n = realloc(buf, cap);
-			if (n == NULL)
-				break;
-			buf = n;
-		}
-		r = read(STDIN_FILENO, buf + got, cap - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			break;
-		if (r == 0) {
-			*len = got;
-			return buf != NULL ? buf : strdup("");
-		}
-		got += (size_t)r;
-	}
-	free(buf);
+	if (m == NULL)
+		return NULL;
+	while (total <= STDIN_MAX &&
+	    (got = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		total += fwrite(buf, 1, got, m);
+	if (fclose(m) == 0 && !ferror(stdin) && total <= STDIN_MAX)
+		return text;
+	if (total > STDIN_MAX)
+		errno = EFBIG;
+	free(text);
 	return NULL;
 }
 
 int
-tool_load(const char *path, const struct policy_resolver *resolver,
-    struct policy **out, FILE *err)
+tool_load(const char *path, unsigned flags,
+    const struct policy_resolver *resolver, struct policy **out, FILE *err)
 {
 	struct policy_errors errs = { .report = tool_report, .arg = err };
 	const char *name = path;
@@ -241,8 +212,8 @@ tool_load(const char *path, const struct policy_resolver *resolver,
 		/* The set bindreqd would load: FILE and FILE.d/NAME.policy.
 		 * A name that does not resolve stays an error here (bindreqd
 		 * only warns): a typo must not pass a check. */
-		rc = policy_load(path, POLICY_LOAD_DROPINS, resolver, out,
-		    &errs);
+		rc = policy_load(path, flags | POLICY_LOAD_DROPINS, resolver,
+		    out, &errs);
 	else {
 		name = "(stdin)";
 		text = read_stdin(&len);
@@ -253,11 +224,37 @@ tool_load(const char *path, const struct policy_resolver *resolver,
 		rc = policy_parse(name, text, len, resolver, out, &errs);
 		free(text);
 	}
-	if (rc == -1)
+	if (rc == -1 && errno == EPERM)
+		fprintf(err, "%s: not trusted: bindreqd refuses a policy "
+		    "unless root owns each of its files and every directory "
+		    "on the way to them, and no one else can write any of "
+		    "them\n", name);
+	else if (rc == -1)
 		fprintf(err, "%s: %zu error%s: not loaded (bindreqd would "
 		    "refuse it whole)\n", name, errs.count,
 		    errs.count == 1 ? "" : "s");
 	return rc;
+}
+
+const char *
+tool_digits(const char *s, unsigned long max, unsigned long *v)
+{
+	const char *p;
+
+	for (p = s, *v = 0; *p >= '0' && *p <= '9'; p++) {
+		if (*v > (max - (unsigned long)(*p - '0')) / 10)
+			return NULL;
+		*v = *v * 10 + (unsigned long)(*p - '0');
+	}
+	return p != s ? p : NULL;
+}
+
+int
+tool_number(const char *s, unsigned long max, unsigned long *v)
+{
+	const char *e = tool_digits(s, max, v);
+
+	return e != NULL && *e == '\0' ? 0 : -1;
 }
 
 void *
