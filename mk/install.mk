@@ -4,7 +4,7 @@
 # make install [DESTDIR=...] [PREFIX=/usr/local] [LIBDIR=...] ...: the
 # directories below. An existing $(SYSCONFDIR)/bindreq/policy is never
 # overwritten; a fresh install gets etc/policy.example, which grants
-# nothing. make deb builds the Debian packages in $(BUILD)/deb.
+# nothing, and an empty policy.d/ beside it for drop-ins. make deb builds the Debian packages in $(BUILD)/deb.
 
 PREFIX   ?= /usr/local
 SBINDIR  ?= $(PREFIX)/sbin
@@ -48,7 +48,8 @@ install: all
 	    "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(PRELOADDIR)" "$(DESTDIR)$(PKGCONFIGDIR)" \
 	    "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(DOCDIR)" \
 	    "$(DESTDIR)$(SYSTEMDUNITDIR)" "$(DESTDIR)$(SYSUSERSDIR)" \
-	    "$(DESTDIR)$(TMPFILESDIR)" "$(DESTDIR)$(SYSCONFDIR)/bindreq"
+	    "$(DESTDIR)$(TMPFILESDIR)" "$(DESTDIR)$(SYSCONFDIR)/bindreq" \
+	    "$(DESTDIR)$(SYSCONFDIR)/bindreq/policy.d"
 	install -m 755 $(BUILD)/bindreqd "$(DESTDIR)$(SBINDIR)/bindreqd"
 	for p in bindreq-policy bindreq-run; do [ ! -f $(BUILD)/$$p ] || \
 	    install -m 755 $(BUILD)/$$p "$(DESTDIR)$(BINDIR)/$$p"; done
@@ -92,7 +93,8 @@ uninstall:
 	    rm -f "$(DESTDIR)$(MANDIR)/man$$s/$${m##*/}"; done
 	! cmp -s etc/policy.example "$(DESTDIR)$(POLICY)" || \
 	    rm -f "$(DESTDIR)$(POLICY)"
-	-rmdir "$(DESTDIR)$(SYSCONFDIR)/bindreq" "$(DESTDIR)$(DOCDIR)" 2>/dev/null
+	-rmdir "$(DESTDIR)$(SYSCONFDIR)/bindreq/policy.d" \
+	    "$(DESTDIR)$(SYSCONFDIR)/bindreq" "$(DESTDIR)$(DOCDIR)" 2>/dev/null
 	[ "$(PRELOADDIR)" = "$(LIBDIR)" ] || rmdir "$(DESTDIR)$(PRELOADDIR)" 2>/dev/null || true
 
 # The packages are built from a copy of the source (dpkg-buildpackage

@@ -82,6 +82,7 @@ static const struct {
 	{ "/usr/lib/sysusers.d/bindreq.conf", 0644 },
 	{ "/usr/lib/tmpfiles.d/bindreq.conf", 0644 },
 	{ "/etc/bindreq/policy", 0644 },
+	{ "/etc/bindreq/policy.d", S_IFDIR | 0755 },	/* for drop-ins */
 };
 
 /* Binds TCP 127.0.0.1:PORT through the library; says how it went. */
@@ -295,7 +296,8 @@ has(const char *text, const char *needle)
 	return text != NULL && strstr(text, needle) != NULL;
 }
 
-/* root/path exists as a regular file with mode; fail the test if not. */
+/* root/path exists as a regular file (a directory if mode has S_IFDIR)
+ * with mode; fail the test if not. */
 static void
 check_file(const char *root, const char *path, mode_t mode)
 {
@@ -303,10 +305,13 @@ check_file(const char *root, const char *path, mode_t mode)
 	struct stat st;
 
 	path_join(full, sizeof(full), root, path);
-	if (lstat(full, &st) != 0 || !S_ISREG(st.st_mode)) {
-		fail_msg("%s: missing or not a regular file", full);
+	if (lstat(full, &st) != 0 || ((mode & S_IFDIR) ? !S_ISDIR(st.st_mode) :
+	    !S_ISREG(st.st_mode))) {
+		fail_msg("%s: missing or not a %s", full, (mode & S_IFDIR) ?
+		    "directory" : "regular file");
 		return;
 	}
+	mode &= 07777;
 	if ((st.st_mode & 07777) != mode)
 		fail_msg("%s: mode %o, want %o", full,
 		    (unsigned)(st.st_mode & 07777), (unsigned)mode);
@@ -673,6 +678,7 @@ check_package_files(const char *root)
 	check_file(root, "/usr/lib/sysusers.d/bindreq.conf", 0644);
 	check_file(root, "/usr/lib/tmpfiles.d/bindreq.conf", 0644);
 	check_file(root, "/etc/bindreq/policy", 0644);
+	check_file(root, "/etc/bindreq/policy.d", S_IFDIR | 0755);
 	check_file(root, "/usr/share/man/man8/bindreqd.8.gz", 0644);
 	check_file(root, "/usr/share/man/man8/bindreq-policy.8.gz", 0644);
 	check_file(root, "/usr/share/man/man5/bindreq.policy.5.gz", 0644);
