@@ -18,8 +18,11 @@
  * bindreq-run (EACCES, or success in a network namespace it owns).
  *
  * Why each piece:
- *   - the filter traps bind alone and reads no argument, so the kernel's
- *     per-syscall action cache lets every other call through at no cost;
+ *   - the filter traps bind alone and reads nothing but the architecture
+ *     and the call's number, so the kernel's per-syscall action cache
+ *     lets every other call through without running it; what is left is
+ *     what any filter costs, the kernel's slow path for every call
+ *     (tests/bench/trap.c measures both);
  *   - WAIT_KILLABLE_RECV (5.19): once the helper holds a notification,
  *     a signal cannot restart the bind the broker already did;
  *   - foreign ABIs (i386 int 0x80, x32) get ENOSYS, so no bind dodges it;

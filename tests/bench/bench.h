@@ -193,6 +193,7 @@ struct trap_env {
 	const struct bench_user *user;	/* granted BENCH_PORT.. */
 	int rounds;
 	bool quick;
+	int cpu;		/* where main.c's same-core cases run */
 };
 
 /* Measure (while the daemon runs); the number of failed measurements. */

@@ -2,13 +2,15 @@
 /*
  * bench: the plan and the report (bench.h says what is measured).
  *
- *	bench [--quick] [--rounds N] [--build DIR]
+ *	bench [--quick] [--rounds N] [--build DIR] [--only trap]
  *
  * As root. The build directory is where this program lives unless --build
  * says otherwise; bindreqd and libbindreq-preload.so are taken from it.
  * --quick runs every part once with tiny counts, so that `make check` can
  * prove the benchmark still works; its numbers mean nothing. Without root
  * only the policy part runs (and --quick says so and succeeds).
+ * --only trap runs the seccomp supervisor's part alone (trap.c), with the
+ * users and the daemon it needs, for work on bindreq-run.
  * Exit status 0 when every part ran (skips with a reason are fine), else 1.
  */
 #include <errno.h>
@@ -144,7 +146,8 @@ struct bench {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench [--quick] [--rounds N] [--build DIR]\n");
+	fprintf(stderr, "usage: bench [--quick] [--rounds N] [--build DIR] "
+	    "[--only trap]\n");
 	exit(2);
 }
 
@@ -913,7 +916,7 @@ main(int argc, char **argv)
 	char run[PATH_MAX + 16];
 	const char *build = NULL;
 	uint64_t t0 = now_ns();
-	bool quick = false;
+	bool quick = false, trap_only = false;
 	int i, rounds = 0, nfail;
 
 	if (argc > 1 && strcmp(argv[1], "--client") == 0)
@@ -931,7 +934,11 @@ main(int argc, char **argv)
 			rounds = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--build") == 0 && i + 1 < argc)
 			build = argv[++i];
-		else
+		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc &&
+		    strcmp(argv[i + 1], "trap") == 0) {
+			trap_only = true;
+			i++;
+		} else
 			usage();
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -943,6 +950,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench: must run as root\n");
 		return 1;
 	}
+	if (trap_only)
+		lat[L_AUTHBIND].skip = "--only trap";
 	authbind_install(&b);
 	if (env_netns() < 0)
 		return 1;
@@ -952,20 +961,25 @@ main(int argc, char **argv)
 		return 1;
 	}
 	print_machine(&b);
-	run_rounds(&b);
-	run_clients(&b);
-	b.failures += rss_run(b.d.pid, b.d.socket, b.p.quick);
-	read_rss(&b, &b.after);
+	if (!trap_only) {
+		run_rounds(&b);
+		run_clients(&b);
+		b.failures += rss_run(b.d.pid, b.d.socket, b.p.quick);
+		read_rss(&b, &b.after);
+	}
 	snprintf(run, sizeof(run), "%s/bindreq-run", b.bindir);
 	b.failures += trap_run(&(struct trap_env){ b.self, run, b.dir,
-	    &b.users[0], b.p.rounds, b.p.quick });
+	    &b.users[0], b.p.rounds, b.p.quick, b.cpu0 });
 	daemon_stop(&b.d);
-	print_latency();
-	print_load(&b);
-	print_policy_rss(&b);
-	print_ratios(&b);
+	if (!trap_only) {
+		print_latency();
+		print_load(&b);
+		print_policy_rss(&b);
+		print_ratios(&b);
+	}
 	trap_print();
-	rss_report();
+	if (!trap_only)
+		rss_report();
 	nfail = count_failures(&b);
 	printf("\nbench: %.1f s, %d part%s failed\n",
 	    (double)(now_ns() - t0) / 1e9, nfail, nfail == 1 ? "" : "s");
