@@ -139,30 +139,11 @@ ssize_t
 av_send(int sock, const void *buf, size_t len, const int *fds, size_t nfds,
     int flags)
 {
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int) * WIRE_MAX_FDS)];
-	} control;
-	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf,
-	    .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cmsg;
-
 	if (nfds > WIRE_MAX_FDS) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (nfds > 0) {
-		memset(&control, 0, sizeof(control));
-		mh.msg_control = control.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cmsg = CMSG_FIRSTHDR(&mh);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * nfds);
-	}
-	return sendmsg(sock, &mh, flags | MSG_NOSIGNAL);
+	return harness_send_fds_flags(sock, buf, len, fds, nfds, flags);
 }
 
 /*
