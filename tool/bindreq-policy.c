@@ -28,30 +28,20 @@ static struct opts {
 	.order = TOOL_LIST_BY_RULE,
 };
 
+/* The synopsis of bindreq-policy(8), which says the rest. */
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-"usage: bindreq-policy [-p FILE] [--strict] COMMAND [ARGS]\n"
-"\n"
-"  check [--strict] [--max-warnings N]\n"
-"        load the policy as bindreqd would; errors as FILE:LINE:COL,\n"
-"        warnings as FILE:LINE (they fail the check with --strict)\n"
-"  list [--by-port | --by-user] [--json]\n"
-"        the grants, each with the rule's FILE:LINE\n"
-"  explain [--v6only] [--unit NAME.service] USER|UID tcp|udp ADDRESS PORT\n"
-"        the decision bindreqd would take, and why (exit 0 allow, 1 deny)\n"
-"  diff OLD NEW\n"
-"        grants NEW adds (+) and removes (-) (exit 0 same, 1 different)\n"
-"  import-authbind [DIR]\n"
-"        translate an authbind configuration (default %s)\n"
-"        into a policy on standard output\n"
-"\n"
-"  -p, --policy FILE   the policy (default %s; - reads stdin)\n"
-"  -h, --help          this text\n"
-"\n"
-"Exit status 2: usage or other trouble. See bindreq-policy(8).\n",
-	    TOOL_DEFAULT_AUTHBIND, TOOL_DEFAULT_POLICY);
+	fputs("usage: bindreq-policy [-p file] check [--strict] "
+	    "[--max-warnings n]\n"
+	    "       bindreq-policy [-p file] list [--by-port | --by-user] "
+	    "[--json]\n"
+	    "       bindreq-policy [-p file] explain [--v6only] "
+	    "[--unit name.service]\n"
+	    "           user|uid tcp|udp address port\n"
+	    "       bindreq-policy diff old new\n"
+	    "       bindreq-policy import-authbind [dir]\n"
+	    "see bindreq-policy(8)\n", f);
 }
 
 static int __attribute__((format(printf, 1, 2)))

@@ -17,11 +17,8 @@
 
 /* Quoting */
 
-/*
- * Length of the valid UTF-8 sequence at s (1..4), or 0 if s does not
- * start one. Overlong forms, surrogates and C1 controls are refused: a
- * terminal may act on the latter.
- */
+/* Length of the valid UTF-8 sequence at s (1..4), or 0. Overlong forms,
+ * surrogates and C1 controls are refused: a terminal may act on C1. */
 static size_t
 utf8_len(const unsigned char *s)
 {
