@@ -120,10 +120,8 @@ parse_opts(int argc, char **argv, bool stop)
 static int
 cmd_check(const struct opts *o, char **argv)
 {
-	struct tool_check_opts co = {
-		.strict = o->strict,
-		.max_warnings = o->max_warnings,
-	};
+	struct tool_check_opts co = { .strict = o->strict,
+	    .max_warnings = o->max_warnings };
 
 	(void)argv;
 	return tool_check(o->policy, &co, stdout, stderr);

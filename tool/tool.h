@@ -144,14 +144,8 @@ struct tool_check_opts {
 	bool strict;		/* warnings fail the check */
 	size_t max_warnings;	/* print at most this many; 0: all */
 	const struct policy_resolver *resolver;	/* NULL: the system's */
-	const char *const *unit_dirs;	/* NULL: TOOL_UNIT_DIRS */
+	const char *const *unit_dirs;	/* NULL: systemd's system ones */
 };
-
-/* systemd's system unit search path, read without systemd running. */
-#define TOOL_UNIT_DIRS { "/etc/systemd/system", "/run/systemd/system", \
-	"/run/systemd/transient", "/run/systemd/generator", \
-	"/run/systemd/generator.late", "/usr/local/lib/systemd/system", \
-	"/lib/systemd/system", "/usr/lib/systemd/system", NULL }
 
 /* Load path as bindreqd would, warnings to err, a summary to out.
  * Returns 0 loaded (with strict, and no warnings), 1 if not, 2 (memory). */
@@ -231,7 +225,5 @@ void	tool_rule_subject(FILE *f, const struct policy_rule *r);
 void	tool_rule_addrs(FILE *f, const struct policy_rule *r);
 void	tool_ports_format(FILE *f, const struct policy_port_range *pr,
 	    size_t n);
-/* The same as a string to free, or NULL. */
-char	*tool_ports_string(const struct policy_port_range *pr, size_t n);
 
 #endif /* BINDREQ_TOOL_H */

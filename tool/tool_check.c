@@ -460,7 +460,12 @@ unit_file_in(const char *dir, const char *unit)
 static long
 check_units(const struct policy *pol, const char *const *dirs, FILE *err)
 {
-	static const char *const sys[] = TOOL_UNIT_DIRS;
+	/* systemd's system unit search path, read without systemd running. */
+	static const char *const sys[] = { "/etc/systemd/system",
+	    "/run/systemd/system", "/run/systemd/transient",
+	    "/run/systemd/generator", "/run/systemd/generator.late",
+	    "/usr/local/lib/systemd/system", "/lib/systemd/system",
+	    "/usr/lib/systemd/system", NULL };
 	const struct policy_rule *r;
 	long n = 0;
 	size_t i, j;

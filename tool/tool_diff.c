@@ -141,6 +141,23 @@ segment(void *arg, unsigned lo, unsigned hi, unsigned proto,
 	return d->nomem ? -1 : 0;
 }
 
+/* The ports as a string to free, or NULL. */
+static char *
+ports_string(const struct policy_port_range *pr, size_t n)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+
+	if (f == NULL)
+		return NULL;
+	tool_ports_format(f, pr, n);
+	if (fclose(f) == 0)
+		return s;
+	free(s);
+	return NULL;
+}
+
 /* The order of the output; lines that differ only in prefix adjoin. */
 static int
 line_cmp(const void *a, const void *b)
@@ -176,7 +193,7 @@ join_changes(struct differ *d)
 		    ch[j].protos == ch[i].protos; j++)
 			np = grant_ports_add(pr, np, ch[j].lo, ch[j].hi);
 		ch[k] = ch[i];
-		if ((ch[k].ports = tool_ports_string(pr, np)) == NULL)
+		if ((ch[k].ports = ports_string(pr, np)) == NULL)
 			return -1;
 		if (k > 0 && same(&ch[k - 1], &ch[k], true) &&
 		    strcmp(ch[k - 1].ports, ch[k].ports) == 0) {
