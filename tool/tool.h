@@ -98,8 +98,8 @@ struct grant_set {
 	size_t n, cap;
 };
 
-/* Into s: every grant of rules[active[0..n)] for proto (0: either), in
- * rule order (expand), or their grant set (build). Return 0, or -1. */
+/* Into s: every grant of rules[active[0..n)] for proto, in rule order
+ * (expand), or their grant set (build). Return 0, or -1. */
 int	grant_set_expand(struct grant_set *s,
 	    const struct policy_rule *rules, const uint32_t *active,
 	    size_t nactive, unsigned proto);

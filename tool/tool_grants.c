@@ -91,17 +91,14 @@ static int
 prefixes_add(struct grant_prefixes *l, unsigned family, const uint8_t *a,
     unsigned len)
 {
-	struct grant_prefix *n;
+	struct grant_prefix *n = tool_grow(l->p, &l->cap, l->n + 1, sizeof(*n));
 
-	n = tool_grow(l->p, &l->cap, l->n + 1, sizeof(*n));
 	if (n == NULL)
 		return -1;
 	l->p = n;
-	memset(&n[l->n], 0, sizeof(n[l->n]));
-	n[l->n].family = (uint8_t)family;
-	n[l->n].len = (uint8_t)len;
-	memcpy(n[l->n].a, a, family == 4 ? 4 : 16);
-	l->n++;
+	n[l->n] = (struct grant_prefix){ .family = (uint8_t)family,
+	    .len = (uint8_t)len };
+	memcpy(n[l->n++].a, a, family == 4 ? 4 : 16);
 	return 0;
 }
 
@@ -266,7 +263,7 @@ grant_set_expand(struct grant_set *s, const struct policy_rule *rules,
 	s->n = 0;
 	for (i = 0; i < nactive; i++) {
 		r = &rules[active[i]];
-		if (proto != 0 && !(r->protos & proto))
+		if (!(r->protos & proto))
 			continue;
 		for (j = 0; j < grant_rule_nprefixes(r); j++) {
 			g = &s->g[s->n++];
