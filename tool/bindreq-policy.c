@@ -74,19 +74,18 @@ static const struct option longopts[] = {
 };
 
 /*
- * Options, before the command (stop at it) or after it. Every option is
- * accepted in both places; each command ignores those it has no use for.
+ * Options before the command or after it: getopt_long() moves the
+ * operands, the command first, behind them. Each command ignores the
+ * options it has no use for.
  */
 static int
-parse_opts(int argc, char **argv, bool stop)
+parse_opts(int argc, char **argv)
 {
 	const char *why;
 	unsigned long v;
 	int c;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, stop ? "+p:h" : "p:h", longopts,
-	    NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 0:
 			break;		/* a flag */
@@ -214,16 +213,11 @@ main(int argc, char **argv)
 	size_t i;
 	int rc;
 
-	if ((rc = parse_opts(argc, argv, true)) != 0)
+	if ((rc = parse_opts(argc, argv)) != 0)
 		return rc;
 	if (optind >= argc)
 		return bad_usage("no command given");
-	cmd = argv[optind];
-	argc -= optind;
-	argv += optind;
-	/* The command's own options; getopt_long permutes operands last. */
-	if ((rc = parse_opts(argc, argv, false)) != 0)
-		return rc;
+	cmd = argv[optind++];
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(cmd, commands[i].name) == 0)
 			break;
