@@ -65,6 +65,8 @@ add(struct checker *c, struct finding f)
 	c->f[c->n++] = f;
 }
 
+/* Overlapping grants to different subjects */
+
 /* A run of grants with one prefix; other: the first whose subject is
  * not the run's first's (SIZE_MAX: none). */
 struct group {
@@ -134,6 +136,8 @@ check_conflicts(struct checker *c, const uint32_t *active, size_t nactive)
 	}
 }
 
+/* IPv6 wildcard without the IPv4 one */
+
 /* The rule's first IPv6 prefix that holds :: ("::", "::/0"...). */
 static bool
 v6_wildcard(const struct policy_rule *r, struct grant_prefix *p)
@@ -189,6 +193,8 @@ segment(void *arg, unsigned lo, unsigned hi, unsigned proto,
 	check_dual(c, active, nactive);
 	return c->nomem ? -1 : 0;
 }
+
+/* Rules wholly covered by another */
 
 /* Does b grant every port a grants? */
 static bool
@@ -273,6 +279,8 @@ check_covered(struct checker *c, size_t nrules)
 	}
 	free(g);
 }
+
+/* Turning findings into warnings */
 
 static int
 finding_cmp(const void *a, const void *b)
@@ -433,6 +441,8 @@ tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 	}
 	return (long)n;
 }
+
+/* The command */
 
 /* Is there a file for unit (or, for an instance, its template) in dir? */
 static bool

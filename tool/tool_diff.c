@@ -141,6 +141,8 @@ segment(void *arg, unsigned lo, unsigned hi, unsigned proto,
 	return d->nomem ? -1 : 0;
 }
 
+/* Joining changes into lines */
+
 /* The ports as a string to free, or NULL. */
 static char *
 ports_string(const struct policy_port_range *pr, size_t n)
