@@ -28,30 +28,20 @@ static struct opts {
 	.order = TOOL_LIST_BY_RULE,
 };
 
+/* The synopsis of bindreq-policy(8), which says the rest. */
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-"usage: bindreq-policy [-p FILE] [--strict] COMMAND [ARGS]\n"
-"\n"
-"  check [--strict] [--max-warnings N]\n"
-"        load the policy as bindreqd would; errors as FILE:LINE:COL,\n"
-"        warnings as FILE:LINE (they fail the check with --strict)\n"
-"  list [--by-port | --by-user] [--json]\n"
-"        the grants, each with the rule's FILE:LINE\n"
-"  explain [--v6only] [--unit NAME.service] USER|UID tcp|udp ADDRESS PORT\n"
-"        the decision bindreqd would take, and why (exit 0 allow, 1 deny)\n"
-"  diff OLD NEW\n"
-"        grants NEW adds (+) and removes (-) (exit 0 same, 1 different)\n"
-"  import-authbind [DIR]\n"
-"        translate an authbind configuration (default %s)\n"
-"        into a policy on standard output\n"
-"\n"
-"  -p, --policy FILE   the policy (default %s; - reads stdin)\n"
-"  -h, --help          this text\n"
-"\n"
-"Exit status 2: usage or other trouble. See bindreq-policy(8).\n",
-	    TOOL_DEFAULT_AUTHBIND, TOOL_DEFAULT_POLICY);
+	fputs("usage: bindreq-policy [-p file] check [--strict] "
+	    "[--max-warnings n]\n"
+	    "       bindreq-policy [-p file] list [--by-port | --by-user] "
+	    "[--json]\n"
+	    "       bindreq-policy [-p file] explain [--v6only] "
+	    "[--unit name.service]\n"
+	    "           user|uid tcp|udp address port\n"
+	    "       bindreq-policy diff old new\n"
+	    "       bindreq-policy import-authbind [dir]\n"
+	    "see bindreq-policy(8)\n", f);
 }
 
 static int __attribute__((format(printf, 1, 2)))
@@ -84,19 +74,18 @@ static const struct option longopts[] = {
 };
 
 /*
- * Options, before the command (stop at it) or after it. Every option is
- * accepted in both places; each command ignores those it has no use for.
+ * Options before the command or after it: getopt_long() moves the
+ * operands, the command first, behind them. Each command ignores the
+ * options it has no use for.
  */
 static int
-parse_opts(int argc, char **argv, bool stop)
+parse_opts(int argc, char **argv)
 {
 	const char *why;
 	unsigned long v;
 	int c;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, stop ? "+p:h" : "p:h", longopts,
-	    NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 0:
 			break;		/* a flag */
@@ -130,10 +119,8 @@ parse_opts(int argc, char **argv, bool stop)
 static int
 cmd_check(const struct opts *o, char **argv)
 {
-	struct tool_check_opts co = {
-		.strict = o->strict,
-		.max_warnings = o->max_warnings,
-	};
+	struct tool_check_opts co = { .strict = o->strict,
+	    .max_warnings = o->max_warnings };
 
 	(void)argv;
 	return tool_check(o->policy, &co, stdout, stderr);
@@ -226,16 +213,11 @@ main(int argc, char **argv)
 	size_t i;
 	int rc;
 
-	if ((rc = parse_opts(argc, argv, true)) != 0)
+	if ((rc = parse_opts(argc, argv)) != 0)
 		return rc;
 	if (optind >= argc)
 		return bad_usage("no command given");
-	cmd = argv[optind];
-	argc -= optind;
-	argv += optind;
-	/* The command's own options; getopt_long permutes operands last. */
-	if ((rc = parse_opts(argc, argv, false)) != 0)
-		return rc;
+	cmd = argv[optind++];
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(cmd, commands[i].name) == 0)
 			break;

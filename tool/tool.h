@@ -28,7 +28,6 @@
 /* -1, 0 or 1 as x is below, equal to or above y: for comparators. */
 #define TOOL_CMP(x, y)	(((x) > (y)) - ((x) < (y)))
 
-/* ------------------------------------------------------------------ */
 /*
  * The grant algebra (tool_grants.c): a policy expanded into grants
  * (subject, protocol, port segment, prefix) and normalized into canonical
@@ -51,13 +50,12 @@ int	grant_prefix_cmp(const struct grant_prefix *x,
 	    const struct grant_prefix *y);
 bool	grant_prefix_contains(const struct grant_prefix *outer,
 	    const struct grant_prefix *inner);
-/* Is the network address all zero (so it holds 0.0.0.0 / ::)? */
+/* Does it hold 0.0.0.0 or ::? */
 bool	grant_prefix_has_zero(const struct grant_prefix *p);
 /* ::ffff:0:0/96; unmap: a prefix inside it as the IPv4 one bindreq
  * judges it as, returning whether it was inside. */
 extern const struct grant_prefix grant_v4_mapped;
 bool	grant_prefix_unmap(struct grant_prefix *p);
-/* "10.0.0.0/8", "::1" */
 void	grant_prefix_format(FILE *f, const struct grant_prefix *p);
 
 struct grant_prefixes {
@@ -65,11 +63,10 @@ struct grant_prefixes {
 	size_t n, cap;
 };
 
-/* Append the fewest prefixes that hold exactly lo..hi (family 4 or 6).
- * Returns 0, or -1 when memory ran out. */
+/* Append the fewest prefixes that hold exactly lo..hi. Returns 0, or -1. */
 int	grant_range(struct grant_prefixes *out, unsigned family,
 	    const uint8_t lo[16], const uint8_t hi[16]);
-/* The address after (d 1) or before (d -1) a. */
+/* a + d, d 1 or -1. */
 void	grant_addr_step(unsigned family, uint8_t a[16], int d);
 
 /* The prefixes rule r grants: its addresses, or 0.0.0.0/0 and ::/0. */
@@ -90,9 +87,8 @@ struct grant {
 	uint32_t pfx;		/* which of the rule's prefixes */
 };
 
-/* By subject, prefix, rule, then pfx. */
+/* By subject (cmp only), prefix, rule, then pfx: for qsort. */
 int	grant_cmp(const void *a, const void *b);
-/* By prefix, rule, then pfx. */
 int	grant_prefix_order(const void *a, const void *b);
 
 /* Grants sorted by grant_cmp, per subject a canonical prefix set; an
@@ -102,8 +98,8 @@ struct grant_set {
 	size_t n, cap;
 };
 
-/* Into s: every grant of rules[active[0..n)] for proto (0: either), in
- * rule order (expand), or their grant set (build). Return 0, or -1. */
+/* Into s: every grant of rules[active[0..n)] for proto, in rule order
+ * (expand), or their grant set (build). Return 0, or -1. */
 int	grant_set_expand(struct grant_set *s,
 	    const struct policy_rule *rules, const uint32_t *active,
 	    size_t nactive, unsigned proto);
@@ -116,15 +112,16 @@ const struct grant *grant_set_find(const struct grant_set *s, uint64_t subj,
 void	grant_set_free(struct grant_set *s);
 
 /* q answered from the grant set of its port and protocol as bindreqd
- * would (mapped addresses are IPv4, [::] without v6only needs 0.0.0.0):
- * NULL when granted, else policy_decide()'s reason, or "out of memory". */
+ * would: NULL when granted, else policy_decide()'s reason (or "out of
+ * memory"). */
 const char *grant_decide(const struct policy *pol,
 	    const struct policy_query *q);
 
-/* The port sweep: fn once per segment [lo, hi] some rule grants, with
- * those rules' indices, ascending. Returns 0, or -1 (memory, fn's -1). */
+/* The port sweep: fn for each protocol of each segment [lo, hi] some
+ * rule grants, with those rules' indices, ascending (of every protocol).
+ * Returns 0, or -1 (memory, fn's -1). */
 typedef int (*grant_segment_fn)(void *arg, unsigned lo, unsigned hi,
-    const uint32_t *active, size_t nactive);
+    unsigned proto, const uint32_t *active, size_t nactive);
 int	grant_sweep(const struct policy_rule *rules, size_t nrules,
 	    grant_segment_fn fn, void *arg);
 
@@ -135,35 +132,26 @@ size_t	grant_ports_add(struct policy_port_range *pr, size_t n, unsigned lo,
 
 /* The commands */
 
-/* The policy set at path ("-": standard input, never tested for trust;
- * flags: 0 or POLICY_LOAD_REQUIRE_SECURE), errors to err. Returns 0, or
- * -1. resolver may be NULL. */
+/* The policy set at path ("-": standard input, never tested for trust),
+ * errors to err. flags: 0 or POLICY_LOAD_REQUIRE_SECURE. Returns 0, or -1. */
 int	tool_load(const char *path, unsigned flags,
 	    const struct policy_resolver *resolver, struct policy **out,
 	    FILE *err);
-/* A policy_errors reporter: each message as a line on the FILE * arg. */
+/* A policy_errors reporter: a line on the FILE * arg. */
 void	tool_report(void *arg, const char *msg);
 
 struct tool_check_opts {
 	bool strict;		/* warnings fail the check */
 	size_t max_warnings;	/* print at most this many; 0: all */
 	const struct policy_resolver *resolver;	/* NULL: the system's */
-	const char *const *unit_dirs;	/* NULL: TOOL_UNIT_DIRS */
+	const char *const *unit_dirs;	/* NULL: systemd's system ones */
 };
 
-/* systemd's system unit search path, read without systemd running. */
-#define TOOL_UNIT_DIRS { "/etc/systemd/system", "/run/systemd/system", \
-	"/run/systemd/transient", "/run/systemd/generator", \
-	"/run/systemd/generator.late", "/usr/local/lib/systemd/system", \
-	"/lib/systemd/system", "/usr/lib/systemd/system", NULL }
-
-/* Load path as bindreqd would and warn about the rules: errors and
- * warnings to err, a summary to out. Returns 0 loaded (with strict, and
- * no warnings), 1 otherwise, 2 when memory ran out. */
+/* Load path as bindreqd would, warnings to err, a summary to out.
+ * Returns 0 loaded (with strict, and no warnings), 1 if not, 2 (memory). */
 int	tool_check(const char *path, const struct tool_check_opts *opts,
 	    FILE *out, FILE *err);
-/* The rule warnings alone, by line, at most max (0: all). Returns how
- * many there were, or -1 when memory ran out. */
+/* The rule warnings alone, at most max (0: all): how many, or -1. */
 long	tool_check_rules(const struct policy *pol, size_t max, FILE *err);
 
 enum tool_list_order {
@@ -172,7 +160,6 @@ enum tool_list_order {
 	TOOL_LIST_BY_USER,	/* by subject, then load order */
 };
 
-/* Returns 0, or -1 when memory ran out. */
 int	tool_list(const struct policy *pol, enum tool_list_order order,
 	    bool json, FILE *out);
 
@@ -199,18 +186,16 @@ struct tool_request {
 	bool v6only;
 };
 
-/* PROTO ADDRESS PORT as typed ([::1] too). Returns 0, or -1 and msg. */
+/* PROTO ADDRESS PORT as typed. Returns 0, or -1 and msg. */
 int	tool_request_parse(const char *proto, const char *addr,
 	    const char *port, bool v6only, struct tool_request *rq,
 	    char *msg, size_t msglen);
-/* policy_decide()'s decision and how it came to it. Returns 0 allow, 1
- * deny. */
+/* policy_decide()'s decision and why. Returns 0 allow, 1 deny. */
 int	tool_explain(const struct policy *pol,
 	    const struct tool_identity *id, const struct tool_request *rq,
 	    FILE *out);
 
-/* The grants new adds ("+") and removes ("-"). Returns 0 if both grant
- * the same, 1 if not, 2 when memory ran out. */
+/* The grants new adds and removes. Returns 0 same, 1 not, 2 (memory). */
 int	tool_diff(const struct policy *oldp, const struct policy *newp,
 	    FILE *out);
 
@@ -221,30 +206,24 @@ int	tool_import_authbind(const char *dir, FILE *out, FILE *err);
 
 /* Helpers (tool_util.c) */
 
-/* "user", "uid", "group", "gid" or "unit". */
 const char *tool_subject_word(enum policy_subject s);
 /* The decimal digits at s as a number up to max: their end, or NULL. */
 const char *tool_digits(const char *s, unsigned long max, unsigned long *v);
-/* All of s as such a number. Returns 0, or -1. */
+/* All of s as such a number: 0, or -1. */
 int	tool_number(const char *s, unsigned long max, unsigned long *v);
-/* Room for need elements of size bytes in p (of *cap), doubling. Returns
- * the array, maybe moved, or NULL with p untouched. */
+/* Room for need elements in p (of *cap): p, moved maybe, or NULL. */
 void	*tool_grow(void *p, size_t *cap, size_t need, size_t size);
 
 /* s with control bytes, backslash and bad UTF-8 as \xNN. */
 void	tool_put_safe(FILE *f, const char *s);
-/* s as a JSON string, quotes included. */
+/* s as a JSON string, quoted. */
 void	tool_put_json(FILE *f, const char *s);
 /* "allow user alice tcp 80,443 on 127.0.0.1 ::1" */
 void	tool_rule_text(FILE *f, const struct policy_rule *r);
-/* "user alice", "uid 1001" */
+/* "user alice", "uid 1001"; "127.0.0.1 ::1" or "*"; "80,443,600-700" */
 void	tool_rule_subject(FILE *f, const struct policy_rule *r);
-/* "127.0.0.1 ::1" or "*" */
 void	tool_rule_addrs(FILE *f, const struct policy_rule *r);
-/* "80,443,600-700" */
 void	tool_ports_format(FILE *f, const struct policy_port_range *pr,
 	    size_t n);
-/* The same as a string to free, or NULL when memory ran out. */
-char	*tool_ports_string(const struct policy_port_range *pr, size_t n);
 
 #endif /* BINDREQ_TOOL_H */

@@ -20,14 +20,9 @@
 
 #include "tool.h"
 
-/* Rules of its subject a rule is compared with, looking for a cover. */
-#define COVER_MAX_CANDIDATES	1024
-
-/* Other overlapping rules a warning names by line. */
-#define OTHERS_SHOWN		5
-
-/* Nested prefixes of one family: /0 to /128. */
-#define STACK_MAX		130
+#define COVER_MAX_CANDIDATES	1024	/* rules of its subject tried */
+#define OTHERS_SHOWN		5	/* overlapping rules named by line */
+#define STACK_MAX		130	/* nested prefixes: /0 to /128 */
 
 /* A rule's warnings, in the order they are printed. */
 enum kind { CONFLICT, COVERED, DUAL };
@@ -45,7 +40,7 @@ struct finding {
 };
 
 struct checker {
-	const struct policy_rule *rules;	/* the policy's */
+	const struct policy_rule *rules;
 	struct grant_set set;		/* per-segment scratch */
 	unsigned lo, hi, proto;		/* the segment and protocol at hand */
 	struct finding *f;
@@ -53,16 +48,19 @@ struct checker {
 	bool nomem;
 };
 
+/* f, on the segment and protocol at hand. */
 static void
 add(struct checker *c, struct finding f)
 {
-	struct finding *n;
+	struct finding *n = tool_grow(c->f, &c->cap, c->n + 1, sizeof(*n));
 
-	n = tool_grow(c->f, &c->cap, c->n + 1, sizeof(*n));
 	if (n == NULL) {
 		c->nomem = true;
 		return;
 	}
+	f.proto = (uint8_t)c->proto;
+	f.lo = (uint16_t)c->lo;
+	f.hi = (uint16_t)c->hi;
 	c->f = n;
 	c->f[c->n++] = f;
 }
@@ -103,9 +101,7 @@ conflict(struct checker *c, const struct grant *g, size_t i,
 	late = g[i].rule > g[k].rule ? &g[i] : &g[k];
 	early = late == &g[i] ? &g[k] : &g[i];
 	add(c, (struct finding){ .rule = late->rule, .other = early->rule,
-	    .kind = CONFLICT, .proto = (uint8_t)c->proto,
-	    .lo = (uint16_t)c->lo, .hi = (uint16_t)c->hi, .pfx = late->pfx,
-	    .pfx_other = early->pfx });
+	    .kind = CONFLICT, .pfx = late->pfx, .pfx_other = early->pfx });
 }
 
 static void
@@ -115,32 +111,28 @@ check_conflicts(struct checker *c, const uint32_t *active, size_t nactive)
 	struct grant *g;
 	size_t depth, i, j, k;
 
-	for (c->proto = POLICY_TCP; c->proto <= POLICY_UDP; c->proto <<= 1) {
-		if (grant_set_expand(&c->set, c->rules, active, nactive,
-		    c->proto) == -1) {
-			c->nomem = true;
-			return;
-		}
-		/* Whoever may bind the wildcard (any prefix holding 0.0.0.0
-		 * or ::) receives what is sent to every address of its
-		 * family. */
-		g = c->set.g;
-		for (i = 0; i < c->set.n; i++)
-			if (grant_prefix_has_zero(&g[i].p))
-				g[i].p.len = 0;
-		qsort(g, c->set.n, sizeof(*g), grant_prefix_order);
-		for (i = depth = 0; i < c->set.n; i = gr.end) {
-			group_at(g, c->set.n, i, &gr);
-			while (depth > 0 && !grant_prefix_contains(
-			    &g[stack[depth - 1].start].p, &g[i].p))
-				depth--;
-			for (k = gr.start; k < gr.end; k++)
-				for (j = 0; j <= depth; j++)
-					conflict(c, g, k, j < depth ?
-					    &stack[j] : &gr);
-			if (depth < STACK_MAX)
-				stack[depth++] = gr;
-		}
+	if (grant_set_expand(&c->set, c->rules, active, nactive,
+	    c->proto) == -1) {
+		c->nomem = true;
+		return;
+	}
+	/* Whoever may bind the wildcard (any prefix holding 0.0.0.0 or ::)
+	 * receives what is sent to every address of its family. */
+	g = c->set.g;
+	for (i = 0; i < c->set.n; i++)
+		if (grant_prefix_has_zero(&g[i].p))
+			g[i].p.len = 0;
+	qsort(g, c->set.n, sizeof(*g), grant_prefix_order);
+	for (i = depth = 0; i < c->set.n; i = gr.end) {
+		group_at(g, c->set.n, i, &gr);
+		while (depth > 0 && !grant_prefix_contains(
+		    &g[stack[depth - 1].start].p, &g[i].p))
+			depth--;
+		for (k = gr.start; k < gr.end; k++)
+			for (j = 0; j <= depth; j++)
+				conflict(c, g, k, j < depth ? &stack[j] : &gr);
+		if (depth < STACK_MAX)
+			stack[depth++] = gr;
 	}
 }
 
@@ -168,40 +160,35 @@ check_dual(struct checker *c, const uint32_t *active, size_t nactive)
 	static const struct grant_prefix any4 = { .family = 4, .len = 32 };
 	const struct policy_rule *r;
 	struct grant_prefix p;
-	unsigned proto;
 	size_t i;
 
 	for (i = 0; i < nactive && !v6_wildcard(&c->rules[active[i]], &p); i++)
 		continue;
 	if (i == nactive)
 		return;
-	for (proto = POLICY_TCP; proto <= POLICY_UDP; proto <<= 1) {
-		if (grant_set_build(&c->set, c->rules, active, nactive,
-		    proto) == -1) {
-			c->nomem = true;
-			return;
-		}
-		for (i = 0; i < nactive; i++) {
-			r = &c->rules[active[i]];
-			if ((r->protos & proto) && v6_wildcard(r, &p) &&
-			    grant_set_find(&c->set, grant_subject(r),
-			    &any4) == NULL)
-				add(c, (struct finding){ .rule = active[i],
-				    .kind = DUAL, .proto = (uint8_t)proto,
-				    .lo = (uint16_t)c->lo,
-				    .hi = (uint16_t)c->hi });
-		}
+	if (grant_set_build(&c->set, c->rules, active, nactive,
+	    c->proto) == -1) {
+		c->nomem = true;
+		return;
+	}
+	for (i = 0; i < nactive; i++) {
+		r = &c->rules[active[i]];
+		if ((r->protos & c->proto) && v6_wildcard(r, &p) &&
+		    grant_set_find(&c->set, grant_subject(r), &any4) == NULL)
+			add(c, (struct finding){ .rule = active[i],
+			    .kind = DUAL });
 	}
 }
 
 static int
-segment(void *arg, unsigned lo, unsigned hi, const uint32_t *active,
-    size_t nactive)
+segment(void *arg, unsigned lo, unsigned hi, unsigned proto,
+    const uint32_t *active, size_t nactive)
 {
 	struct checker *c = arg;
 
 	c->lo = lo;
 	c->hi = hi;
+	c->proto = proto;
 	check_conflicts(c, active, nactive);
 	check_dual(c, active, nactive);
 	return c->nomem ? -1 : 0;
@@ -249,7 +236,7 @@ addrs_cover(const struct policy_rule *b, const struct policy_rule *a)
 	return true;
 }
 
-/* For rules of one subject. */
+/* Does b, of a's subject, grant all that a grants? */
 static bool
 covers(const struct policy_rule *b, const struct policy_rule *a)
 {
@@ -269,6 +256,7 @@ check_covered(struct checker *c, size_t nrules)
 		c->nomem = true;
 		return;
 	}
+	c->lo = c->hi = c->proto = 0;	/* a cover is of all the rule's ports */
 	for (i = 0; i < nrules; i++) {
 		g[i].subj = grant_subject(&c->rules[i]);
 		g[i].rule = (uint32_t)i;
@@ -294,7 +282,6 @@ check_covered(struct checker *c, size_t nrules)
 
 /* Turning findings into warnings */
 
-/* By rule, kind, other rule, protocol and port. */
 static int
 finding_cmp(const void *a, const void *b)
 {
@@ -328,8 +315,7 @@ join_ports(FILE *out, const struct finding *f, size_t i, size_t j)
 	}
 }
 
-/* Another rule as a warning about here cites it: "line N" in the same
- * file, "FILE:N" in another of the set. */
+/* "line N" in here's file, "FILE:N" in another of the set. */
 static void
 rule_ref(FILE *out, const struct policy_rule *here,
     const struct policy_rule *r)
@@ -422,7 +408,6 @@ warn_dual(const struct checker *c, FILE *out, size_t i, size_t j)
 	    "set IPV6_V6ONLY\n");
 }
 
-/* Each rule's warnings, by line; at most max of them printed. */
 long
 tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 {
@@ -485,7 +470,12 @@ unit_file_in(const char *dir, const char *unit)
 static long
 check_units(const struct policy *pol, const char *const *dirs, FILE *err)
 {
-	static const char *const sys[] = TOOL_UNIT_DIRS;
+	/* systemd's system unit search path, read without systemd running. */
+	static const char *const sys[] = { "/etc/systemd/system",
+	    "/run/systemd/system", "/run/systemd/transient",
+	    "/run/systemd/generator", "/run/systemd/generator.late",
+	    "/usr/local/lib/systemd/system", "/lib/systemd/system",
+	    "/usr/lib/systemd/system", NULL };
 	const struct policy_rule *r;
 	long n = 0;
 	size_t i, j;

@@ -28,8 +28,7 @@ struct differ {
 	size_t nold;
 	struct grant_set set[2];
 	struct change *ch;
-	size_t nch, cap_ch, njoined;
-	size_t compact_at;		/* nch that calls for compact() */
+	size_t nch, cap_ch, njoined, compact_at;
 	int nomem;
 };
 
@@ -42,7 +41,7 @@ same(const struct change *x, const struct change *y, bool prefix)
 	    grant_prefix_cmp(&x->p, &y->p) == 0 : x->protos == y->protos);
 }
 
-/* A grant's port ranges in order, its tcp and its udp ones next. */
+/* A grant's port ranges in order, its tcp, then its udp ones. */
 static int
 change_cmp(const void *a, const void *b)
 {
@@ -89,10 +88,9 @@ static void
 add_change(struct differ *d, const struct grant *g, unsigned sign,
     unsigned proto, unsigned lo, unsigned hi)
 {
-	struct change *c;
+	struct change *c = tool_grow(d->ch, &d->cap_ch, d->nch + 1, sizeof(*c));
 
-	if ((c = tool_grow(d->ch, &d->cap_ch, d->nch + 1, sizeof(*c))) ==
-	    NULL) {
+	if (c == NULL) {
 		d->nomem = 1;
 		return;
 	}
@@ -124,29 +122,43 @@ compare(struct differ *d, unsigned proto, unsigned lo, unsigned hi)
 }
 
 static int
-segment(void *arg, unsigned lo, unsigned hi, const uint32_t *active,
-    size_t nactive)
+segment(void *arg, unsigned lo, unsigned hi, unsigned proto,
+    const uint32_t *active, size_t nactive)
 {
-	static const unsigned protos[] = { POLICY_TCP, POLICY_UDP };
 	struct differ *d = arg;
-	size_t k, nold = 0;
+	size_t nold = 0;
 
 	while (nold < nactive && active[nold] < d->nold)
 		nold++;
-	for (k = 0; k < 2 && !d->nomem; k++) {
-		if (grant_set_build(&d->set[0], d->rules, active, nold,
-		    protos[k]) == -1 || grant_set_build(&d->set[1], d->rules,
-		    active + nold, nactive - nold, protos[k]) == -1)
-			d->nomem = 1;
-		else
-			compare(d, protos[k], lo, hi);
-	}
+	if (grant_set_build(&d->set[0], d->rules, active, nold, proto) == -1 ||
+	    grant_set_build(&d->set[1], d->rules, active + nold,
+	    nactive - nold, proto) == -1)
+		d->nomem = 1;
+	else
+		compare(d, proto, lo, hi);
 	if (d->nch >= d->compact_at)
 		compact(d);
 	return d->nomem ? -1 : 0;
 }
 
 /* Joining changes into lines */
+
+/* The ports as a string to free, or NULL. */
+static char *
+ports_string(const struct policy_port_range *pr, size_t n)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+
+	if (f == NULL)
+		return NULL;
+	tool_ports_format(f, pr, n);
+	if (fclose(f) == 0)
+		return s;
+	free(s);
+	return NULL;
+}
 
 /* The order of the output; lines that differ only in prefix adjoin. */
 static int
@@ -183,7 +195,7 @@ join_changes(struct differ *d)
 		    ch[j].protos == ch[i].protos; j++)
 			np = grant_ports_add(pr, np, ch[j].lo, ch[j].hi);
 		ch[k] = ch[i];
-		if ((ch[k].ports = tool_ports_string(pr, np)) == NULL)
+		if ((ch[k].ports = ports_string(pr, np)) == NULL)
 			return -1;
 		if (k > 0 && same(&ch[k - 1], &ch[k], true) &&
 		    strcmp(ch[k - 1].ports, ch[k].ports) == 0) {
@@ -196,7 +208,7 @@ join_changes(struct differ *d)
 	return 0;
 }
 
-/* Print n changes that differ only in their prefixes as one line. */
+/* n changes that differ only in their prefixes, as one line. */
 static void
 print_line(const struct differ *d, const struct change *l, size_t n,
     FILE *out)

@@ -20,9 +20,6 @@
 
 #include "tool.h"
 
-/* A uid with no passwd entry has no primary group either. */
-#define NO_GID		UINT32_MAX
-
 /* Rules the deny message lists as granting the port to others. */
 #define OTHERS_MAX	5
 
@@ -64,9 +61,9 @@ tool_identity_lookup(const char *who, struct tool_identity *id, char *msg,
 		errno = 0;
 		pw = getpwuid((uid_t)v);
 		if (pw == NULL && errno == 0) {
-			/* A uid needs no entry; uid rules still apply. */
+			/* A uid needs no entry, nor has a primary group. */
 			id->uid = (uint32_t)v;
-			id->gid = NO_GID;
+			id->gid = UINT32_MAX;
 			return 0;
 		}
 	}
@@ -206,26 +203,23 @@ print_others(FILE *out, const struct policy *pol,
 {
 	const char *proto = rq->proto == POLICY_TCP ? "tcp" : "udp";
 	const struct policy_rule *r;
-	size_t i, shown = 0, more = 0;
+	size_t i, shown = 0;
 
 	for (i = 0; i < pol->nrules; i++) {
 		r = &pol->rules[i];
 		if (!(r->protos & rq->proto) ||
 		    !grant_rule_has_port(r, rq->port))
 			continue;
-		if (shown == OTHERS_MAX) {
-			more++;
-			continue;
-		}
-		if (shown == 0)
+		if (shown++ == 0)
 			fprintf(out, "  rules for %s %u:\n", proto, rq->port);
+		if (shown > OTHERS_MAX)
+			continue;
 		fprintf(out, "    ");
 		print_rule(out, r);
 		fputc('\n', out);
-		shown++;
 	}
-	if (more > 0)
-		fprintf(out, "    ... and %zu more\n", more);
+	if (shown > OTHERS_MAX)
+		fprintf(out, "    ... and %zu more\n", shown - OTHERS_MAX);
 	if (shown == 0)
 		fprintf(out, "  no rule grants %s %u to anyone\n", proto,
 		    rq->port);

@@ -53,10 +53,8 @@ grant_prefix_format(FILE *f, const struct grant_prefix *p)
 {
 	char s[INET6_ADDRSTRLEN];
 
-	if (inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->a, s,
-	    sizeof(s)) == NULL)
-		snprintf(s, sizeof(s), "?");
-	fputs(s, f);
+	fputs(inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->a, s,
+	    sizeof(s)), f);
 	if (p->len != (p->family == 4 ? 32 : 128))
 		fprintf(f, "/%u", p->len);
 }
@@ -93,17 +91,14 @@ static int
 prefixes_add(struct grant_prefixes *l, unsigned family, const uint8_t *a,
     unsigned len)
 {
-	struct grant_prefix *n;
+	struct grant_prefix *n = tool_grow(l->p, &l->cap, l->n + 1, sizeof(*n));
 
-	n = tool_grow(l->p, &l->cap, l->n + 1, sizeof(*n));
 	if (n == NULL)
 		return -1;
 	l->p = n;
-	memset(&n[l->n], 0, sizeof(n[l->n]));
-	n[l->n].family = (uint8_t)family;
-	n[l->n].len = (uint8_t)len;
-	memcpy(n[l->n].a, a, family == 4 ? 4 : 16);
-	l->n++;
+	n[l->n] = (struct grant_prefix){ .family = (uint8_t)family,
+	    .len = (uint8_t)len };
+	memcpy(n[l->n++].a, a, family == 4 ? 4 : 16);
 	return 0;
 }
 
@@ -163,11 +158,8 @@ grant_rule_prefix(const struct policy_rule *r, size_t j,
 #define GRANT_GID(gid)	((uint64_t)1 << 32 | (uint32_t)(gid))
 #define GRANT_UNIT(key)	((uint64_t)2 << 32 | (uint32_t)(key))
 
-/*
- * Units by name, numbered for this process, not by the policy (two
- * policies that diff compares number theirs differently): 0 if memory ran
- * out, which no rule's unit gets.
- */
+/* Units by name, numbered for this process, not by the policy (two that
+ * diff compares number theirs differently); 0: memory ran out. */
 static uint32_t
 unit_key(const char *name)
 {
@@ -231,10 +223,8 @@ siblings(const struct grant_prefix *x, const struct grant_prefix *y)
 	return grant_prefix_contains(&parent, y);
 }
 
-/*
- * Sorted grants into canonical sets, in place: drop those inside another
- * of their subject, join siblings into their parent.
- */
+/* Sorted grants into canonical sets, in place: drop those inside another
+ * of their subject, join siblings into their parent. */
 static size_t
 canonical(struct grant *g, size_t n)
 {
@@ -273,7 +263,7 @@ grant_set_expand(struct grant_set *s, const struct policy_rule *rules,
 	s->n = 0;
 	for (i = 0; i < nactive; i++) {
 		r = &rules[active[i]];
-		if (proto != 0 && !(r->protos & proto))
+		if (!(r->protos & proto))
 			continue;
 		for (j = 0; j < grant_rule_nprefixes(r); j++) {
 			g = &s->g[s->n++];
@@ -393,16 +383,13 @@ out:
 
 /* The port sweep */
 
-/*
- * Segments end where a range starts or has ended, so there are at most
- * 1023; each lists its rules by one pass over them, in order.
- */
+/* Segments end where a range starts or has ended: at most 1023. */
 int
 grant_sweep(const struct policy_rule *rules, size_t nrules,
     grant_segment_fn fn, void *arg)
 {
 	bool edge[1025] = { false };
-	unsigned lo, hi;
+	unsigned lo, hi, proto;
 	uint32_t *active;
 	size_t i, j, n;
 	int rc = 0;
@@ -420,8 +407,9 @@ grant_sweep(const struct policy_rule *rules, size_t nrules,
 		for (i = 0, n = 0; i < nrules; i++)
 			if (grant_rule_has_port(&rules[i], lo))
 				active[n++] = (uint32_t)i;
-		if (n > 0)
-			rc = fn(arg, lo, hi, active, n);
+		for (proto = POLICY_TCP; n > 0 && rc == 0 &&
+		    proto <= POLICY_UDP; proto <<= 1)
+			rc = fn(arg, lo, hi, proto, active, n);
 	}
 	free(active);
 	return rc == -1 ? -1 : 0;

@@ -76,14 +76,6 @@ msg(struct importer *im, bool differs, const char *src, const char *fmt, ...)
 	im->differs |= differs;
 }
 
-/* "# SUB/NAME", escaped: no control byte in a name ends the comment. */
-static void
-comment(struct importer *im, const char *src)
-{
-	fprintf(im->out, "# ");
-	tool_put_safe(im->out, src);
-}
-
 /* A whole name as authbind prints a number: no sign, no leading zero. */
 static int
 number(const char *s, unsigned long max, unsigned long *v)
@@ -188,7 +180,8 @@ permission(struct importer *im, int sfd, const char *src, const char *name,
 		    "file here");
 		return 0;
 	}
-	comment(im, src);
+	fprintf(im->out, "# ");
+	tool_put_safe(im->out, src);	/* no control byte ends the comment */
 	if (e != 0) {
 		msg(im, true, src, "%s: cannot tell whether authbind would "
 		    "allow it", strerror(e));
@@ -618,7 +611,8 @@ byuid_entry(struct importer *im, int sfd, const char *src, const char *name)
 		msg(im, false, src, "uid %lu has no passwd entry: granted by "
 		    "number", uid);
 	snprintf(subj, sizeof(subj), "uid %lu", uid);
-	comment(im, src);
+	fprintf(im->out, "# ");
+	tool_put_safe(im->out, src);
 	fputc('\n', im->out);
 	while ((len = getline(&line, &cap, f)) != -1 && !im->nomem) {
 		lineno++;

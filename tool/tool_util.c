@@ -17,11 +17,8 @@
 
 /* Quoting */
 
-/*
- * Length of the valid UTF-8 sequence at s (1..4), or 0 if s does not
- * start one. Overlong forms, surrogates and C1 controls are refused: a
- * terminal may act on the latter.
- */
+/* Length of the valid UTF-8 sequence at s (1..4), or 0. Overlong forms,
+ * surrogates and C1 controls are refused: a terminal may act on C1. */
 static size_t
 utf8_len(const unsigned char *s)
 {
@@ -151,22 +148,6 @@ tool_rule_text(FILE *f, const struct policy_rule *r)
 	}
 }
 
-char *
-tool_ports_string(const struct policy_port_range *pr, size_t n)
-{
-	char *s = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&s, &len);
-
-	if (f == NULL)
-		return NULL;
-	tool_ports_format(f, pr, n);
-	if (fclose(f) == 0)
-		return s;
-	free(s);
-	return NULL;
-}
-
 /* Loading */
 
 /* As policy_load() allows. */
@@ -267,9 +248,7 @@ tool_grow(void *p, size_t *cap, size_t need, size_t size)
 		return p;
 	while (ncap < need)
 		ncap *= 2;
-	n = realloc(p, ncap * size);
-	if (n == NULL)
-		return NULL;
-	*cap = ncap;
+	if ((n = realloc(p, ncap * size)) != NULL)
+		*cap = ncap;
 	return n;
 }
