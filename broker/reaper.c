@@ -26,19 +26,22 @@
  * refused socket that is connected is switched to an abortive close
  * (SO_LINGER {1, 0}) first, so that it does not sleep at all.
  *
- * A watchdog is a one-shot timer (SIGEV_THREAD_ID: SIGALRM, with an empty
- * handler and no SA_RESTART, to its own thread only). It is not armed and
- * disarmed around each close: each timer_settime() reprograms the CPU's
- * timer, which in a virtual machine is an exit to the host, and two of
- * them were a fifth of a grant's cost. A close is covered when the timer
- * is due within the tick from the close's start: watchdog_cover() arms it
- * only when it is not due anymore, so it is armed at most once a tick,
- * and fires once after the last close of a busy stretch. A signal that
+ * A watchdog is a periodic timer (SIGEV_THREAD_ID: SIGALRM, with an empty
+ * handler and no SA_RESTART, to its own thread only): while it is armed,
+ * no sleep of its thread lasts longer than a tick, whenever it began and
+ * however many sleeps one close has (a purge may drop several sockets,
+ * a drain is many calls). It is not armed and disarmed around each close:
+ * each timer_settime() reprograms the CPU's timer, which in a virtual
+ * machine is an exit to the host, and two of them were a fifth of a
+ * grant's cost. watchdog_cover() arms it before a close if it is not
+ * armed. The socket closer disarms its own when its queue is empty; the
+ * loop's is disarmed by watchdog_rest(), asked before each epoll_wait(),
+ * once it covered no close for a tick (while grants come it stays armed;
+ * idle, it fires once or twice more). A signal that
  * comes when nothing sleeps costs a handler run, or one EINTR of
- * epoll_wait(). One expiry is enough: the signal stays pending, and every
- * sleep of the close (a purge may drop several sockets) sees it, until
- * the return to user space. Anything
- * that is not a socket (no client has a reason to send one) goes to the
+ * epoll_wait().
+ *
+ * Anything that is not a socket (no client has a reason to send one) goes to the
  * file closer, a thread that may block for good without holding anyone
  * but the senders of such files. The loop never even fstat()s them (that
  * would ask the FUSE server too): getsockopt() tells a socket apart
@@ -52,6 +55,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -64,10 +68,10 @@
 /* The longest an interruptible close may hold the socket closer. */
 #define REAPER_TICK_US	200
 /*
- * The same for the loop's close of a connection: each costs its client a
- * connection, and its uid a request token. Longer, because the loop's
- * watchdog is armed at most once a tick and fires once after each busy
- * stretch, while grants come at up to twenty a tick.
+ * The same for the loop's close of a connection (each costs its client a
+ * connection, and its uid a request token). Longer: while grants come,
+ * the loop's watchdog stays armed and fires every tick, a handler run or
+ * an EINTR of epoll_wait() each time.
  */
 #define REAPER_LOOP_TICK_US	1000
 
@@ -89,8 +93,9 @@ struct item {
 
 struct watchdog {
 	timer_t timer;		/* SIGALRM to the thread that owns it */
-	long tick_ns;		/* the longest a close may sleep */
-	struct timespec due;	/* when it fires next; 0 if not armed */
+	long tick_us;		/* the longest a close may sleep */
+	bool armed;
+	int64_t last_us;	/* the last close it covered, monotonic */
 };
 
 struct closer {
@@ -122,30 +127,49 @@ watchdog_init(struct watchdog *w, long tick_us)
 	sev.sigev_notify = SIGEV_THREAD_ID;
 	sev.sigev_signo = SIGALRM;
 	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-	w->tick_ns = tick_us * 1000;
-	w->due.tv_sec = w->due.tv_nsec = 0;
+	w->tick_us = tick_us;
+	w->armed = false;
+	w->last_us = 0;
 	return timer_create(CLOCK_MONOTONIC, &sev, &w->timer);
 }
 
-/* Make sure w fires within its tick from now: before a close. */
+static void
+watchdog_set(struct watchdog *w, bool on)
+{
+	long ns = on ? w->tick_us * 1000 : 0;
+	struct itimerspec its = {
+		.it_interval = { 0, ns },
+		.it_value = { 0, ns },
+	};
+
+	if (timer_settime(w->timer, 0, &its, NULL) == 0)
+		w->armed = on;
+}
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Before a close: w must be armed. */
 static void
 watchdog_cover(struct watchdog *w)
 {
-	struct itimerspec its = { .it_interval = { 0, 0 } };
-	struct timespec now;
+	w->last_us = now_us();
+	if (!w->armed)
+		watchdog_set(w, true);
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec < w->due.tv_sec || (now.tv_sec == w->due.tv_sec &&
-	    now.tv_nsec < w->due.tv_nsec))
-		return;		/* due within the tick of its arming */
-	w->due = now;
-	w->due.tv_nsec += w->tick_ns;
-	if (w->due.tv_nsec >= 1000000000L) {
-		w->due.tv_sec++;
-		w->due.tv_nsec -= 1000000000L;
-	}
-	its.it_value = w->due;
-	(void)timer_settime(w->timer, TIMER_ABSTIME, &its, NULL);
+/* Disarm w if it covered no close for a tick. */
+static void
+watchdog_rest(struct watchdog *w)
+{
+	if (w->armed && now_us() - w->last_us >= w->tick_us)
+		watchdog_set(w, false);
 }
 
 /* Connected: its close may wait for a peer (no client passes one). */
@@ -209,7 +233,7 @@ static void *
 closer_main(void *arg)
 {
 	struct closer *c = arg;
-	struct watchdog w;
+	struct watchdog w = { .armed = false };
 	struct item it;
 	sigset_t set;
 	char one = 1;
@@ -234,7 +258,9 @@ closer_main(void *arg)
 		if (c->tick_us > 0)
 			watchdog_cover(&w);
 		close_item(&it);
-		atomic_fetch_sub(&c->pending, 1);
+		/* The queue is empty: no timer while the thread waits. */
+		if (atomic_fetch_sub(&c->pending, 1) == 1 && w.armed)
+			watchdog_set(&w, false);
 	}
 }
 
@@ -367,6 +393,12 @@ reaper_close_conn(int fd)
 		return;
 	watchdog_cover(&loop_watchdog);
 	close(fd);
+}
+
+void
+reaper_loop_rest(void)
+{
+	watchdog_rest(&loop_watchdog);
 }
 
 void

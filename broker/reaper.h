@@ -42,6 +42,12 @@ void reaper_close_granted(int fd);
 void reaper_close_conn(int fd);
 
 /*
+ * Before the loop waits: the watchdog of reaper_close_conn() is disarmed
+ * if it covered no close since the last call (reaper.c says why).
+ */
+void reaper_loop_rest(void);
+
+/*
  * Throw away what is queued on a connection the loop no longer reads
  * (and the descriptors in it), in the socket closer: the connection
  * itself stays open.

@@ -323,6 +323,7 @@ server_step(struct server *s, int max_wait_ms)
 	if (max_wait_ms >= 0 && (wait < 0 || wait > max_wait_ms))
 		wait = max_wait_ms;
 	log_watch(s);
+	reaper_loop_rest();
 	n = epoll_wait(s->epfd, evs, MAX_EVENTS, wait);
 	if (n < 0 && errno != EINTR)
 		fatal("epoll_wait");
