@@ -243,8 +243,8 @@ static const struct sb_rule sb_rules[] = {
 	/* the kernel resuming an interrupted call that was itself allowed */
 	ALLOW(restart_syscall),
 	/* reaper.c: the watchdog timers of the loop and the socket closer,
-	 * armed before a close when not due within a tick (watchdog_cover),
-	 * and the return from their empty SIGALRM handler */
+	 * armed before a close if they are not (watchdog_cover), disarmed
+	 * when idle, and the return from their empty SIGALRM handler */
 	ALLOW(timer_settime),
 	ALLOW(rt_sigreturn),
 #ifdef BROKER_SANITIZER
