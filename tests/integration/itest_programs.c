@@ -1999,7 +1999,7 @@ test_dovecot(void **state)
 		assert_true(holds(output, "INBOX"));
 		free(output);
 	}
-	/* The master runs without the variables the shim was started with. */
+	/* The master has wiped its environment (the block /proc shows, too). */
 	assert_true(runs_as(pid, uid_a));
 	assert_true(proc_has(pid, "maps", "libbindreq-preload"));
 	assert_false(proc_has(pid, "environ", "BINDREQ_SOCKET="));
