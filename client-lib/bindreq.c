@@ -88,15 +88,12 @@ connect_until(int fd, const struct sockaddr_un *sun, int64_t deadline)
 	}
 }
 
-/* Connect to the broker. Returns a descriptor, or -1 with *err set. */
+/* Connect to the broker at sun. Returns a descriptor, or -1 with *err. */
 static int
-broker_connect(int64_t deadline, int *err)
+broker_connect(const struct sockaddr_un *sun, int64_t deadline, int *err)
 {
-	struct sockaddr_un sun;
 	int fd;
 
-	if ((*err = client_broker_addr(&sun)) != 0)
-		return -1;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*err = errno;
@@ -104,7 +101,7 @@ broker_connect(int64_t deadline, int *err)
 	}
 	/* The rest of the exchange is MSG_DONTWAIT and poll(), so neither
 	 * the socket's SO_SNDTIMEO nor its blocking mode matters after. */
-	if ((*err = connect_until(fd, &sun, deadline)) == 0)
+	if ((*err = connect_until(fd, sun, deadline)) == 0)
 		return fd;
 	close(fd);
 	*err = client_connect_error(*err);
@@ -137,15 +134,17 @@ recv_reply(int sock, uint16_t op, struct bindreq_reply *rep, int *fd_out,
 	return client_reply_check(buf, (size_t)n, &anc, op, rep, fd_out);
 }
 
-/* Send one request (with fd, or -1) and wait for its reply. */
+/* Send one request (with fd, or -1) to b and wait for its reply. */
 static int
-transact(const struct bindreq_request *req, int fd,
-    struct bindreq_reply *rep, int *fd_out)
+transact(const struct client_broker *b, const struct bindreq_request *req,
+    int fd, struct bindreq_reply *rep, int *fd_out)
 {
-	int64_t deadline = client_now_ms() + client_timeout_ms();
+	int64_t deadline = client_now_ms() + b->timeout_ms;
 	int sock, err = 0;
 
-	sock = broker_connect(deadline, &err);
+	if (b->err != 0)
+		return b->err;
+	sock = broker_connect(&b->sun, deadline, &err);
 	if (sock < 0)
 		return err;
 	while (wire_send(sock, req, sizeof(*req), fd, MSG_DONTWAIT) < 0) {
@@ -165,8 +164,19 @@ out:
 	return err;
 }
 
-EXPORT int
-bindreq_bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen)
+void
+client_broker_env(struct client_broker *b)
+{
+	int saved = errno;
+
+	b->timeout_ms = client_timeout_ms();
+	b->err = client_broker_addr(&b->sun);
+	errno = saved;
+}
+
+int
+client_bind_via(const struct client_broker *b, int sockfd,
+    const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct bindreq_request req;
 	struct bindreq_reply rep;
@@ -178,14 +188,24 @@ bindreq_bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen)
 	err = wire_request_init(&req, BINDREQ_OP_BIND, 0, type, protocol,
 	    addr, addrlen);
 	if (err == 0)
-		err = transact(&req, sockfd, &rep, &back);
+		err = transact(b, &req, sockfd, &rep, &back);
 	return client_bind_finish(err, &rep, sockfd, back, saved);
+}
+
+EXPORT int
+bindreq_bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct client_broker b;
+
+	client_broker_env(&b);
+	return client_bind_via(&b, sockfd, addr, addrlen);
 }
 
 EXPORT int
 bindreq_socket(int domain, int type, int protocol,
     const struct sockaddr *addr, socklen_t addrlen)
 {
+	struct client_broker b;
 	struct bindreq_request req;
 	struct bindreq_reply rep;
 	int saved = errno, fd = -1, err, flags;
@@ -201,8 +221,9 @@ bindreq_socket(int domain, int type, int protocol,
 	}
 	err = wire_request_init(&req, BINDREQ_OP_CREATE, 0, base, protocol,
 	    addr, addrlen);
+	client_broker_env(&b);
 	if (err == 0)
-		err = transact(&req, -1, &rep, &fd);
+		err = transact(&b, &req, -1, &rep, &fd);
 	if (err == 0 && rep.status != 0)
 		err = rep.status;
 	if (err == 0 && (type & SOCK_NONBLOCK)) {

@@ -24,6 +24,24 @@ long client_timeout_ms(void);
  * ENAMETOOLONG. */
 int client_broker_addr(struct sockaddr_un *sun);
 
+/*
+ * The broker to ask and how long to wait for it, as the environment said
+ * when client_broker_env read it; err is why the address cannot be used
+ * (ENAMETOOLONG), or 0.
+ */
+struct client_broker {
+	struct sockaddr_un sun;
+	long timeout_ms;
+	int err;
+};
+
+/* Fill b from $BINDREQ_SOCKET and $BINDREQ_TIMEOUT_MS; errno is kept. */
+void client_broker_env(struct client_broker *b);
+
+/* bindreq_bind(3), asking the broker b. */
+int client_bind_via(const struct client_broker *b, int sockfd,
+    const struct sockaddr *addr, socklen_t addrlen);
+
 /* What a failed connect() to the broker means to a caller: no broker
  * (BINDREQ_ENOBROKER), or the error itself. */
 int client_connect_error(int err);

@@ -9,12 +9,19 @@
  * sees the broker's answer as if bind(2) had given it.
  *
  * It runs inside someone else's process, so it is a good guest: no
- * output, no exit, no state besides the address of the real bind (set
- * once, the same in every thread and in every child after fork), errno
+ * output, no exit, no state besides the address of the real bind and
+ * the broker's address and timeout (set once, the same in every thread
+ * and in every child after fork), errno
  * preserved on success, every descriptor it opens is close-on-exec and
  * closed before it returns. The common path (a bind the kernel accepts,
  * or refuses for any other reason) is one atomic load and the real call,
  * so it is as async-signal-safe as bind(2) is.
+ *
+ * The broker's address and timeout ($BINDREQ_SOCKET, $BINDREQ_TIMEOUT_MS)
+ * are read when the shim is loaded, from the environment bindreq-run
+ * gave: servers that clear their environment before they bind (dovecot's
+ * master keeps only its import_environment) still reach the broker they
+ * were started with.
  *
  * Errors: the broker's denial is EACCES, exactly what the kernel gave.
  * When the broker cannot be reached, times out, hits a limit or refuses
@@ -74,6 +81,9 @@ static _Atomic(bind_fn) real_bind;
  */
 static char self_path[PATH_MAX];
 
+/* The broker the environment named at load time (see the top). */
+static struct client_broker broker;
+
 static void
 remember_self(void)
 {
@@ -120,6 +130,7 @@ preload_init(void)
 
 	(void)next_bind();
 	remember_self();
+	client_broker_env(&broker);
 	errno = saved;
 }
 
@@ -190,7 +201,7 @@ bind(int fd, const struct sockaddr *addr, socklen_t len)
 		errno = EACCES;
 		return -1;
 	}
-	if (bindreq_bind(fd, addr, len) == 0) {
+	if (client_bind_via(&broker, fd, addr, len) == 0) {
 		errno = saved;
 		return 0;
 	}

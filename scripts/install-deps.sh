@@ -14,14 +14,16 @@ set -eu
 # Programs that bindreq-run must serve unmodified (itest_programs): Go
 # (a static net/http server built in the test), caddy, busybox-static's
 # httpd, dnsmasq and unbound (UDP with SO_REUSEADDR), mptcpize (MPTCP),
-# node (a dgram server with reuseAddr) and dig (dnsutils) to ask the DNS
-# servers.
+# node (a dgram server with reuseAddr), dovecot (clears its environment
+# before it binds), bind9 (SO_REUSEPORT groups per thread), xinetd (many
+# ports from one process), haproxy (dual-stack, sharded ports, a reload
+# that re-execs) and dig (dnsutils) to ask the DNS servers.
 PKGS="make gcc clang pkg-config libcap-dev libseccomp-dev libcmocka-dev \
 iproute2 util-linux passwd curl python3 nginx-light systemd procps \
 dpkg-dev debhelper lintian valgrind libclang-rt-dev \
 mmdebstrap debian-archive-keyring systemd-container \
 golang-go caddy busybox-static dnsmasq unbound mptcpd mptcpize dnsutils \
-nodejs"
+nodejs dovecot-imapd bind9 xinetd haproxy"
 
 missing=""
 for p in $PKGS; do
@@ -38,11 +40,12 @@ fi
 echo "install-deps: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# Servers must not start as system daemons behind our back: nginx and caddy
-# would take port 80, dnsmasq and unbound port 53 (and a running system
-# resolver would hide the test's own). policy-rc.d 101 tells invoke-rc.d
-# (and deb-systemd-invoke) to start nothing while they are installed.
-if echo "$missing" | grep -Eq 'nginx|caddy|dnsmasq|unbound|mptcpd'; then
+# Servers must not start as system daemons behind our back: nginx, caddy
+# and haproxy would take port 80, dnsmasq, unbound and bind9 port 53 (and a
+# running system resolver would hide the test's own), dovecot 143, xinetd
+# its services. policy-rc.d 101 tells invoke-rc.d (and deb-systemd-invoke)
+# to start nothing while they are installed.
+if echo "$missing" | grep -Eq 'nginx|caddy|dnsmasq|unbound|mptcpd|dovecot|bind9|xinetd|haproxy'; then
 	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
 	chmod 755 /usr/sbin/policy-rc.d
 	trap 'rm -f /usr/sbin/policy-rc.d' EXIT

@@ -4,9 +4,11 @@
  *
  * Real programs (Debian's python3 http.server, nginx, systemd-socket-proxyd,
  * dnsmasq, unbound, caddy, busybox-static's httpd, a static Go server built
- * here, mptcpize, node's dgram) run as an unprivileged user through bindreq-run with no
- * extra flags, against a real bindreqd, and are asked with curl and dig.
- * Go and static programs take the seccomp supervisor without being told. The shim's edges are checked with small modes
+ * here, mptcpize, node's dgram, dovecot, bind9's named, xinetd, haproxy)
+ * run as an unprivileged user through bindreq-run with no extra flags,
+ * against a real bindreqd, and are asked with curl, dig and plain sockets.
+ * Go and static programs take the seccomp supervisor without being told.
+ * The shim's edges are checked with small modes
  * of this very binary (run as `itest_programs --helper MODE ...` under the
  * user and the shim), because a test needs exact errno values and
  * descriptor counts that a real program does not show.
@@ -73,6 +75,7 @@ static const char policy_text[] =
     "allow user " USER_A " tcp 600-663 on 127.0.0.1\n"
     "allow user " USER_A " tcp " "444\n"
     "allow user " USER_A " tcp 53 on 127.0.0.1 ::1\n"
+    "allow user " USER_A " tcp 143 on 127.0.0.1 ::1\n"
     "allow user " USER_C " udp 53 on 127.0.0.1\n";
 
 static uid_t uid_a, uid_b, uid_c;
@@ -462,6 +465,11 @@ run_helper(int argc, char **argv)
 
 	if (strcmp(mode, "bind") == 0)
 		return helper_bind(argc - 1, argv + 1);
+	/* As dovecot's master does: the environment goes before the bind. */
+	if (strcmp(mode, "bind-clearenv") == 0) {
+		clearenv();
+		return helper_bind(argc - 1, argv + 1);
+	}
 	if (strcmp(mode, "unix") == 0)
 		return helper_unix(argc - 1, argv + 1);
 	if (strcmp(mode, "mt") == 0)
@@ -1660,14 +1668,15 @@ static const char py_udp[] =
     "        address_family = socket.AF_INET6\n"
     "S((sys.argv[1], int(sys.argv[2])), H).serve_forever()\n";
 
-/* Send msg to addr:53 until an answer comes, while pid lives. */
+/* Send msg to addr:port until an answer comes, while pid lives: want? */
 static bool
-udp_echoes(pid_t pid, const char *addr, const char *msg)
+udp_answers(pid_t pid, const char *addr, unsigned port, const char *msg,
+    const char *want)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = make_addr(addr, 53, &ss);
+	socklen_t len = make_addr(addr, port, &ss);
 	long long deadline = harness_now_ms() + READY_MS;
-	char buf[256], want[128];
+	char buf[256];
 	struct pollfd pfd;
 	ssize_t n = -1;
 	int fd;
@@ -1675,7 +1684,6 @@ udp_echoes(pid_t pid, const char *addr, const char *msg)
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
-	snprintf(want, sizeof(want), "echo:%s", msg);
 	while (harness_now_ms() < deadline && alive(pid)) {
 		sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&ss, len);
 		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
@@ -1688,6 +1696,16 @@ udp_echoes(pid_t pid, const char *addr, const char *msg)
 		return false;
 	buf[n] = '\0';
 	return strcmp(buf, want) == 0;
+}
+
+/* Send msg to addr:53 until it comes back as "echo:" msg. */
+static bool
+udp_echoes(pid_t pid, const char *addr, const char *msg)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), "echo:%s", msg);
+	return udp_answers(pid, addr, 53, msg, want);
 }
 
 static pid_t
@@ -1812,6 +1830,356 @@ test_udp_theft(void **state)
 	assert_int_equal(rc, 0);
 	assert_true(holds(output, "stolen=1 inuse=0 other=0\n"));
 	free(output);
+}
+
+/* ---- more servers: environment cleared, reuseport groups, many ports --- */
+
+/* What addr:port says to a client that sends nothing (to EOF, 3 s): want? */
+static bool
+tcp_says(const char *addr, unsigned port, const char *want)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(addr, port, &ss);
+	long long deadline = harness_now_ms() + 3000;
+	struct pollfd pfd;
+	char buf[512];
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+		fprintf(stderr, "connect %s:%u: %s\n", addr, port,
+		    strerror(errno));
+		close(fd);
+		return false;
+	}
+	while (got < sizeof(buf) - 1 && harness_now_ms() < deadline) {
+		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+		if (poll(&pfd, 1, 100) != 1)
+			continue;
+		if ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	if (strstr(buf, want) != NULL)
+		return true;
+	fprintf(stderr, "%s:%u said \"%s\", not \"%s\"\n", addr, port, buf,
+	    want);
+	return false;
+}
+
+/*
+ * How many lines of the file at path (NULL: the daemon's log, which is
+ * written behind) hold each of a, b and c, once there are want of them
+ * or READY_MS have passed.
+ */
+static int
+lines_holding(const char *path, int want, const char *a, const char *b,
+    const char *c)
+{
+	long long deadline = harness_now_ms() + READY_MS;
+	char *text, *line, *save;
+	int n;
+
+	for (;;) {
+		text = path != NULL ? harness_read_file(path) :
+		    daemon_output(&daemon_);
+		n = 0;
+		save = NULL;
+		for (line = text != NULL ? strtok_r(text, "\n", &save) : NULL;
+		    line != NULL; line = strtok_r(NULL, "\n", &save))
+			if (strstr(line, a) != NULL &&
+			    strstr(line, b) != NULL && strstr(line, c) != NULL)
+				n++;
+		free(text);
+		if (n >= want || harness_now_ms() >= deadline)
+			return n;
+		sleep_ms(20);
+	}
+}
+
+/*
+ * What each server below starts from: root, the shim, the program, a
+ * daemon, and a directory work/NAME of user A's (dir) with the path of
+ * the server's config file in it (conf).
+ */
+static void
+server_prepare(const char *program, const char *name, char *dir,
+    size_t dirlen, char *conf, size_t conflen)
+{
+	HARNESS_REQUIRE_ROOT();
+	REQUIRE_SHIM();
+	REQUIRE_PROGRAM(program);
+	start_daemon();
+	snprintf(dir, dirlen, "%s/%s", work, name);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(chown(dir, uid_a, gid_a), 0);
+	snprintf(conf, conflen, "%s/%s.conf", dir, name);
+}
+
+/* Start argv as user A in dir; wait for addr:port to accept. */
+static pid_t
+start_server(const char *what, const char *const argv[], const char *dir,
+    const char *addr, unsigned port, char *out, size_t outlen)
+{
+	pid_t pid;
+
+	out_path(out, outlen);
+	pid = spawn(uid_a, gid_a, dir, out, argv, NULL);
+	assert_true(pid > 0);
+	if (!wait_tcp(pid, addr, port)) {
+		show_output(what, out);
+		daemon_dump(&daemon_);
+		fail();
+	}
+	return pid;
+}
+
+/*
+ * dovecot's master clears its environment (import_environment) before it
+ * binds 143: the shim must still know the broker bindreq-run named. The
+ * master then hands the sockets to imap-login children it execs.
+ */
+static void
+test_dovecot(void **state)
+{
+	char dir[192], conf[256], text[2048], out[PATH_MAX], user[128],
+	    *output;
+	const char *argv[] = { bin_run, "--", "/usr/sbin/dovecot", "-F", "-c",
+	    conf, NULL };
+	const char *urls[] = { "imap://127.0.0.1:143/", "imap://[::1]:143/" };
+	const char *client[] = { "/usr/bin/curl", "-sS", "-g", "--max-time",
+	    "5", "-u", user, NULL, NULL };
+	struct group *grp = getgrgid(gid_a);
+	pid_t pid;
+	size_t i;
+	int rc;
+
+	(void)state;
+	server_prepare("/usr/sbin/dovecot", "dovecot", dir, sizeof(dir), conf,
+	    sizeof(conf));
+	assert_non_null(grp);
+	snprintf(user, sizeof(user), "reader:%s", token);
+	snprintf(text, sizeof(text),
+	    "protocols = imap\n"
+	    "listen = 127.0.0.1, ::1\n"
+	    "base_dir = %s/run\n"
+	    "state_dir = %s/state\n"
+	    "default_internal_user = " USER_A "\n"
+	    "default_internal_group = %s\n"
+	    "default_login_user = " USER_A "\n"
+	    "log_path = /dev/stderr\n"
+	    "ssl = no\n"
+	    "disable_plaintext_auth = no\n"
+	    "passdb {\n  driver = static\n  args = password=%s\n}\n"
+	    "userdb {\n  driver = static\n"
+	    "  args = uid=%u gid=%u home=%s/home/%%u\n}\n"
+	    "mail_location = maildir:~/Maildir\n"
+	    "service anvil {\n  chroot =\n}\n"
+	    "service imap-login {\n  chroot =\n"
+	    "  inet_listener imap {\n    port = 143\n  }\n}\n",
+	    dir, dir, grp->gr_name, token, (unsigned)uid_a, (unsigned)gid_a,
+	    dir);
+	assert_int_equal(harness_write_file(conf, text, 0644), 0);
+	pid = start_server("dovecot", argv, dir, "::1", 143, out,
+	    sizeof(out));
+	assert_true(wait_tcp(pid, "127.0.0.1", 143));
+	/* A login and a LIST: the children took the sockets and serve. */
+	for (i = 0; i < 2; i++) {
+		client[7] = urls[i];
+		rc = run_wait(0, 0, client, NULL, &output);
+		if (rc != 0)
+			show_output("dovecot", out);
+		assert_int_equal(rc, 0);
+		assert_true(holds(output, "INBOX"));
+		free(output);
+	}
+	/* The master has wiped its environment (the block /proc shows, too). */
+	assert_true(runs_as(pid, uid_a));
+	assert_true(proc_has(pid, "maps", "libbindreq-preload"));
+	assert_false(proc_has(pid, "environ", "BINDREQ_SOCKET="));
+	assert_true(LOG_HAS("decision=allow", "proto=tcp", "addr=127.0.0.1",
+	    "port=143"));
+	assert_true(LOG_HAS("decision=allow", "proto=tcp", "addr=::1",
+	    "port=143"));
+	kill_group(pid);
+}
+
+/*
+ * bind9's named: with -n 2 it binds one socket per worker thread on each
+ * address and protocol, SO_REUSEPORT groups of two, eight binds in all.
+ */
+static void
+test_named(void **state)
+{
+	char dir[192], conf[256], zone[256], text[1024], out[PATH_MAX];
+	const char *argv[] = { bin_run, "--", "/usr/sbin/named", "-g", "-n",
+	    "2", "-c", conf, NULL };
+	static const char *const servers[] = { "127.0.0.1", "::1" };
+	static const char *const groups[][2] = {
+		{ "proto=udp", "addr=127.0.0.1 " },
+		{ "proto=tcp", "addr=127.0.0.1 " },
+		{ "proto=udp", "addr=::1 " },
+		{ "proto=tcp", "addr=::1 " },
+	};
+	static const char zone_text[] =
+	    "$TTL 60\n"
+	    "@ IN SOA ns hostmaster 1 60 60 60 60\n"
+	    "@ IN NS ns\n"
+	    "ns IN A 127.0.0.1\n"
+	    "www IN A 10.53.0.3\n";
+	pid_t pid;
+	size_t i;
+
+	(void)state;
+	REQUIRE_PROGRAM("/usr/bin/dig");
+	server_prepare("/usr/sbin/named", "named", dir, sizeof(dir), conf,
+	    sizeof(conf));
+	snprintf(zone, sizeof(zone), "%s/named.test.zone", dir);
+	snprintf(text, sizeof(text),
+	    "options {\n"
+	    "    directory \"%s\";\n"
+	    "    listen-on port 53 { 127.0.0.1; };\n"
+	    "    listen-on-v6 port 53 { ::1; };\n"
+	    "    pid-file none;\n"
+	    "    session-keyfile \"%s/session.key\";\n"
+	    "    recursion no;\n"
+	    "    dnssec-validation no;\n"
+	    "};\n"
+	    "controls { };\n"
+	    "zone \"named.test\" { type primary; file \"%s\"; };\n",
+	    dir, dir, zone);
+	assert_int_equal(harness_write_file(conf, text, 0644), 0);
+	assert_int_equal(harness_write_file(zone, zone_text, 0644), 0);
+	out_path(out, sizeof(out));
+	pid = spawn(uid_a, gid_a, dir, out, argv, NULL);
+	assert_true(pid > 0);
+	for (i = 0; i < 2; i++) {
+		if (!dig_until(pid, servers[i], "www.named.test", false,
+		    "10.53.0.3") || !dig_says(servers[i], "www.named.test",
+		    true, "10.53.0.3")) {
+			show_output("named", out);
+			daemon_dump(&daemon_);
+			fail();
+		}
+	}
+	/* Every socket of each group was the broker's to bind. */
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		assert_int_equal(lines_holding(NULL, 2, groups[i][0],
+		    groups[i][1], "port=53 "), 2);
+	assert_true(runs_as(pid, uid_a));
+	kill_group(pid);
+}
+
+/*
+ * xinetd: one process listens on many ports (TCP on 127.0.0.1, a
+ * dual-stack [::] TCP port, UDP), and forks and execs a server per
+ * connection.
+ */
+static void
+test_xinetd(void **state)
+{
+	char dir[192], conf[256], text[2048], out[PATH_MAX], logf[256],
+	    pidf[256], year[16];
+	const char *argv[] = { bin_run, "--", "/usr/sbin/xinetd", "-dontfork",
+	    "-f", conf, "-pidfile", pidf, "-filelog", logf, NULL };
+	struct tm tm;
+	time_t now = time(NULL);
+	pid_t pid;
+
+	(void)state;
+	server_prepare("/usr/sbin/xinetd", "xinetd", dir, sizeof(dir), conf,
+	    sizeof(conf));
+	snprintf(logf, sizeof(logf), "%s/xinetd.log", dir);
+	snprintf(pidf, sizeof(pidf), "%s/xinetd.pid", dir);
+	snprintf(text, sizeof(text),
+	    "service bindreq-token\n{\n"
+	    "    type = UNLISTED\n    socket_type = stream\n"
+	    "    protocol = tcp\n    port = %d\n    bind = 127.0.0.1\n"
+	    "    wait = no\n    user = " USER_A "\n"
+	    "    server = /bin/echo\n    server_args = %s\n}\n"
+	    "service daytime\n{\n"
+	    "    type = INTERNAL UNLISTED\n    id = daytime-stream\n"
+	    "    socket_type = stream\n    protocol = tcp\n    wait = no\n"
+	    "    port = %d\n    flags = IPv6\n}\n"
+	    "service echo\n{\n"
+	    "    type = INTERNAL UNLISTED\n    id = echo-dgram\n"
+	    "    socket_type = dgram\n    protocol = udp\n    wait = yes\n"
+	    "    port = 53\n    bind = 127.0.0.1\n}\n",
+	    MT_BASE, token, WILD_PORT);
+	assert_int_equal(harness_write_file(conf, text, 0644), 0);
+	pid = start_server("xinetd", argv, dir, "127.0.0.1", MT_BASE, out,
+	    sizeof(out));
+	if (!udp_answers(pid, "127.0.0.1", 53, token, token)) {
+		show_output("xinetd log", logf);
+		fail();
+	}
+	assert_true(tcp_says("127.0.0.1", MT_BASE, token));
+	/* daytime's answer holds the year, over IPv6 and over IPv4. */
+	gmtime_r(&now, &tm);
+	snprintf(year, sizeof(year), "%d", tm.tm_year + 1900);
+	assert_true(tcp_says("::1", WILD_PORT, year));
+	assert_true(tcp_says("127.0.0.1", WILD_PORT, year));
+	assert_true(LOG_HAS("decision=allow", "proto=tcp", "addr=::",
+	    "port=444", "rule4="));
+	assert_true(LOG_HAS("decision=allow", "proto=udp", "addr=127.0.0.1",
+	    "port=53"));
+	assert_true(runs_as(pid, uid_a));
+	kill_group(pid);
+}
+
+/*
+ * haproxy in master-worker mode: a dual-stack [::]:80 (v4v6), a port
+ * sharded per thread (two SO_REUSEPORT sockets), and a reload (SIGUSR2:
+ * the master execs itself again and keeps its sockets, binding nothing).
+ */
+static void
+test_haproxy(void **state)
+{
+	char dir[192], conf[256], text[1024], out[PATH_MAX], url[64];
+	const char *argv[] = { bin_run, "--", "/usr/sbin/haproxy", "-W", "-db",
+	    "-f", conf, NULL };
+	pid_t pid;
+
+	(void)state;
+	server_prepare("/usr/sbin/haproxy", "haproxy", dir, sizeof(dir), conf,
+	    sizeof(conf));
+	snprintf(text, sizeof(text),
+	    "global\n    nbthread 2\n"
+	    "defaults\n    mode http\n    timeout connect 2s\n"
+	    "    timeout client 5s\n    timeout server 5s\n"
+	    "frontend fe\n    bind :::80 v4v6\n"
+	    "    bind 127.0.0.1:%d shards by-thread\n"
+	    "    http-request return status 200 content-type text/plain "
+	    "string \"%s\"\n", MT_BASE, token);
+	assert_int_equal(harness_write_file(conf, text, 0644), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", MT_BASE);
+	pid = start_server("haproxy", argv, dir, "127.0.0.1", MT_BASE, out,
+	    sizeof(out));
+	expect_body("http://127.0.0.1:80/", token);
+	expect_body("http://[::1]:80/", token);
+	expect_body(url, token);
+	assert_true(LOG_HAS("decision=allow", "proto=tcp", "addr=::",
+	    "port=80", "rule4="));
+	assert_int_equal(lines_holding(NULL, 2, "decision=allow",
+	    "addr=127.0.0.1 ", "port=600 "), 2);
+	/* The reload: a new worker on the very same sockets. */
+	assert_int_equal(kill(pid, SIGUSR2), 0);
+	if (lines_holding(out, 2, "Loading success", "", "") != 2) {
+		show_output("haproxy", out);
+		fail();
+	}
+	expect_body("http://127.0.0.1:80/", token);
+	expect_body(url, token);
+	assert_true(runs_as(pid, uid_a));
+	assert_int_equal(lines_holding(NULL, 1, "decision=allow", "proto=tcp",
+	    "port=80 "), 1);
+	kill_group(pid);
 }
 
 /* ---- what the shim must leave alone ------------------------------------ */
@@ -1965,7 +2333,10 @@ test_denied_like_kernel(void **state)
 	denied_case(uid_b, gid_b, "udp", "127.0.0.1", 53);
 }
 
-/* Granted binds through the shim, IPv4, IPv6 and v4-mapped. */
+/*
+ * Granted binds through the shim, IPv4, IPv6 and v4-mapped, and one made
+ * after the program cleared its environment (BINDREQ_SOCKET with it).
+ */
 static void
 test_shim_granted(void **state)
 {
@@ -1974,7 +2345,9 @@ test_shim_granted(void **state)
 	const char *mapped[] = { "bind", "tcp", "::ffff:127.0.0.1", "80",
 	    "dual", NULL };
 	const char *udp6[] = { "bind", "udp", "::1", "53", NULL };
-	const char *const *cases[] = { v4, v6, mapped, udp6 };
+	const char *noenv[] = { "bind-clearenv", "tcp", "127.0.0.1", "80",
+	    NULL };
+	const char *const *cases[] = { v4, v6, mapped, udp6, noenv };
 	char *output;
 	size_t i;
 	int rc;
@@ -2180,6 +2553,10 @@ main(int argc, char **argv)
 		    test_teardown),
 		cmocka_unit_test_teardown(test_node_dgram, test_teardown),
 		cmocka_unit_test_teardown(test_udp_theft, test_teardown),
+		cmocka_unit_test_teardown(test_dovecot, test_teardown),
+		cmocka_unit_test_teardown(test_named, test_teardown),
+		cmocka_unit_test_teardown(test_xinetd, test_teardown),
+		cmocka_unit_test_teardown(test_haproxy, test_teardown),
 	};
 
 	if (argc > 2 && strcmp(argv[1], "--helper") == 0)
