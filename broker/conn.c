@@ -557,6 +557,7 @@ conn_open(struct server *s, int fd)
 	struct uid_slot *u;
 	struct conn *c;
 	size_t ngroups;
+	int64_t now;
 	int err;
 
 	if ((c = conn_alloc(s)) == NULL) {
@@ -575,7 +576,8 @@ conn_open(struct server *s, int fd)
 		server_warn(s, "cannot read peer credentials", err);
 		goto drop;
 	}
-	u = uids_get(&s->uids, c->peer.uid, server_now_ms());
+	now = server_now_ms();
+	u = uids_get(&s->uids, c->peer.uid, now);
 	if (u->conns >= LIMIT_CONNS_PER_UID || (s->served.n >=
 	    LIMIT_CONNS_TOTAL && !evict_for(s, u->conns))) {
 		/* A refused connection costs its uid a request. */
@@ -587,9 +589,9 @@ conn_open(struct server *s, int fd)
 			    "too many connections for uid");
 		goto drop;
 	}
-	u = uids_get(&s->uids, c->peer.uid, server_now_ms());	/* evict_for moved it? */
+	u = uids_get(&s->uids, c->peer.uid, now);	/* evict_for moved it? */
 	uids_conn_add(&s->uids, u);
-	c->deadline = server_now_ms() + LIMIT_CONN_DEADLINE_MS;
+	c->deadline = now + LIMIT_CONN_DEADLINE_MS;
 	list_push(&s->served, c);
 	return c;
 drop:

@@ -287,10 +287,20 @@ bind_passed(const struct grant_ctx *g, const struct policy_query *q,
 	return *why != NULL ? EACCES : 0;
 }
 
+/* inet_ntop(), but IPv4 without its sprintf() (every grant's line). */
 static void
 format_addr(const struct bindreq_request *req, char *buf, size_t len)
 {
-	if (inet_ntop(req->family, req->addr, buf, (socklen_t)len) == NULL)
+	char b[4][LOG_NUM_MAX];
+	int i;
+
+	if (req->family == AF_INET) {
+		for (i = 0; i < 4; i++)
+			log_num(b[i], req->addr[i]);
+		log_cat(buf, len, b[0], ".", b[1], ".", b[2], ".", b[3],
+		    (char *)NULL);
+	} else if (inet_ntop(req->family, req->addr, buf,
+	    (socklen_t)len) == NULL)
 		snprintf(buf, len, "?");
 }
 

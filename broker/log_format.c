@@ -166,13 +166,15 @@ size_t
 log_cat(char *dst, size_t len, ...)
 {
 	const char *s;
-	size_t n = 0;
+	size_t n = 0, k;
 	va_list ap;
 
 	va_start(ap, len);
-	while ((s = va_arg(ap, const char *)) != NULL)
-		while (*s != '\0' && n < len - 1)
-			dst[n++] = *s++;
+	while ((s = va_arg(ap, const char *)) != NULL && n < len - 1) {
+		k = strnlen(s, len - 1 - n);
+		memcpy(dst + n, s, k);
+		n += k;
+	}
 	va_end(ap);
 	dst[n] = '\0';
 	return n;

@@ -140,10 +140,11 @@ refuse_over_rate(struct server *s, struct conn *c)
 bool
 take_tokens(struct server *s, uint32_t uid, int64_t cost)
 {
-	struct uid_slot *u = uids_get(&s->uids, uid, server_now_ms());
+	int64_t now = server_now_ms();
+	struct uid_slot *u = uids_get(&s->uids, uid, now);
 
 	return bucket_take(&u->requests, LIMIT_UID_RATE, LIMIT_UID_BURST, cost,
-	    server_now_ms());
+	    now);
 }
 
 /* ---- requests ------------------------------------------------------------ */
