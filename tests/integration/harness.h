@@ -332,6 +332,18 @@ long harness_status_kib(pid_t pid, const char *field);
 /* Connect a SOCK_SEQPACKET socket to path. Returns a descriptor or -1. */
 int harness_connect(const char *path);
 
+/* Built with AddressSanitizer (make SANITIZE=1): so is the daemon. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HARNESS_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HARNESS_SANITIZED 1
+#endif
+#endif
+#ifndef HARNESS_SANITIZED
+#define HARNESS_SANITIZED 0
+#endif
+
 /*
  * sendmsg one datagram with nfds (at most 16) descriptors in one
  * SCM_RIGHTS.

@@ -929,16 +929,7 @@ preload_sanitized(void)
  * modes) cannot run when the binary is built with AddressSanitizer: ASan's
  * runtime must come before every preloaded library.
  */
-#if defined(__SANITIZE_ADDRESS__)
-#define SELF_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SELF_SANITIZED 1
-#endif
-#endif
-#ifndef SELF_SANITIZED
-#define SELF_SANITIZED 0
-#endif
+#define SELF_SANITIZED HARNESS_SANITIZED
 
 #define REQUIRE_SELF_SHIM() do {					\
 	REQUIRE_SHIM();							\

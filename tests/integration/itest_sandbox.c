@@ -1018,13 +1018,7 @@ run_debug_getppid(struct env *e)
  * read-only for its reports (sandbox.c, SB_SANITIZER), so the cases that
  * show no file can be opened only hold without it.
  */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZER_OPENS	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZER_OPENS	1
-#endif
-#endif
+#define SANITIZER_OPENS	HARNESS_SANITIZED
 
 #define KILLED(n, p, r)		{ n, p, r, EXPECT_SIGSYS, 0, false }
 #define FAILS(n, p, r, err)	{ n, p, r, EXPECT_ERRNO, err, false }
@@ -1089,7 +1083,7 @@ static const struct sbcase cases[] = {
 	WORKS("SO_REUSEADDR, protocol 0", NULL, run_reuseaddr),
 	WORKS("IPv4 wildcard placeholder: SO_REUSEPORT, listen", NULL,
 	    run_placeholder),
-#ifndef SANITIZER_OPENS
+#if !SANITIZER_OPENS
 	KILLED("open read-only (no file after start-up)", NULL,
 	    run_read_policy),
 	KILLED("getpwuid_r (NSS is the resolver's)", prep_nss, run_nss),

@@ -47,16 +47,7 @@
 #include "harness.h"
 
 /* Built with AddressSanitizer (make SANITIZE=1): so is bindreq-run. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SELF_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SELF_SANITIZED 1
-#endif
-#endif
-#ifndef SELF_SANITIZED
-#define SELF_SANITIZED 0
-#endif
+#define SELF_SANITIZED HARNESS_SANITIZED
 
 #define DAEMON_USER	"brt11d"
 #define USER_A		"brt11a"

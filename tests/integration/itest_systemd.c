@@ -940,17 +940,11 @@ setup(void **state)
 		    "systemd as PID 1)";
 		return 0;
 	}
-#if defined(__SANITIZE_ADDRESS__)
-	skip_why = "sanitizer build: the packages are built without "
-	    "sanitizers, the plain make check runs this test";
-	return 0;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-	skip_why = "sanitizer build: the packages are built without "
-	    "sanitizers, the plain make check runs this test";
-	return 0;
-#endif
-#endif
+	if (HARNESS_SANITIZED) {
+		skip_why = "sanitizer build: the packages are built without "
+		    "sanitizers, the plain make check runs this test";
+		return 0;
+	}
 	atexit(shutdown_all);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
