@@ -161,7 +161,6 @@ struct helper {
 	unsigned unpriv;	/* lowest port the kernel lets anyone bind */
 	pid_t warned;		/* last pid told about an unreadable memory */
 	int broker_warned;	/* said once that bindreqd is unreachable */
-	struct brokerconn conn;	/* to bindreqd, kept across a burst */
 };
 
 static unsigned
@@ -256,17 +255,17 @@ inet_port(const struct sockaddr_storage *ss, size_t len)
 	return 0;
 }
 
-/* A socket of the address's family that the broker serves. */
+/* A socket of the address's family that the broker serves; its kind. */
 static int
-brokered_socket(int fd, int family)
+brokered_socket(int fd, int family, int *type, int *proto)
 {
-	int type = client_sock_opt(fd, SO_TYPE), proto = client_sock_opt(fd, SO_PROTOCOL);
-
+	*type = client_sock_opt(fd, SO_TYPE);
+	*proto = client_sock_opt(fd, SO_PROTOCOL);
 	if (client_sock_opt(fd, SO_DOMAIN) != family)
 		return 0;
-	if (type == SOCK_STREAM)
-		return proto == IPPROTO_TCP || proto == IPPROTO_MPTCP;
-	return type == SOCK_DGRAM && proto == IPPROTO_UDP;
+	if (*type == SOCK_STREAM)
+		return *proto == IPPROTO_TCP || *proto == IPPROTO_MPTCP;
+	return *type == SOCK_DGRAM && *proto == IPPROTO_UDP;
 }
 
 /*
@@ -282,7 +281,7 @@ broker_bind(struct helper *h, const struct seccomp_notif *n,
 	size_t len = (uint32_t)n->data.args[2];
 	struct iovec local = { &ss, len }, remote;
 	unsigned port;
-	int pidfd, sock, rc, err;
+	int pidfd, sock, rc, err, type, proto;
 	ssize_t got;
 
 	if (n->data.nr != __NR_bind || len < sizeof(sa_family_t) ||
@@ -315,12 +314,12 @@ broker_bind(struct helper *h, const struct seccomp_notif *n,
 	close(pidfd);
 	if (sock < 0)
 		return 0;	/* EBADF and friends: the kernel says it */
-	if (!brokered_socket(sock, ss.ss_family)) {
+	if (!brokered_socket(sock, ss.ss_family, &type, &proto)) {
 		close(sock);
 		return 0;
 	}
-	rc = brokerconn_bind(&h->conn, sock, (struct sockaddr *)&ss,
-	    (socklen_t)len);
+	rc = brokerconn_bind(sock, type, proto,
+	    (struct sockaddr *)&ss, (socklen_t)len);
 	err = rc == 0 ? 0 : errno;
 	close(sock);
 	if (err == BINDREQ_ENOBROKER || err == ETIMEDOUT)
@@ -361,12 +360,7 @@ serve(struct helper *h)
 	int rc;
 
 	for (;;) {
-		/* An idle connection to the broker is dropped in time. */
-		rc = poll(&pfd, 1, brokerconn_idle_ms(&h->conn));
-		if (rc == 0) {
-			brokerconn_close(&h->conn);
-			continue;
-		}
+		rc = poll(&pfd, 1, -1);
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
@@ -436,7 +430,7 @@ helper_main(int sp)
 {
 	static const int ignored[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM,
 	    SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2 };
-	struct helper h = { .notify = -1, .conn = BROKERCONN_INIT };
+	struct helper h = { .notify = -1 };
 	size_t i;
 	int null;
 
