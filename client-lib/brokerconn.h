@@ -1,41 +1,30 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * A connection to bindreqd kept across requests, for bindreq-run's
- * supervisor: a long-lived process of our own, unlike the programs
- * libbindreq runs in, so it may keep state. Reusing the connection takes
- * the broker's accept (and the kernel's setting up and tearing down of a
- * Unix connection) off every grant but the first of a burst.
+ * bindreq_bind() for bindreq-run's supervisor, on a connection of its
+ * own for each request, blocking with the timeout on every call (one
+ * poll(2) less than libbindreq's non-blocking transact()).
  *
- * The broker ends a connection after a few seconds or a few dozen
- * requests; a connection is reused only well inside both, and a request
- * the broker never read (it closed first) is sent once more on a fresh
- * one. Errors are libbindreq's (bindreq.h).
+ * A connection is not kept for the next request: the broker parks a
+ * connection whose reply (with its descriptor) is unread when it looks
+ * again, which is at once, and closes it once the reply is read. A kept
+ * connection was closed under the supervisor before nearly every next
+ * request (2036 connects and 4085 sends for 2050 grants, issue 11): each
+ * grant paid a failed send and a connect as well. Opening the next
+ * connection ahead, while the program runs on, was slower still: the
+ * broker then accepts it in one wake-up and reads the request in another.
+ * Errors are libbindreq's (bindreq.h).
  */
 #ifndef BINDREQ_BROKERCONN_H
 #define BINDREQ_BROKERCONN_H
 
-#include <stdint.h>
 #include <sys/socket.h>
 
-struct brokerconn {
-	int fd;			/* -1: none */
-	int64_t opened_ms;	/* CLOCK_MONOTONIC */
-	int used;		/* requests sent on it */
-};
-
-#define BROKERCONN_INIT	{ .fd = -1 }
-
-/* Milliseconds until an open connection should be dropped, or -1. */
-int brokerconn_idle_ms(const struct brokerconn *c);
-
-/* Drop the connection (errno preserved). */
-void brokerconn_close(struct brokerconn *c);
-
 /*
- * bindreq_bind(sockfd, addr, addrlen) over c. Returns 0, or -1 with
- * errno set as bindreq_bind(3) sets it.
+ * bindreq_bind(sockfd, addr, addrlen), sockfd being of type and protocol
+ * (SO_TYPE, SO_PROTOCOL: the caller has asked the kernel). Returns 0, or
+ * -1 with errno set as bindreq_bind(3) sets it.
  */
-int brokerconn_bind(struct brokerconn *c, int sockfd,
+int brokerconn_bind(int sockfd, int type, int protocol,
     const struct sockaddr *addr, socklen_t addrlen);
 
 #endif /* BINDREQ_BROKERCONN_H */

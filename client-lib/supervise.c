@@ -31,6 +31,15 @@
  *     filter is gone, and the helper exits then;
  *   - NOTIF_ID_VALID after reading and again after pidfd_open: the thread
  *     id is the one that trapped, not a recycled one;
+ *   - a thread's own pidfd (PIDFD_THREAD) is kept for its next bind and
+ *     used after one NOTIF_ID_VALID: it names the pid it was proven for
+ *     as above, and a pid whose number has been freed never names a task
+ *     again (pidfd_getfd says ESRCH, and the helper opens afresh). So
+ *     when pidfd_getfd works, the pid named lived on since the proof and
+ *     still holds the number, which the check just before showed the
+ *     trapping thread holding: it is that thread. A process's pidfd
+ *     (before 6.9) is never kept: a thread id recycled inside a live
+ *     process would reach that process;
  *   - no root, no capabilities: a privileged helper would be judged as
  *     root, and the kernel would let CONTINUEd binds through.
  */
@@ -83,6 +92,7 @@
 #endif
 
 #define PROBE_MAGIC	"bindreq-probe-v1"
+#define PIDFDS		64	/* threads' pidfds kept, by thread id */
 #define PROBE_MS	5000	/* the helper answers the probe in time */
 #define BROKER_PORTS	1024	/* bindreqd serves 1..1023 */
 
@@ -161,7 +171,10 @@ struct helper {
 	unsigned unpriv;	/* lowest port the kernel lets anyone bind */
 	pid_t warned;		/* last pid told about an unreadable memory */
 	int broker_warned;	/* said once that bindreqd is unreachable */
-	struct brokerconn conn;	/* to bindreqd, kept across a burst */
+	struct {
+		pid_t tid;	/* 0: none */
+		int fd;
+	} pidfds[PIDFDS];	/* threads' own pidfds, by tid % PIDFDS */
 };
 
 static unsigned
@@ -204,16 +217,55 @@ tgid_of(pid_t tid)
 	return tgid;
 }
 
+/* A pidfd of tid: *thread says whether of the thread or its process. */
 static int
-open_thread(pid_t tid)
+open_thread(pid_t tid, int *thread)
 {
 	int fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
 	pid_t tgid;
 
+	*thread = fd >= 0;
 	if (fd >= 0 || errno != EINVAL)
 		return fd;
 	tgid = tgid_of(tid);
 	return tgid > 0 ? (int)syscall(SYS_pidfd_open, tgid, 0) : -1;
+}
+
+/*
+ * The trapping thread's descriptor fd, through the pidfd kept for it
+ * (see the top of the file). -1 with errno; ESRCH also when none is kept
+ * or the one kept names a thread gone (it is dropped).
+ */
+static int
+kept_getfd(struct helper *h, pid_t tid, int fd)
+{
+	int i = (int)((unsigned)tid % PIDFDS), sock;
+
+	/* 0: a thread of a pid namespace the helper cannot see. */
+	if (tid <= 0 || h->pidfds[i].tid != tid) {
+		errno = ESRCH;
+		return -1;
+	}
+	sock = (int)syscall(SYS_pidfd_getfd, h->pidfds[i].fd, fd, 0);
+	if (sock < 0 && errno == ESRCH) {
+		close(h->pidfds[i].fd);
+		h->pidfds[i].tid = 0;
+		errno = ESRCH;
+	}
+	return sock;
+}
+
+/* Keep a thread's own pidfd, proven to be tid's, for its next bind. */
+static void
+keep_pidfd(struct helper *h, pid_t tid, int pidfd)
+{
+	int i = (int)((unsigned)tid % PIDFDS), saved = errno;
+
+	if (h->pidfds[i].tid != 0)
+		close(h->pidfds[i].fd);
+	h->pidfds[i].tid = tid;
+	h->pidfds[i].fd = pidfd;
+	errno = saved;
 }
 
 /* Say once per process that its memory cannot be read. */
@@ -256,17 +308,17 @@ inet_port(const struct sockaddr_storage *ss, size_t len)
 	return 0;
 }
 
-/* A socket of the address's family that the broker serves. */
+/* A socket of the address's family that the broker serves; its kind. */
 static int
-brokered_socket(int fd, int family)
+brokered_socket(int fd, int family, int *type, int *proto)
 {
-	int type = client_sock_opt(fd, SO_TYPE), proto = client_sock_opt(fd, SO_PROTOCOL);
-
+	*type = client_sock_opt(fd, SO_TYPE);
+	*proto = client_sock_opt(fd, SO_PROTOCOL);
 	if (client_sock_opt(fd, SO_DOMAIN) != family)
 		return 0;
-	if (type == SOCK_STREAM)
-		return proto == IPPROTO_TCP || proto == IPPROTO_MPTCP;
-	return type == SOCK_DGRAM && proto == IPPROTO_UDP;
+	if (*type == SOCK_STREAM)
+		return *proto == IPPROTO_TCP || *proto == IPPROTO_MPTCP;
+	return *type == SOCK_DGRAM && *proto == IPPROTO_UDP;
 }
 
 /*
@@ -282,7 +334,7 @@ broker_bind(struct helper *h, const struct seccomp_notif *n,
 	size_t len = (uint32_t)n->data.args[2];
 	struct iovec local = { &ss, len }, remote;
 	unsigned port;
-	int pidfd, sock, rc, err;
+	int pidfd, sock, rc, err, type, proto, thread;
 	ssize_t got;
 
 	if (n->data.nr != __NR_bind || len < sizeof(sa_family_t) ||
@@ -301,26 +353,35 @@ broker_bind(struct helper *h, const struct seccomp_notif *n,
 		return 0;
 	if (!notif_valid(h->notify, n->id))
 		return -1;
-	pidfd = open_thread(n->pid);
-	if (pidfd < 0)
-		return notif_valid(h->notify, n->id) ? 0 : -1;
-	if (!notif_valid(h->notify, n->id)) {
-		close(pidfd);
-		return -1;
+	sock = kept_getfd(h, n->pid, (int)n->data.args[0]);
+	if (sock < 0 && errno == ESRCH) {
+		pidfd = open_thread(n->pid, &thread);
+		if (pidfd < 0)
+			return notif_valid(h->notify, n->id) ? 0 : -1;
+		if (!notif_valid(h->notify, n->id)) {
+			close(pidfd);
+			return -1;
+		}
+		sock = (int)syscall(SYS_pidfd_getfd, pidfd,
+		    (int)n->data.args[0], 0);
+		if (thread)
+			keep_pidfd(h, n->pid, pidfd);
+		else {
+			err = errno;
+			close(pidfd);
+			errno = err;
+		}
 	}
-	sock = (int)syscall(SYS_pidfd_getfd, pidfd,
-	    (int)n->data.args[0], 0);
 	if (sock < 0 && errno == EPERM)
 		warn_unreadable(h, n->pid, errno);
-	close(pidfd);
 	if (sock < 0)
 		return 0;	/* EBADF and friends: the kernel says it */
-	if (!brokered_socket(sock, ss.ss_family)) {
+	if (!brokered_socket(sock, ss.ss_family, &type, &proto)) {
 		close(sock);
 		return 0;
 	}
-	rc = brokerconn_bind(&h->conn, sock, (struct sockaddr *)&ss,
-	    (socklen_t)len);
+	rc = brokerconn_bind(sock, type, proto,
+	    (struct sockaddr *)&ss, (socklen_t)len);
 	err = rc == 0 ? 0 : errno;
 	close(sock);
 	if (err == BINDREQ_ENOBROKER || err == ETIMEDOUT)
@@ -361,12 +422,7 @@ serve(struct helper *h)
 	int rc;
 
 	for (;;) {
-		/* An idle connection to the broker is dropped in time. */
-		rc = poll(&pfd, 1, brokerconn_idle_ms(&h->conn));
-		if (rc == 0) {
-			brokerconn_close(&h->conn);
-			continue;
-		}
+		rc = poll(&pfd, 1, -1);
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
@@ -436,7 +492,7 @@ helper_main(int sp)
 {
 	static const int ignored[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM,
 	    SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2 };
-	struct helper h = { .notify = -1, .conn = BROKERCONN_INIT };
+	struct helper h = { .notify = -1 };
 	size_t i;
 	int null;
 
