@@ -34,7 +34,7 @@ LOG_SRC    := broker/log.c broker/log_format.c broker/log_queue.c \
 LIB_SRC    := client-lib/bindreq.c client-lib/client.c $(WIRE_SRC)
 PRELOAD_SRC := client-lib/preload.c client-lib/intercept.c $(LIB_SRC)
 RUN_SRC    := client-lib/bindreq-run.c client-lib/supervise.c \
-              client-lib/brokerconn.c client-lib/intercept.c
+              client-lib/intercept.c
 
 # What each part may include: the public API and the parts it links, so
 # that no part reaches another's private headers (tests see them all).

@@ -175,21 +175,30 @@ client_broker_env(struct client_broker *b)
 }
 
 int
-client_bind_via(const struct client_broker *b, int sockfd,
-    const struct sockaddr *addr, socklen_t addrlen)
+client_bind_typed(const struct client_broker *b, int sockfd, int type,
+    int protocol, const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct bindreq_request req;
 	struct bindreq_reply rep;
-	int saved = errno, type, protocol, back = -1, err;
+	int saved = errno, back = -1, err;
 
-	if ((type = client_sock_opt(sockfd, SO_TYPE)) < 0 ||
-	    (protocol = client_sock_opt(sockfd, SO_PROTOCOL)) < 0)
-		return -1;	/* EBADF or ENOTSOCK, as bind(2) says */
 	err = wire_request_init(&req, BINDREQ_OP_BIND, 0, type, protocol,
 	    addr, addrlen);
 	if (err == 0)
 		err = transact(b, &req, sockfd, &rep, &back);
 	return client_bind_finish(err, &rep, sockfd, back, saved);
+}
+
+int
+client_bind_via(const struct client_broker *b, int sockfd,
+    const struct sockaddr *addr, socklen_t addrlen)
+{
+	int type, protocol;
+
+	if ((type = client_sock_opt(sockfd, SO_TYPE)) < 0 ||
+	    (protocol = client_sock_opt(sockfd, SO_PROTOCOL)) < 0)
+		return -1;	/* EBADF or ENOTSOCK, as bind(2) says */
+	return client_bind_typed(b, sockfd, type, protocol, addr, addrlen);
 }
 
 EXPORT int

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * What the client side shares: libbindreq's one-shot calls (bindreq.c),
- * bindreq-run's kept connection (brokerconn.c), the shim and the
- * supervisor. Internal: compiled with hidden visibility, never exported.
+ * which the shim and bindreq-run's supervisor make through
+ * client_bind_via() and client_bind_typed(). Internal: compiled with hidden visibility, never exported.
  */
 #ifndef BINDREQ_CLIENT_H
 #define BINDREQ_CLIENT_H
@@ -41,6 +41,11 @@ void client_broker_env(struct client_broker *b);
 /* bindreq_bind(3), asking the broker b. */
 int client_bind_via(const struct client_broker *b, int sockfd,
     const struct sockaddr *addr, socklen_t addrlen);
+
+/* The same for a sockfd whose SO_TYPE and SO_PROTOCOL the caller has
+ * already asked the kernel for. */
+int client_bind_typed(const struct client_broker *b, int sockfd, int type,
+    int protocol, const struct sockaddr *addr, socklen_t addrlen);
 
 /* What a failed connect() to the broker means to a caller: no broker
  * (BINDREQ_ENOBROKER), or the error itself. */
