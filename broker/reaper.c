@@ -64,6 +64,7 @@
 
 #include "log.h"
 #include "reaper.h"
+#include "wire.h"
 
 /* The longest an interruptible close may hold the socket closer. */
 #define REAPER_TICK_US	200
@@ -146,20 +147,11 @@ watchdog_set(struct watchdog *w, bool on)
 		w->armed = on;
 }
 
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Before a close: w must be armed. */
 static void
 watchdog_cover(struct watchdog *w)
 {
-	w->last_us = now_us();
+	w->last_us = wire_now_us();
 	if (!w->armed)
 		watchdog_set(w, true);
 }
@@ -168,7 +160,7 @@ watchdog_cover(struct watchdog *w)
 static void
 watchdog_rest(struct watchdog *w)
 {
-	if (w->armed && now_us() - w->last_us >= w->tick_us)
+	if (w->armed && wire_now_us() - w->last_us >= w->tick_us)
 		watchdog_set(w, false);
 }
 

@@ -11,10 +11,16 @@
 #include "wire.h"
 
 int64_t
-wire_now_ms(void)
+wire_now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+wire_now_ms(void)
+{
+	return wire_now_us() / 1000;
 }

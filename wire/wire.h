@@ -90,7 +90,8 @@ ssize_t wire_recv(int sock, void *buf, size_t len, struct wire_ancillary *anc,
 /* Close every descriptor in *anc and forget them. errno is preserved. */
 void wire_ancillary_close(struct wire_ancillary *anc);
 
-/* CLOCK_MONOTONIC in milliseconds (clock.c). */
+/* CLOCK_MONOTONIC in milliseconds, and in microseconds (clock.c). */
 int64_t wire_now_ms(void);
+int64_t wire_now_us(void);
 
 #endif /* BINDREQ_WIRE_H */
