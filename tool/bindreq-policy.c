@@ -146,7 +146,7 @@ static int
 cmd_explain(const struct opts *o, char **argv)
 {
 	struct tool_identity id;
-	struct tool_request rq;
+	struct policy_query rq;
 	struct policy *pol;
 	char msg[512];
 	int rc;

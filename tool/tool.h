@@ -178,21 +178,15 @@ int	tool_identity_lookup(const char *who, struct tool_identity *id,
 	    char *msg, size_t msglen);
 void	tool_identity_free(struct tool_identity *id);
 
-struct tool_request {
-	unsigned proto;		/* POLICY_TCP or POLICY_UDP */
-	int family;		/* AF_INET or AF_INET6 */
-	uint8_t addr[16];
-	uint16_t port;
-	bool v6only;
-};
-
-/* PROTO ADDRESS PORT as typed. Returns 0, or -1 and msg. */
+/* PROTO ADDRESS PORT as typed, into q's proto, family, addr, port and
+ * v6only. Returns 0, or -1 and msg. */
 int	tool_request_parse(const char *proto, const char *addr,
-	    const char *port, bool v6only, struct tool_request *rq,
+	    const char *port, bool v6only, struct policy_query *q,
 	    char *msg, size_t msglen);
-/* policy_decide()'s decision and why. Returns 0 allow, 1 deny. */
+/* policy_decide()'s decision on q for id, and why. Returns 0 allow,
+ * 1 deny. */
 int	tool_explain(const struct policy *pol,
-	    const struct tool_identity *id, const struct tool_request *rq,
+	    const struct tool_identity *id, const struct policy_query *q,
 	    FILE *out);
 
 /* The grants new adds and removes. Returns 0 same, 1 not, 2 (memory). */

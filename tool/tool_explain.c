@@ -93,7 +93,7 @@ tool_identity_free(struct tool_identity *id)
 
 int
 tool_request_parse(const char *proto, const char *addr, const char *port,
-    bool v6only, struct tool_request *rq, char *msg, size_t msglen)
+    bool v6only, struct policy_query *rq, char *msg, size_t msglen)
 {
 	char buf[INET6_ADDRSTRLEN + 2];
 	size_t len = strlen(addr);
@@ -199,7 +199,7 @@ print_match(FILE *out, const struct policy_rule *r,
  */
 static void
 print_others(FILE *out, const struct policy *pol,
-    const struct tool_request *rq)
+    const struct policy_query *rq)
 {
 	const char *proto = rq->proto == POLICY_TCP ? "tcp" : "udp";
 	const struct policy_rule *r;
@@ -227,20 +227,18 @@ print_others(FILE *out, const struct policy *pol,
 
 int
 tool_explain(const struct policy *pol, const struct tool_identity *id,
-    const struct tool_request *rq, FILE *out)
+    const struct policy_query *rq, FILE *out)
 {
-	struct policy_query q = {
-		.uid = id->uid, .gid = id->gid,
-		.groups = id->groups, .ngroups = id->ngroups,
-		.proto = rq->proto, .family = rq->family,
-		.port = rq->port, .v6only = rq->v6only,
-		.unit = policy_unit_id(pol, id->unit),
-	};
 	struct grant_prefix p = { .family = 6, .len = 128 };
+	struct policy_query q = *rq;
 	char a6[INET6_ADDRSTRLEN];
 	struct policy_decision d;
 
-	memcpy(q.addr, rq->addr, sizeof(q.addr));
+	q.uid = id->uid;
+	q.gid = id->gid;
+	q.groups = id->groups;
+	q.ngroups = id->ngroups;
+	q.unit = policy_unit_id(pol, id->unit);
 	if (policy_decide(pol, &q, &d)) {
 		fprintf(out, "allow: granted by ");
 		print_rule(out, d.rule);

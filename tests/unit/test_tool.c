@@ -458,7 +458,7 @@ explain(const struct policy *pol, uint32_t uid, uint32_t gid,
 		.groups = (uint32_t *)sup,
 		.ngroups = nsup,
 	};
-	struct tool_request rq;
+	struct policy_query rq;
 	char msg[256];
 
 	if (tool_request_parse(proto, addr, port, v6only, &rq, msg,
@@ -594,7 +594,7 @@ static void
 test_explain_parse_and_lookup(void **state)
 {
 	struct tool_identity id;
-	struct tool_request rq;
+	struct policy_query rq;
 	char msg[256];
 
 	(void)state;
@@ -1314,7 +1314,7 @@ test_units(void **state)
 	struct tool_check_opts o = { .resolver = &resolver,
 	    .unit_dirs = dirs };
 	struct capture c, err;
-	struct tool_request rq;
+	struct policy_query rq;
 	char msg[256], path[128];
 
 	(void)state;
