@@ -33,6 +33,7 @@
 #define HALF		511	/* ports 1-511: names without '!' */
 #define PORT_MAX_PRIV	1023
 #define ADDRS_PER_RULE	16	/* addresses per policy line */
+#define DANGLING	"dangling symbolic link: authbind finds no file here"
 
 /* The address (a whole prefix) and port a byaddr file decides. */
 struct point {
@@ -133,7 +134,7 @@ static void
 walk(struct importer *im, const char *sub, entry_fn *fn)
 {
 	char src[PATH_MAX];
-	struct dirent **names;
+	struct dirent **names = NULL;
 	int sfd, n = -1, i;
 
 	sfd = openat(im->dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -151,8 +152,7 @@ walk(struct importer *im, const char *sub, entry_fn *fn)
 			fn(im, sfd, src, names[i]->d_name);
 		free(names[i]);
 	}
-	if (n != -1)
-		free(names);
+	free(names);
 	if (n > 0)
 		fputc('\n', im->out);
 	if (sfd != -1)
@@ -176,8 +176,7 @@ permission(struct importer *im, int sfd, const char *src, const char *name,
 	mode_t m;
 
 	if (e == ENOENT) {
-		msg(im, false, src, "dangling symbolic link: authbind finds no "
-		    "file here");
+		msg(im, false, src, DANGLING);
 		return 0;
 	}
 	fprintf(im->out, "# ");
@@ -363,29 +362,25 @@ only_space(const char *s)
 	return s != NULL && s[strspn(s, " \t\r\n")] == '\0';
 }
 
-/* An address in either family. Returns 0, or -1. */
-static int
-uid_addr(const char *s, unsigned *family, uint8_t a[16])
+/* An address in either family: its family, or 0. */
+static unsigned
+uid_addr(const char *s, uint8_t a[16])
 {
 	memset(a, 0, 16);
-	*family = inet_pton(AF_INET, s, a) == 1 ? 4 :
+	return inet_pton(AF_INET, s, a) == 1 ? 4 :
 	    inet_pton(AF_INET6, s, a) == 1 ? 6 : 0;
-	return *family != 0 ? 0 : -1;
 }
 
-/* ADDR/LEN: the range it covers, if the host bits are clear. */
+/* ADDR/LEN, ADDR at ul->lo: its range, if the host bits are clear. */
 static const char *
-prefix_range(unsigned family, const uint8_t *a, unsigned long len,
-    struct uidline *ul)
+prefix_range(struct uidline *ul, unsigned long len)
 {
-	unsigned bits = family == 4 ? 32 : 128, i;
+	unsigned bits = ul->family == 4 ? 32 : 128, i;
 	uint8_t m;
 
 	if (len > bits)
 		return "prefix length too long: authbind ignores the line";
-	ul->family = family;
-	memcpy(ul->lo, a, 16);
-	memcpy(ul->hi, a, 16);
+	memcpy(ul->hi, ul->lo, 16);
 	for (i = (unsigned)len; i < bits; i++) {
 		m = (uint8_t)(0x80 >> (i % 8));
 		if (ul->lo[i / 8] & m)
@@ -401,23 +396,21 @@ static const char *
 parse_uid_line(char *line, struct uidline *ul)
 {
 	char *slash = strchr(line, '/'), *colon, *comma, *dash;
-	uint8_t a[16] = { 0 };
 	unsigned long len;
 	const char *e;
-	unsigned fb;
-	int v4;
 
 	/* IPv4 only: "A.B.C.D/LEN: PMIN,PMAX". */
 	colon = slash != NULL ? strchr(slash, ':') : NULL;
-	if (colon != NULL && strchr(colon, ',') != NULL) {
+	if (colon != NULL) {
 		*slash = '\0';
-		v4 = inet_pton(AF_INET, line + strspn(line, " \t"), a);
+		ul->family = uid_addr(line + strspn(line, " \t"), ul->lo);
 		*slash = '/';
-		if (v4 == 1 && uid_number(slash + 1, 1000, &len) == colon &&
+		if (ul->family == 4 &&
+		    uid_number(slash + 1, 1000, &len) == colon &&
 		    (e = uid_number(colon + 1, 65535, &ul->pmin)) != NULL &&
 		    *e == ',' && only_space(uid_number(e + 1, 65535,
 		    &ul->pmax)))
-			return prefix_range(4, a, len, ul);
+			return prefix_range(ul, len);
 	}
 	if ((comma = strchr(line, ',')) == NULL)
 		return "not understood";
@@ -431,21 +424,17 @@ parse_uid_line(char *line, struct uidline *ul)
 	slash = strchr(line, '/');
 	if ((dash = strchr(line, '-')) != NULL && slash != NULL)
 		return "both a prefix length and an address range";
-	if (slash != NULL) {
+	if (slash != NULL)
 		*slash = '\0';
-		if (uid_addr(line, &ul->family, a) == -1)
-			return "bad address";
-		if (!only_space(uid_number(slash + 1, 1000, &len)))
-			return "bad prefix length";
-		return prefix_range(ul->family, a, len, ul);
-	}
 	if (dash != NULL)
 		*dash = '\0';
-	if (uid_addr(line, &ul->family, ul->lo) == -1)
+	if ((ul->family = uid_addr(line, ul->lo)) == 0)
 		return "bad address";
+	if (slash != NULL)
+		return only_space(uid_number(slash + 1, 1000, &len)) ?
+		    prefix_range(ul, len) : "bad prefix length";
 	memcpy(ul->hi, ul->lo, 16);
-	if (dash != NULL && (uid_addr(dash + 1, &fb, ul->hi) == -1 ||
-	    fb != ul->family))
+	if (dash != NULL && uid_addr(dash + 1, ul->hi) != ul->family)
 		return "bad address range";
 	if (memcmp(ul->lo, ul->hi, 16) > 0)
 		return "address range from high to low: authbind ignores the "
@@ -465,9 +454,9 @@ inside(const struct point *p, const struct uidline *ul)
  * Rules for ports pr[0..np): the line's range less the addresses whose
  * byaddr files decide port (0: none), as prefixes, ADDRS_PER_RULE to a
  * rule. IPv6 prefixes inside ::ffff:0:0/96 become IPv4 ones, as bindreq
- * judges them; said unless *said. Returns 0, or -1 when memory ran out.
+ * judges them; said unless *said.
  */
-static int
+static void
 emit_rules(struct importer *im, const char *src, unsigned lineno,
     const char *subj, const struct uidline *ul,
     const struct policy_port_range *pr, size_t np, unsigned port,
@@ -518,7 +507,8 @@ emit_rules(struct importer *im, const char *src, unsigned lineno,
 		fputc('\n', im->out);
 	*said = true;
 	free(c.p);
-	return rc;
+	if (rc == -1)
+		im->nomem = true;
 }
 
 /*
@@ -560,18 +550,15 @@ emit_uid_line(struct importer *im, const char *src, unsigned lineno,
 		else if (!carved[port])
 			np = grant_ports_add(pr, np, port, port);
 	}
-	if (np > 0 && emit_rules(im, src, lineno, subj, ul, pr, np, 0,
-	    &said) == -1)
-		im->nomem = true;
+	if (np > 0)
+		emit_rules(im, src, lineno, subj, ul, pr, np, 0, &said);
 	for (port = lo; port <= hi && !im->nomem; port++) {
 		if (im->port_decided[port] || !carved[port])
 			continue;
 		fprintf(im->out, "# port %u: addresses with a byaddr file are "
 		    "left to it\n", port);
 		pr[0] = (struct policy_port_range){ port, port };
-		if (emit_rules(im, src, lineno, subj, ul, pr, 1, port,
-		    &said) == -1)
-			im->nomem = true;
+		emit_rules(im, src, lineno, subj, ul, pr, 1, port, &said);
 	}
 }
 
@@ -599,8 +586,7 @@ byuid_entry(struct importer *im, int sfd, const char *src, const char *name)
 	fd = openat(sfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd == -1 || (f = fdopen(fd, "r")) == NULL) {
 		if (errno == ENOENT)
-			msg(im, false, src, "dangling symbolic link: authbind "
-			    "finds no file here");
+			msg(im, false, src, DANGLING);
 		else
 			msg(im, true, src, "cannot read: %s", strerror(errno));
 		if (fd != -1)
@@ -627,7 +613,6 @@ byuid_entry(struct importer *im, int sfd, const char *src, const char *name)
 		fprintf(im->out, "#   line %u: ", lineno);
 		tool_put_safe(im->out, line);
 		fputc('\n', im->out);
-		memset(&ul, 0, sizeof(ul));
 		if ((why = parse_uid_line(line, &ul)) != NULL) {
 			msg(im, false, src, "line %u: %s; ignored", lineno,
 			    why);
