@@ -12,6 +12,7 @@
  * output grows with the rules involved, not with the pairs. Only a rule
  * of its own subject can cover a rule: those are its candidates.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -70,22 +71,8 @@ add(struct checker *c, struct finding f)
 /* A run of grants with one prefix; other: the first whose subject is
  * not the run's first's (SIZE_MAX: none). */
 struct group {
-	size_t start, other, end;
+	size_t start, other;
 };
-
-static void
-group_at(const struct grant *g, size_t n, size_t start, struct group *gr)
-{
-	size_t i;
-
-	gr->start = start;
-	gr->other = SIZE_MAX;
-	for (i = start; i < n && grant_prefix_cmp(&g[i].p, &g[start].p) == 0;
-	    i++)
-		if (gr->other == SIZE_MAX && g[i].subj != g[start].subj)
-			gr->other = i;
-	gr->end = i;
-}
 
 /* The grant at i against the first grant of gr before it with another
  * subject: a conflict, found at the later of the two rules. */
@@ -104,31 +91,30 @@ conflict(struct checker *c, const struct grant *g, size_t i,
 	    .kind = CONFLICT, .pfx = late->pfx, .pfx_other = early->pfx });
 }
 
+/* Among the segment's grants, which segment() expanded into c->set. */
 static void
-check_conflicts(struct checker *c, const uint32_t *active, size_t nactive)
+check_conflicts(struct checker *c)
 {
 	struct group stack[STACK_MAX], gr;
-	struct grant *g;
-	size_t depth, i, j, k;
+	struct grant *g = c->set.g;
+	size_t depth, end, i, j, k;
 
-	if (grant_set_expand(&c->set, c->rules, active, nactive,
-	    c->proto) == -1) {
-		c->nomem = true;
-		return;
-	}
 	/* Whoever may bind the wildcard (any prefix holding 0.0.0.0 or ::)
 	 * receives what is sent to every address of its family. */
-	g = c->set.g;
 	for (i = 0; i < c->set.n; i++)
 		if (grant_prefix_has_zero(&g[i].p))
 			g[i].p.len = 0;
 	qsort(g, c->set.n, sizeof(*g), grant_prefix_order);
-	for (i = depth = 0; i < c->set.n; i = gr.end) {
-		group_at(g, c->set.n, i, &gr);
+	for (i = depth = 0; i < c->set.n; i = end) {
+		gr = (struct group){ .start = i, .other = SIZE_MAX };
+		for (end = i; end < c->set.n &&
+		    grant_prefix_cmp(&g[end].p, &g[i].p) == 0; end++)
+			if (gr.other == SIZE_MAX && g[end].subj != g[i].subj)
+				gr.other = end;
 		while (depth > 0 && !grant_prefix_contains(
 		    &g[stack[depth - 1].start].p, &g[i].p))
 			depth--;
-		for (k = gr.start; k < gr.end; k++)
+		for (k = i; k < end; k++)
 			for (j = 0; j <= depth; j++)
 				conflict(c, g, k, j < depth ? &stack[j] : &gr);
 		if (depth < STACK_MAX)
@@ -153,28 +139,27 @@ v6_wildcard(const struct policy_rule *r, struct grant_prefix *p)
 }
 
 /* A rule granting :: for a protocol for which the segment's grant set
- * does not give its subject 0.0.0.0. */
+ * (built once such a rule is seen) does not give its subject 0.0.0.0. */
 static void
 check_dual(struct checker *c, const uint32_t *active, size_t nactive)
 {
 	static const struct grant_prefix any4 = { .family = 4, .len = 32 };
 	const struct policy_rule *r;
 	struct grant_prefix p;
+	bool built = false;
 	size_t i;
 
-	for (i = 0; i < nactive && !v6_wildcard(&c->rules[active[i]], &p); i++)
-		continue;
-	if (i == nactive)
-		return;
-	if (grant_set_build(&c->set, c->rules, active, nactive,
-	    c->proto) == -1) {
-		c->nomem = true;
-		return;
-	}
 	for (i = 0; i < nactive; i++) {
 		r = &c->rules[active[i]];
-		if ((r->protos & c->proto) && v6_wildcard(r, &p) &&
-		    grant_set_find(&c->set, grant_subject(r), &any4) == NULL)
+		if (!(r->protos & c->proto) || !v6_wildcard(r, &p))
+			continue;
+		if (!built && grant_set_build(&c->set, c->rules, active,
+		    nactive, c->proto) == -1) {
+			c->nomem = true;
+			return;
+		}
+		built = true;
+		if (grant_set_find(&c->set, grant_subject(r), &any4) == NULL)
 			add(c, (struct finding){ .rule = active[i],
 			    .kind = DUAL });
 	}
@@ -189,21 +174,27 @@ segment(void *arg, unsigned lo, unsigned hi, unsigned proto,
 	c->lo = lo;
 	c->hi = hi;
 	c->proto = proto;
-	check_conflicts(c, active, nactive);
+	if (grant_set_expand(&c->set, c->rules, active, nactive, proto) == -1)
+		return -1;
+	check_conflicts(c);
 	check_dual(c, active, nactive);
 	return c->nomem ? -1 : 0;
 }
 
 /* Rules wholly covered by another */
 
-/* Does b grant every port a grants? */
+/* Does b, of a's subject, grant all that a grants: its protocols, each
+ * port (x leaps past b's range holding it), each prefix (in one of b's)? */
 static bool
-ports_cover(const struct policy_rule *b, const struct policy_rule *a)
+covers(const struct policy_rule *b, const struct policy_rule *a)
 {
+	struct grant_prefix pa, pb;
 	unsigned x;
 	size_t i, j;
 
-	for (i = 0; i < a->nports; i++) {
+	if ((a->protos & ~b->protos) != 0)
+		return false;
+	for (i = 0; i < a->nports; i++)
 		for (x = a->ports[i].lo; x <= a->ports[i].hi;
 		    x = b->ports[j].hi + 1u) {
 			for (j = 0; j < b->nports && (x < b->ports[j].lo ||
@@ -212,17 +203,6 @@ ports_cover(const struct policy_rule *b, const struct policy_rule *a)
 			if (j == b->nports)
 				return false;
 		}
-	}
-	return true;
-}
-
-/* Is each of a's prefixes inside one of b's? */
-static bool
-addrs_cover(const struct policy_rule *b, const struct policy_rule *a)
-{
-	struct grant_prefix pa, pb;
-	size_t i, j;
-
 	for (i = 0; i < grant_rule_nprefixes(a); i++) {
 		grant_rule_prefix(a, i, &pa);
 		for (j = 0; j < grant_rule_nprefixes(b); j++) {
@@ -236,48 +216,38 @@ addrs_cover(const struct policy_rule *b, const struct policy_rule *a)
 	return true;
 }
 
-/* Does b, of a's subject, grant all that a grants? */
-static bool
-covers(const struct policy_rule *b, const struct policy_rule *a)
-{
-	return (a->protos & ~b->protos) == 0 && ports_cover(b, a) &&
-	    addrs_cover(b, a);
-}
-
 /* Of two rules that grant the same, the later is the redundant one. */
-static void
+static int
 check_covered(struct checker *c, size_t nrules)
 {
 	struct grant *g = calloc(nrules + 1, sizeof(*g));
-	uint32_t a, b;
+	const struct policy_rule *a, *b;
 	size_t i, j, start = 0;
 
-	if (g == NULL) {
-		c->nomem = true;
-		return;
-	}
+	if (g == NULL)
+		return -1;
 	c->lo = c->hi = c->proto = 0;	/* a cover is of all the rule's ports */
-	for (i = 0; i < nrules; i++) {
-		g[i].subj = grant_subject(&c->rules[i]);
-		g[i].rule = (uint32_t)i;
-	}
+	for (i = 0; i < nrules; i++)
+		g[i] = (struct grant){ .subj = grant_subject(&c->rules[i]),
+		    .rule = (uint32_t)i };
 	qsort(g, nrules, sizeof(*g), grant_cmp);	/* by subject, rule */
 	for (i = 0; i < nrules; i++) {
 		if (g[i].subj != g[start].subj)
 			start = i;
+		a = &c->rules[g[i].rule];
 		for (j = start; j < nrules && g[j].subj == g[i].subj &&
 		    j - start < COVER_MAX_CANDIDATES; j++) {
-			a = g[i].rule;
-			b = g[j].rule;
-			if (a != b && covers(&c->rules[b], &c->rules[a]) &&
-			    !(b > a && covers(&c->rules[a], &c->rules[b]))) {
-				add(c, (struct finding){ .rule = a,
-				    .other = b, .kind = COVERED });
+			b = &c->rules[g[j].rule];
+			if (j != i && covers(b, a) &&
+			    (j < i || !covers(a, b))) {
+				add(c, (struct finding){ .rule = g[i].rule,
+				    .other = g[j].rule, .kind = COVERED });
 				break;
 			}
 		}
 	}
 	free(g);
+	return 0;
 }
 
 /* Turning findings into warnings */
@@ -301,13 +271,11 @@ static void
 join_ports(FILE *out, const struct finding *f, size_t i, size_t j)
 {
 	struct policy_port_range pr[1023];
-	unsigned proto;
-	size_t np;
+	size_t np, s;
 
 	while (i < j) {
-		proto = f[i].proto;
-		fprintf(out, "%s ", policy_protos_name(proto));
-		for (np = 0; i < j && f[i].proto == proto; i++)
+		fprintf(out, "%s ", policy_protos_name(f[i].proto));
+		for (s = i, np = 0; i < j && f[i].proto == f[s].proto; i++)
 			np = grant_ports_add(pr, np, f[i].lo, f[i].hi);
 		tool_ports_format(out, pr, np);
 		if (i < j)
@@ -327,15 +295,12 @@ rule_ref(FILE *out, const struct policy_rule *here,
 }
 
 static void
-prefix_or_any(FILE *out, const struct policy_rule *r, uint32_t pfx)
+on_prefix(FILE *out, const struct policy_rule *r, uint32_t pfx)
 {
-	struct grant_prefix p;
+	char a[INET6_ADDRSTRLEN + 8];
 
-	grant_rule_prefix(r, pfx, &p);
-	if (r->naddrs == 0)
-		fprintf(out, "any address");
-	else
-		grant_prefix_format(out, &p);
+	fprintf(out, " (on %s)", r->naddrs == 0 ? "any address" :
+	    policy_addr_format(&r->addrs[pfx], a, sizeof(a)));
 }
 
 /* The first other rule in full, the rest by line. */
@@ -353,24 +318,20 @@ warn_conflict(const struct checker *c, FILE *out, size_t i, size_t j)
 	join_ports(out, f, i, k);
 	fprintf(out, ": granted to ");
 	tool_rule_subject(out, late);
-	fprintf(out, " here (on ");
-	prefix_or_any(out, late, f[i].pfx);
-	fprintf(out, ") and to ");
+	fprintf(out, " here");
+	on_prefix(out, late, f[i].pfx);
+	fprintf(out, " and to ");
 	tool_rule_subject(out, early);
 	fprintf(out, " by ");
 	rule_ref(out, late, early);
-	fprintf(out, " (on ");
-	prefix_or_any(out, early, f[i].pfx_other);
-	fprintf(out, "): the addresses overlap, so whichever binds first "
+	on_prefix(out, early, f[i].pfx_other);
+	fprintf(out, ": the addresses overlap, so whichever binds first "
 	    "takes the traffic meant for the other");
-	for (; k < j; k++) {
-		if (f[k].other == f[k - 1].other)
-			continue;
-		if (++others <= OTHERS_SHOWN) {
+	for (; k < j; k++)
+		if (f[k].other != f[k - 1].other && ++others <= OTHERS_SHOWN) {
 			fputs(others > 1 ? ", " : "; it also overlaps ", out);
 			rule_ref(out, late, &c->rules[f[k].other]);
 		}
-	}
 	if (others > OTHERS_SHOWN)
 		fprintf(out, " and %zu more", others - OTHERS_SHOWN);
 	fputc('\n', out);
@@ -413,14 +374,12 @@ tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 {
 	static void (*const warn[])(const struct checker *, FILE *, size_t,
 	    size_t) = { warn_conflict, warn_covered, warn_dual };
-	struct checker c = { 0 };
+	struct checker c = { .rules = pol->rules };
 	size_t i, j, n = 0;
 
-	c.rules = pol->rules;
-	if (grant_sweep(c.rules, pol->nrules, segment, &c) == -1)
+	if (grant_sweep(c.rules, pol->nrules, segment, &c) == -1 ||
+	    check_covered(&c, pol->nrules) == -1)
 		c.nomem = true;
-	else
-		check_covered(&c, pol->nrules);
 	if (c.n > 0)
 		qsort(c.f, c.n, sizeof(*c.f), finding_cmp);
 	for (i = 0; i < c.n && !c.nomem; i = j, n++) {
@@ -435,11 +394,9 @@ tool_check_rules(const struct policy *pol, size_t max, FILE *err)
 		    "--max-warnings 0 to see them all)\n", pol->path, n - max);
 	grant_set_free(&c.set);
 	free(c.f);
-	if (c.nomem) {
+	if (c.nomem)
 		errno = ENOMEM;
-		return -1;
-	}
-	return (long)n;
+	return c.nomem ? -1 : (long)n;
 }
 
 /* The command */
@@ -534,7 +491,5 @@ tool_check(const char *path, const struct tool_check_opts *opts, FILE *out,
 		fprintf(out, ", %zu files", pol->nfiles);
 	fputc('\n', out);
 	policy_free(pol);
-	if (opts->strict && nwarn > 0)
-		return TOOL_EXIT_FAIL;
-	return TOOL_EXIT_OK;
+	return opts->strict && nwarn > 0 ? TOOL_EXIT_FAIL : TOOL_EXIT_OK;
 }
