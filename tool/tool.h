@@ -38,41 +38,37 @@
  * is granted exactly when one element holds it.
  */
 
-/* Host bits clear, v4 in a[0..3] and the rest zero: memcmp orders them. */
-struct grant_prefix {
-	uint8_t family;		/* 4 or 6 */
-	uint8_t len;
-	uint8_t a[16];
-};
+/* Prefixes are the policy's own (struct policy_addr): host bits clear,
+ * IPv4 in addr[0..3] and the rest zero, so that memcmp orders them. */
 
 /* By family, address, then length: a prefix sorts before those inside. */
-int	grant_prefix_cmp(const struct grant_prefix *x,
-	    const struct grant_prefix *y);
-bool	grant_prefix_contains(const struct grant_prefix *outer,
-	    const struct grant_prefix *inner);
+int	grant_prefix_cmp(const struct policy_addr *x,
+	    const struct policy_addr *y);
+bool	grant_prefix_contains(const struct policy_addr *outer,
+	    const struct policy_addr *inner);
 /* Does it hold 0.0.0.0 or ::? */
-bool	grant_prefix_has_zero(const struct grant_prefix *p);
+bool	grant_prefix_has_zero(const struct policy_addr *p);
 /* ::ffff:0:0/96; unmap: a prefix inside it as the IPv4 one bindreq
  * judges it as, returning whether it was inside. */
-extern const struct grant_prefix grant_v4_mapped;
-bool	grant_prefix_unmap(struct grant_prefix *p);
-void	grant_prefix_format(FILE *f, const struct grant_prefix *p);
+extern const struct policy_addr grant_v4_mapped;
+bool	grant_prefix_unmap(struct policy_addr *p);
+void	grant_prefix_format(FILE *f, const struct policy_addr *p);
 
 struct grant_prefixes {
-	struct grant_prefix *p;
+	struct policy_addr *p;
 	size_t n, cap;
 };
 
 /* Append the fewest prefixes that hold exactly lo..hi. Returns 0, or -1. */
-int	grant_range(struct grant_prefixes *out, unsigned family,
+int	grant_range(struct grant_prefixes *out, int family,
 	    const uint8_t lo[16], const uint8_t hi[16]);
 /* a + d, d 1 or -1. */
-void	grant_addr_step(unsigned family, uint8_t a[16], int d);
+void	grant_addr_step(int family, uint8_t a[16], int d);
 
 /* The prefixes rule r grants: its addresses, or 0.0.0.0/0 and ::/0. */
 size_t	grant_rule_nprefixes(const struct policy_rule *r);
-void	grant_rule_prefix(const struct policy_rule *r, size_t j,
-	    struct grant_prefix *out);
+const struct policy_addr *grant_rule_prefix(const struct policy_rule *r,
+	    size_t j);
 bool	grant_rule_has_port(const struct policy_rule *r, unsigned port);
 
 /* Who a rule names, as one number: users and uids share one space,
@@ -82,7 +78,7 @@ uint64_t grant_subject(const struct policy_rule *r);
 /* One prefix that one rule grants one subject. */
 struct grant {
 	uint64_t subj;
-	struct grant_prefix p;
+	struct policy_addr p;
 	uint32_t rule;		/* index into the rule list at hand */
 	uint32_t pfx;		/* which of the rule's prefixes */
 };
@@ -108,7 +104,7 @@ int	grant_set_build(struct grant_set *s,
 	    size_t nactive, unsigned proto);
 /* The element of s that grants subj the prefix p, or NULL. */
 const struct grant *grant_set_find(const struct grant_set *s, uint64_t subj,
-	    const struct grant_prefix *p);
+	    const struct policy_addr *p);
 void	grant_set_free(struct grant_set *s);
 
 /* q answered from the grant set of its port and protocol as bindreqd

@@ -103,7 +103,7 @@ check_conflicts(struct checker *c)
 	 * receives what is sent to every address of its family. */
 	for (i = 0; i < c->set.n; i++)
 		if (grant_prefix_has_zero(&g[i].p))
-			g[i].p.len = 0;
+			g[i].p.prefixlen = 0;
 	qsort(g, c->set.n, sizeof(*g), grant_prefix_order);
 	for (i = depth = 0; i < c->set.n; i = end) {
 		gr = (struct group){ .start = i, .other = SIZE_MAX };
@@ -124,18 +124,20 @@ check_conflicts(struct checker *c)
 
 /* IPv6 wildcard without the IPv4 one */
 
-/* The rule's first IPv6 prefix that holds :: ("::", "::/0"...). */
-static bool
-v6_wildcard(const struct policy_rule *r, struct grant_prefix *p)
+/* The rule's first IPv6 prefix that holds :: ("::", "::/0"...), or
+ * NULL. */
+static const struct policy_addr *
+v6_wildcard(const struct policy_rule *r)
 {
+	const struct policy_addr *p;
 	size_t i;
 
 	for (i = 0; i < grant_rule_nprefixes(r); i++) {
-		grant_rule_prefix(r, i, p);
-		if (p->family == 6 && grant_prefix_has_zero(p))
-			return true;
+		p = grant_rule_prefix(r, i);
+		if (p->family == AF_INET6 && grant_prefix_has_zero(p))
+			return p;
 	}
-	return false;
+	return NULL;
 }
 
 /* A rule granting :: for a protocol for which the segment's grant set
@@ -143,15 +145,15 @@ v6_wildcard(const struct policy_rule *r, struct grant_prefix *p)
 static void
 check_dual(struct checker *c, const uint32_t *active, size_t nactive)
 {
-	static const struct grant_prefix any4 = { .family = 4, .len = 32 };
+	static const struct policy_addr any4 = { .family = AF_INET,
+	    .prefixlen = 32 };
 	const struct policy_rule *r;
-	struct grant_prefix p;
 	bool built = false;
 	size_t i;
 
 	for (i = 0; i < nactive; i++) {
 		r = &c->rules[active[i]];
-		if (!(r->protos & c->proto) || !v6_wildcard(r, &p))
+		if (!(r->protos & c->proto) || v6_wildcard(r) == NULL)
 			continue;
 		if (!built && grant_set_build(&c->set, c->rules, active,
 		    nactive, c->proto) == -1) {
@@ -188,7 +190,7 @@ segment(void *arg, unsigned lo, unsigned hi, unsigned proto,
 static bool
 covers(const struct policy_rule *b, const struct policy_rule *a)
 {
-	struct grant_prefix pa, pb;
+	const struct policy_addr *pa;
 	unsigned x;
 	size_t i, j;
 
@@ -204,12 +206,10 @@ covers(const struct policy_rule *b, const struct policy_rule *a)
 				return false;
 		}
 	for (i = 0; i < grant_rule_nprefixes(a); i++) {
-		grant_rule_prefix(a, i, &pa);
-		for (j = 0; j < grant_rule_nprefixes(b); j++) {
-			grant_rule_prefix(b, j, &pb);
-			if (grant_prefix_contains(&pb, &pa))
-				break;
-		}
+		pa = grant_rule_prefix(a, i);
+		for (j = 0; j < grant_rule_nprefixes(b) &&
+		    !grant_prefix_contains(grant_rule_prefix(b, j), pa); j++)
+			continue;
 		if (j == grant_rule_nprefixes(b))
 			return false;
 	}
@@ -355,13 +355,11 @@ static void
 warn_dual(const struct checker *c, FILE *out, size_t i, size_t j)
 {
 	const struct policy_rule *r = &c->rules[c->f[i].rule];
-	struct grant_prefix p;
 
-	v6_wildcard(r, &p);
 	fprintf(out, "%s:%u: warning: ", r->file, r->line);
 	tool_rule_subject(out, r);
 	fprintf(out, " is granted ");
-	grant_prefix_format(out, &p);
+	grant_prefix_format(out, v6_wildcard(r));
 	fprintf(out, " but not 0.0.0.0 for ");
 	join_ports(out, c->f, i, j);
 	fprintf(out, ": a dual-stack [::] socket (without IPV6_V6ONLY) "

@@ -9,13 +9,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "tool.h"
 
 /* A grant one side has and the other has not, on ports [lo, hi]. */
 struct change {
 	uint64_t subj;
-	struct grant_prefix p;
+	struct policy_addr p;
 	uint32_t rule;
 	uint16_t lo, hi;
 	uint8_t sign;		/* 0 '-', 1 '+' */
@@ -218,15 +219,15 @@ print_line(const struct differ *d, const struct change *l, size_t n,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		any4 |= l[i].p.len == 0 && l[i].p.family == 4;
-		any6 |= l[i].p.len == 0 && l[i].p.family == 6;
+		any4 |= l[i].p.prefixlen == 0 && l[i].p.family == AF_INET;
+		any6 |= l[i].p.prefixlen == 0 && l[i].p.family == AF_INET6;
 	}
 	fprintf(out, "%c ", l[0].sign ? '+' : '-');
 	tool_rule_subject(out, r);
 	fprintf(out, " %s %s on%s", policy_protos_name(l[0].protos),
 	    l[0].ports, any4 && any6 ? " *" : "");
 	for (i = 0; i < n; i++) {
-		if (any4 && any6 && l[i].p.len == 0)
+		if (any4 && any6 && l[i].p.prefixlen == 0)
 			continue;
 		fputc(' ', out);
 		grant_prefix_format(out, &l[i].p);

@@ -229,7 +229,7 @@ int
 tool_explain(const struct policy *pol, const struct tool_identity *id,
     const struct policy_query *rq, FILE *out)
 {
-	struct grant_prefix p = { .family = 6, .len = 128 };
+	struct policy_addr p = { .family = AF_INET6, .prefixlen = 128 };
 	struct policy_query q = *rq;
 	char a6[INET6_ADDRSTRLEN];
 	struct policy_decision d;
@@ -257,7 +257,7 @@ tool_explain(const struct policy *pol, const struct tool_identity *id,
 		print_caller(out, id);
 		print_others(out, pol, rq);
 	}
-	memcpy(p.a, rq->addr, sizeof(p.a));
+	memcpy(p.addr, rq->addr, sizeof(p.addr));
 	if (rq->family == AF_INET6 && grant_prefix_unmap(&p)) {
 		fprintf(out, "  note: %s is judged as the IPv4 address ",
 		    inet_ntop(AF_INET6, rq->addr, a6, sizeof(a6)));

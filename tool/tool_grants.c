@@ -14,73 +14,72 @@
 /* Prefixes */
 
 int
-grant_prefix_cmp(const struct grant_prefix *x, const struct grant_prefix *y)
+grant_prefix_cmp(const struct policy_addr *x, const struct policy_addr *y)
 {
 	int c = TOOL_CMP(x->family, y->family);
 
 	if (c == 0)
-		c = memcmp(x->a, y->a, sizeof(x->a));
-	return c != 0 ? c : TOOL_CMP(x->len, y->len);
+		c = memcmp(x->addr, y->addr, sizeof(x->addr));
+	return c != 0 ? c : TOOL_CMP(x->prefixlen, y->prefixlen);
 }
 
 bool
-grant_prefix_contains(const struct grant_prefix *outer,
-    const struct grant_prefix *inner)
+grant_prefix_contains(const struct policy_addr *outer,
+    const struct policy_addr *inner)
 {
-	unsigned full = outer->len / 8, rest = outer->len % 8;
+	unsigned full = outer->prefixlen / 8, rest = outer->prefixlen % 8;
 	uint8_t mask;
 
-	if (outer->family != inner->family || outer->len > inner->len)
+	if (outer->family != inner->family ||
+	    outer->prefixlen > inner->prefixlen)
 		return false;
-	if (memcmp(outer->a, inner->a, full) != 0)
+	if (memcmp(outer->addr, inner->addr, full) != 0)
 		return false;
 	if (rest == 0)
 		return true;
 	mask = (uint8_t)(0xff << (8 - rest));
-	return (inner->a[full] & mask) == outer->a[full];
+	return (inner->addr[full] & mask) == outer->addr[full];
 }
 
 bool
-grant_prefix_has_zero(const struct grant_prefix *p)
+grant_prefix_has_zero(const struct policy_addr *p)
 {
 	static const uint8_t zero[16];
 
-	return memcmp(p->a, zero, sizeof(zero)) == 0;
+	return memcmp(p->addr, zero, sizeof(zero)) == 0;
 }
 
 void
-grant_prefix_format(FILE *f, const struct grant_prefix *p)
+grant_prefix_format(FILE *f, const struct policy_addr *p)
 {
-	char s[INET6_ADDRSTRLEN];
+	char s[INET6_ADDRSTRLEN + 8];
 
-	fputs(inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->a, s,
-	    sizeof(s)), f);
-	if (p->len != (p->family == 4 ? 32 : 128))
-		fprintf(f, "/%u", p->len);
+	fputs(policy_addr_format(p, s, sizeof(s)), f);
 }
 
-const struct grant_prefix grant_v4_mapped = {
-	.family = 6, .len = 96, .a = { [10] = 0xff, [11] = 0xff },
+const struct policy_addr grant_v4_mapped = {
+	.family = AF_INET6, .prefixlen = 96,
+	.addr = { [10] = 0xff, [11] = 0xff },
 };
 
 bool
-grant_prefix_unmap(struct grant_prefix *p)
+grant_prefix_unmap(struct policy_addr *p)
 {
 	if (!grant_prefix_contains(&grant_v4_mapped, p))
 		return false;
-	memmove(p->a, p->a + 12, 4);
-	memset(p->a + 4, 0, 12);
-	p->family = 4;
-	p->len = (uint8_t)(p->len - 96);
+	memmove(p->addr, p->addr + 12, 4);
+	memset(p->addr + 4, 0, 12);
+	p->family = AF_INET;
+	p->prefixlen = (uint8_t)(p->prefixlen - 96);
 	return true;
 }
 
 void
-grant_addr_step(unsigned family, uint8_t a[16], int d)
+grant_addr_step(int family, uint8_t a[16], int d)
 {
 	int i;
 
-	for (i = family == 4 ? 3 : 15; i >= 0; i--) {
+	for (i = family == AF_INET ? 3 : 15; i >= 0; i--) {
 		a[i] = (uint8_t)(a[i] + d);
 		if (a[i] != (d > 0 ? 0 : 0xff))
 			return;
@@ -88,23 +87,23 @@ grant_addr_step(unsigned family, uint8_t a[16], int d)
 }
 
 static int
-prefixes_add(struct grant_prefixes *l, unsigned family, const uint8_t *a,
+prefixes_add(struct grant_prefixes *l, int family, const uint8_t *a,
     unsigned len)
 {
-	struct grant_prefix *n = tool_grow(l->p, &l->cap, l->n + 1, sizeof(*n));
+	struct policy_addr *n = tool_grow(l->p, &l->cap, l->n + 1, sizeof(*n));
 
 	if (n == NULL)
 		return -1;
 	l->p = n;
-	n[l->n] = (struct grant_prefix){ .family = (uint8_t)family,
-	    .len = (uint8_t)len };
-	memcpy(n[l->n++].a, a, family == 4 ? 4 : 16);
+	n[l->n] = (struct policy_addr){ .family = family,
+	    .prefixlen = (uint8_t)len };
+	memcpy(n[l->n++].addr, a, family == AF_INET ? 4 : 16);
 	return 0;
 }
 
 /* The largest aligned block at lo each time, while it ends by hi. */
 int
-grant_range(struct grant_prefixes *out, unsigned family, const uint8_t lo[16],
+grant_range(struct grant_prefixes *out, int family, const uint8_t lo[16],
     const uint8_t hi[16])
 {
 	uint8_t a[16], last[16], m;
@@ -113,7 +112,7 @@ grant_range(struct grant_prefixes *out, unsigned family, const uint8_t lo[16],
 	memcpy(a, lo, sizeof(a));
 	while (memcmp(a, hi, sizeof(a)) <= 0) {
 		memcpy(last, a, sizeof(last));
-		for (len = family == 4 ? 32 : 128; len > 0; len--) {
+		for (len = family == AF_INET ? 32 : 128; len > 0; len--) {
 			bit = len - 1;
 			m = (uint8_t)(0x80 >> (bit % 8));
 			if (a[bit / 8] & m)
@@ -140,18 +139,13 @@ grant_rule_nprefixes(const struct policy_rule *r)
 	return r->naddrs == 0 ? 2 : r->naddrs;
 }
 
-void
-grant_rule_prefix(const struct policy_rule *r, size_t j,
-    struct grant_prefix *out)
+const struct policy_addr *
+grant_rule_prefix(const struct policy_rule *r, size_t j)
 {
-	memset(out, 0, sizeof(*out));
-	if (r->naddrs == 0) {
-		out->family = j == 0 ? 4 : 6;
-		return;
-	}
-	out->family = r->addrs[j].family == AF_INET ? 4 : 6;
-	out->len = r->addrs[j].prefixlen;
-	memcpy(out->a, r->addrs[j].addr, out->family == 4 ? 4 : 16);
+	static const struct policy_addr any[2] = { { .family = AF_INET },
+	    { .family = AF_INET6 } };
+
+	return r->naddrs == 0 ? &any[j] : &r->addrs[j];
 }
 
 #define GRANT_UID(uid)	((uint64_t)(uint32_t)(uid))
@@ -213,13 +207,14 @@ grant_cmp(const void *a, const void *b)
 
 /* Are x and y the two halves of one prefix, x the lower? */
 static bool
-siblings(const struct grant_prefix *x, const struct grant_prefix *y)
+siblings(const struct policy_addr *x, const struct policy_addr *y)
 {
-	struct grant_prefix parent = *x;
+	struct policy_addr parent = *x;
 
-	if (x->len != y->len || x->len == 0 || memcmp(x->a, y->a, 16) >= 0)
+	if (x->prefixlen != y->prefixlen || x->prefixlen == 0 ||
+	    memcmp(x->addr, y->addr, 16) >= 0)
 		return false;
-	parent.len--;
+	parent.prefixlen--;
 	return grant_prefix_contains(&parent, y);
 }
 
@@ -239,7 +234,7 @@ canonical(struct grant *g, size_t n)
 		while (k >= start + 2 && siblings(&g[k - 2].p, &g[k - 1].p)) {
 			if (g[k - 1].rule < g[k - 2].rule)
 				g[k - 2].rule = g[k - 1].rule;
-			g[k - 2].p.len--;
+			g[k - 2].p.prefixlen--;
 			k--;
 		}
 	}
@@ -267,7 +262,7 @@ grant_set_expand(struct grant_set *s, const struct policy_rule *rules,
 			continue;
 		for (j = 0; j < grant_rule_nprefixes(r); j++) {
 			g = &s->g[s->n++];
-			grant_rule_prefix(r, j, &g->p);
+			g->p = *grant_rule_prefix(r, j);
 			g->subj = grant_subject(r);
 			g->rule = active[i];
 			g->pfx = (uint32_t)j;
@@ -289,7 +284,7 @@ grant_set_build(struct grant_set *s, const struct policy_rule *rules,
 
 const struct grant *
 grant_set_find(const struct grant_set *s, uint64_t subj,
-    const struct grant_prefix *p)
+    const struct policy_addr *p)
 {
 	struct grant key = { .subj = subj, .p = *p, .rule = UINT32_MAX,
 	    .pfx = UINT32_MAX };
@@ -331,7 +326,7 @@ grant_rule_has_port(const struct policy_rule *r, unsigned port)
 
 static bool
 granted(const struct grant_set *s, const struct policy *pol,
-    const struct policy_query *q, const struct grant_prefix *p)
+    const struct policy_query *q, const struct policy_addr *p)
 {
 	const char *unit = policy_unit_name(pol, q->unit);
 	size_t i;
@@ -351,15 +346,15 @@ granted(const struct grant_set *s, const struct policy *pol,
 const char *
 grant_decide(const struct policy *pol, const struct policy_query *q)
 {
-	struct grant_prefix p = { .family = q->family == AF_INET ? 4 : 6,
-	    .len = q->family == AF_INET ? 32 : 128 };
-	struct grant_prefix any4 = { .family = 4, .len = 32 };
+	struct policy_addr p = { .family = q->family,
+	    .prefixlen = q->family == AF_INET ? 32 : 128 };
+	struct policy_addr any4 = { .family = AF_INET, .prefixlen = 32 };
 	struct grant_set s = { 0 };
 	const char *why = "out of memory";
 	uint32_t *active;
 	size_t i, n = 0;
 
-	memcpy(p.a, q->addr, p.family == 4 ? 4 : 16);
+	memcpy(p.addr, q->addr, p.family == AF_INET ? 4 : 16);
 	grant_prefix_unmap(&p);
 	if ((active = calloc(pol->nrules + 1, sizeof(*active))) == NULL)
 		return why;
@@ -371,7 +366,7 @@ grant_decide(const struct policy *pol, const struct policy_query *q)
 	why = NULL;
 	if (!granted(&s, pol, q, &p))
 		why = "no rule grants it";
-	else if (p.family == 6 && !q->v6only && grant_prefix_has_zero(&p) &&
+	else if (p.family == AF_INET6 && !q->v6only && grant_prefix_has_zero(&p) &&
 	    !granted(&s, pol, q, &any4))
 		why = "[::] without IPV6_V6ONLY also binds 0.0.0.0, which no "
 		    "rule grants";

@@ -37,13 +37,13 @@
 
 /* The address (a whole prefix) and port a byaddr file decides. */
 struct point {
-	struct grant_prefix p;
+	struct policy_addr p;
 	unsigned port;
 };
 
 /* A byuid line: an address range of one family and a port range. */
 struct uidline {
-	unsigned family;
+	int family;		/* AF_INET or AF_INET6 */
 	uint8_t lo[16], hi[16];
 	unsigned long pmin, pmax;
 };
@@ -268,17 +268,18 @@ parse_byaddr(struct importer *im, const char *src, const char *name,
 	memset(pt, 0, sizeof(*pt));
 	snprintf(addr, sizeof(addr), "%.*s", (int)(sep - s), s);
 	if ((size_t)(sep - s) < sizeof(addr))
-		af = inet_pton(AF_INET, addr, pt->p.a) == 1 ? AF_INET : comma &&
-		    inet_pton(AF_INET6, addr, pt->p.a) == 1 ? AF_INET6 : 0;
+		af = inet_pton(AF_INET, addr, pt->p.addr) == 1 ? AF_INET :
+		    comma && inet_pton(AF_INET6, addr, pt->p.addr) == 1 ?
+		    AF_INET6 : 0;
 	if (af != 0)
-		inet_ntop(af, pt->p.a, canon, sizeof(canon));
+		inet_ntop(af, pt->p.addr, canon, sizeof(canon));
 	earlier[0] = '\0';
 	if (af == AF_INET && comma)
 		snprintf(earlier, elen, "%s%s:%lu", bang, canon, port);
 	if (af == AF_INET6 && strcmp(canon, addr) != 0) {
 		/* Not inet_ntop's spelling: maybe the one without "::". */
 		snprintf(earlier, elen, "%s%s,%lu", bang, canon, port);
-		for (i = 0, off = 0, b = pt->p.a; i < 8; i++, b += 2)
+		for (i = 0, off = 0, b = pt->p.addr; i < 8; i++, b += 2)
 			off += (size_t)snprintf(canon + off, sizeof(canon) -
 			    off, "%s%x", i ? ":" : "", b[0] << 8 | b[1]);
 	}
@@ -288,8 +289,8 @@ parse_byaddr(struct importer *im, const char *src, const char *name,
 		    "only for IPv4)");
 		return -1;
 	}
-	pt->p.family = af == AF_INET ? 4 : 6;
-	pt->p.len = af == AF_INET ? 32 : 128;
+	pt->p.family = af;
+	pt->p.prefixlen = af == AF_INET ? 32 : 128;
 	pt->port = (unsigned)port;
 	return consulted(im, src, port, *bang != '\0') ? 0 : -1;
 }
@@ -298,7 +299,7 @@ static void
 byaddr_entry(struct importer *im, int sfd, const char *src, const char *name)
 {
 	char earlier[NAME_MAX + 1], grant[96], a[INET6_ADDRSTRLEN];
-	struct grant_prefix g;
+	struct policy_addr g;
 	struct point pt, *n;
 	struct stat st;
 	int found;
@@ -318,14 +319,14 @@ byaddr_entry(struct importer *im, int sfd, const char *src, const char *name)
 	}
 	g = pt.p;
 	grant_prefix_unmap(&g);
-	inet_ntop(g.family == 4 ? AF_INET : AF_INET6, g.a, a, sizeof(a));
+	inet_ntop(g.family, g.addr, a, sizeof(a));
 	snprintf(grant, sizeof(grant), "tcp,udp %u on %s", pt.port, a);
 	if ((found = permission(im, sfd, src, name, grant)) == 0)
 		return;
 	if (found == 1 && g.family != pt.p.family)
 		msg(im, true, src, "an IPv4-mapped address: bindreq judges it "
 		    "as %s, so the grant also covers IPv4 sockets", a);
-	if (found == 1 && g.family == 6 && grant_prefix_has_zero(&g))
+	if (found == 1 && g.family == AF_INET6 && grant_prefix_has_zero(&g))
 		msg(im, true, src, "authbind lets a dual-stack [::] socket "
 		    "bind this with this file alone; bindreq also requires "
 		    "0.0.0.0 to be granted (or IPV6_V6ONLY)");
@@ -363,19 +364,19 @@ only_space(const char *s)
 }
 
 /* An address in either family: its family, or 0. */
-static unsigned
+static int
 uid_addr(const char *s, uint8_t a[16])
 {
 	memset(a, 0, 16);
-	return inet_pton(AF_INET, s, a) == 1 ? 4 :
-	    inet_pton(AF_INET6, s, a) == 1 ? 6 : 0;
+	return inet_pton(AF_INET, s, a) == 1 ? AF_INET :
+	    inet_pton(AF_INET6, s, a) == 1 ? AF_INET6 : 0;
 }
 
 /* ADDR/LEN, ADDR at ul->lo: its range, if the host bits are clear. */
 static const char *
 prefix_range(struct uidline *ul, unsigned long len)
 {
-	unsigned bits = ul->family == 4 ? 32 : 128, i;
+	unsigned bits = ul->family == AF_INET ? 32 : 128, i;
 	uint8_t m;
 
 	if (len > bits)
@@ -405,7 +406,7 @@ parse_uid_line(char *line, struct uidline *ul)
 		*slash = '\0';
 		ul->family = uid_addr(line + strspn(line, " \t"), ul->lo);
 		*slash = '/';
-		if (ul->family == 4 &&
+		if (ul->family == AF_INET &&
 		    uid_number(slash + 1, 1000, &len) == colon &&
 		    (e = uid_number(colon + 1, 65535, &ul->pmin)) != NULL &&
 		    *e == ',' && only_space(uid_number(e + 1, 65535,
@@ -446,8 +447,9 @@ parse_uid_line(char *line, struct uidline *ul)
 static bool
 inside(const struct point *p, const struct uidline *ul)
 {
-	return p->p.family == ul->family && memcmp(p->p.a, ul->lo, 16) >= 0 &&
-	    memcmp(p->p.a, ul->hi, 16) <= 0;
+	return p->p.family == ul->family &&
+	    memcmp(p->p.addr, ul->lo, 16) >= 0 &&
+	    memcmp(p->p.addr, ul->hi, 16) <= 0;
 }
 
 /*
@@ -464,7 +466,7 @@ emit_rules(struct importer *im, const char *src, unsigned lineno,
 {
 	struct grant_prefixes c = { 0 };
 	uint8_t start[16], before[16];
-	struct grant_prefix *p;
+	struct policy_addr *p;
 	size_t i;
 	int rc = 0;
 
@@ -472,13 +474,13 @@ emit_rules(struct importer *im, const char *src, unsigned lineno,
 	for (i = 0; i < im->npoints && rc == 0; i++) {
 		if (im->points[i].port != port || !inside(&im->points[i], ul))
 			continue;
-		memcpy(before, im->points[i].p.a, 16);
+		memcpy(before, im->points[i].p.addr, 16);
 		grant_addr_step(ul->family, before, -1);
-		if (memcmp(im->points[i].p.a, start, 16) > 0)
+		if (memcmp(im->points[i].p.addr, start, 16) > 0)
 			rc = grant_range(&c, ul->family, start, before);
-		if (memcmp(im->points[i].p.a, ul->hi, 16) == 0)
+		if (memcmp(im->points[i].p.addr, ul->hi, 16) == 0)
 			break;
-		memcpy(start, im->points[i].p.a, 16);
+		memcpy(start, im->points[i].p.addr, 16);
 		grant_addr_step(ul->family, start, 1);
 	}
 	if (rc == 0 && i == im->npoints)
@@ -622,7 +624,7 @@ byuid_entry(struct importer *im, int sfd, const char *src, const char *name)
 		if (memcmp(ul.lo, zero, 16) == 0)
 			for (p = ul.pmin; p <= ul.pmax && p <= PORT_MAX_PRIV;
 			    p++)
-				(ul.family == 4 ? v4 : v6)[p] = true;
+				(ul.family == AF_INET ? v4 : v6)[p] = true;
 		emit_uid_line(im, src, lineno, subj, &ul, *name == '!');
 	}
 	if (ferror(f))

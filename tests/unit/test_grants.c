@@ -489,7 +489,7 @@ test_grants_random(void **state)
 
 /* Address a + d in the low 64 bits of the family's last bytes. */
 static void
-addr_plus(unsigned family, const uint8_t *a, uint64_t d, uint8_t *out)
+addr_plus(int family, const uint8_t *a, uint64_t d, uint8_t *out)
 {
 	memcpy(out, a, 16);
 	while (d-- > 0)
@@ -497,14 +497,13 @@ addr_plus(unsigned family, const uint8_t *a, uint64_t d, uint8_t *out)
 }
 
 static bool
-in_prefixes(const struct grant_prefixes *l, unsigned family,
-    const uint8_t *a)
+in_prefixes(const struct grant_prefixes *l, int family, const uint8_t *a)
 {
-	struct grant_prefix p = { .family = (uint8_t)family,
-	    .len = family == 4 ? 32 : 128 };
+	struct policy_addr p = { .family = family,
+	    .prefixlen = family == AF_INET ? 32 : 128 };
 	size_t i;
 
-	memcpy(p.a, a, 16);
+	memcpy(p.addr, a, 16);
 	for (i = 0; i < l->n; i++)
 		if (grant_prefix_contains(&l->p[i], &p))
 			return true;
@@ -524,7 +523,8 @@ test_grants_range(void **state)
 	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00", "::ffff:10.0.0.0" };
 	struct grant_prefixes l = { 0 };
 	uint8_t base[16], lo[16], hi[16], a[16], last[16];
-	unsigned family, k, t;
+	unsigned k, t;
+	int family;
 	uint64_t x, y, i;
 	size_t j;
 
@@ -532,10 +532,9 @@ test_grants_range(void **state)
 	rng = 7;
 	for (t = 0; t < 3000; t++) {
 		k = rnd(sizeof(bases) / sizeof(bases[0]));
-		family = strchr(bases[k], ':') ? 6 : 4;
+		family = strchr(bases[k], ':') ? AF_INET6 : AF_INET;
 		memset(base, 0, sizeof(base));
-		assert_int_equal(inet_pton(family == 4 ? AF_INET : AF_INET6,
-		    bases[k], base), 1);
+		assert_int_equal(inet_pton(family, bases[k], base), 1);
 		x = rnd(40);
 		y = x + rnd(40);
 		if (k == 2 && y > 55)	/* stay below 255.255.255.255 */
@@ -569,24 +568,24 @@ test_grants_range(void **state)
 	memset(hi, 0, 16);
 	memset(hi, 0xff, 4);
 	l.n = 0;
-	assert_int_equal(grant_range(&l, 4, lo, hi), 0);
+	assert_int_equal(grant_range(&l, AF_INET, lo, hi), 0);
 	assert_int_equal(l.n, 1);
-	assert_int_equal(l.p[0].len, 0);
+	assert_int_equal(l.p[0].prefixlen, 0);
 	memset(last, 0xff, 16);
 	l.n = 0;
-	assert_int_equal(grant_range(&l, 6, lo, last), 0);
+	assert_int_equal(grant_range(&l, AF_INET6, lo, last), 0);
 	assert_int_equal(l.n, 1);
-	assert_int_equal(l.p[0].len, 0);
+	assert_int_equal(l.p[0].prefixlen, 0);
 	/* 10.0.0.1-10.0.0.6: .1/32 .2/31 .4/31 .6/32 */
 	assert_int_equal(inet_pton(AF_INET, "10.0.0.1", lo), 1);
 	assert_int_equal(inet_pton(AF_INET, "10.0.0.6", hi), 1);
 	l.n = 0;
-	assert_int_equal(grant_range(&l, 4, lo, hi), 0);
+	assert_int_equal(grant_range(&l, AF_INET, lo, hi), 0);
 	assert_int_equal(l.n, 4);
-	assert_int_equal(l.p[0].len, 32);
-	assert_int_equal(l.p[1].len, 31);
-	assert_int_equal(l.p[2].len, 31);
-	assert_int_equal(l.p[3].len, 32);
+	assert_int_equal(l.p[0].prefixlen, 32);
+	assert_int_equal(l.p[1].prefixlen, 31);
+	assert_int_equal(l.p[2].prefixlen, 31);
+	assert_int_equal(l.p[3].prefixlen, 32);
 	free(l.p);
 }
 
