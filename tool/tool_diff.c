@@ -21,7 +21,7 @@ struct change {
 	uint16_t lo, hi;
 	uint8_t sign;		/* 0 '-', 1 '+' */
 	uint8_t protos;
-	char *ports;		/* joined: its ports as a list */
+	char *ports;		/* joined: its ports as a list; else NULL */
 };
 
 struct differ {
@@ -29,7 +29,7 @@ struct differ {
 	size_t nold;
 	struct grant_set set[2];
 	struct change *ch;
-	size_t nch, cap_ch, njoined, compact_at;
+	size_t nch, cap_ch, compact_at;
 	int nomem;
 };
 
@@ -70,8 +70,7 @@ compact(struct differ *d)
 	struct change *ch = d->ch;
 	size_t i, k = 0;
 
-	if (d->nch > 0)
-		qsort(ch, d->nch, sizeof(*ch), change_cmp);
+	qsort(ch, d->nch, sizeof(*ch), change_cmp);
 	for (i = 0; i < d->nch; i++) {
 		if (k > 0 && same(&ch[k - 1], &ch[i], true) &&
 		    ch[k - 1].protos == ch[i].protos &&
@@ -105,13 +104,21 @@ add_change(struct differ *d, const struct grant *g, unsigned sign,
  * Removed: an old element no new one holds. Added: a new element no old
  * one holds, or one inside a removed element (what remains of it).
  */
-static void
-compare(struct differ *d, unsigned proto, unsigned lo, unsigned hi)
+static int
+segment(void *arg, unsigned lo, unsigned hi, unsigned proto,
+    const uint32_t *active, size_t nactive)
 {
+	struct differ *d = arg;
 	const struct grant_set *o = &d->set[0], *n = &d->set[1];
 	const struct grant *h;
-	size_t i;
+	size_t i, nold = 0;
 
+	while (nold < nactive && active[nold] < d->nold)
+		nold++;
+	if (grant_set_build(&d->set[0], d->rules, active, nold, proto) == -1 ||
+	    grant_set_build(&d->set[1], d->rules, active + nold,
+	    nactive - nold, proto) == -1)
+		return -1;
 	for (i = 0; i < o->n; i++)
 		if (grant_set_find(n, o->g[i].subj, &o->g[i].p) == NULL)
 			add_change(d, &o->g[i], 0, proto, lo, hi);
@@ -120,46 +127,12 @@ compare(struct differ *d, unsigned proto, unsigned lo, unsigned hi)
 		if (h == NULL || grant_set_find(n, h->subj, &h->p) == NULL)
 			add_change(d, &n->g[i], 1, proto, lo, hi);
 	}
-}
-
-static int
-segment(void *arg, unsigned lo, unsigned hi, unsigned proto,
-    const uint32_t *active, size_t nactive)
-{
-	struct differ *d = arg;
-	size_t nold = 0;
-
-	while (nold < nactive && active[nold] < d->nold)
-		nold++;
-	if (grant_set_build(&d->set[0], d->rules, active, nold, proto) == -1 ||
-	    grant_set_build(&d->set[1], d->rules, active + nold,
-	    nactive - nold, proto) == -1)
-		d->nomem = 1;
-	else
-		compare(d, proto, lo, hi);
 	if (d->nch >= d->compact_at)
 		compact(d);
 	return d->nomem ? -1 : 0;
 }
 
 /* Joining changes into lines */
-
-/* The ports as a string to free, or NULL. */
-static char *
-ports_string(const struct policy_port_range *pr, size_t n)
-{
-	char *s = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&s, &len);
-
-	if (f == NULL)
-		return NULL;
-	tool_ports_format(f, pr, n);
-	if (fclose(f) == 0)
-		return s;
-	free(s);
-	return NULL;
-}
 
 /* The order of the output; lines that differ only in prefix adjoin. */
 static int
@@ -181,14 +154,16 @@ line_cmp(const void *a, const void *b)
 /*
  * In place, the changes of one grant become one with its ports joined
  * (lo: the first), then its tcp and udp ones one if their ports are the
- * same. Returns 0, or -1 when memory ran out.
+ * same; then they are sorted into lines. Returns 0, or -1 when memory
+ * ran out.
  */
 static int
 join_changes(struct differ *d)
 {
 	struct policy_port_range pr[1023];
 	struct change *ch = d->ch;
-	size_t i, j, k = 0, np;
+	size_t i, j, k = 0, np, len;
+	FILE *f;
 
 	compact(d);
 	for (i = 0; i < d->nch; i = j) {
@@ -196,63 +171,55 @@ join_changes(struct differ *d)
 		    ch[j].protos == ch[i].protos; j++)
 			np = grant_ports_add(pr, np, ch[j].lo, ch[j].hi);
 		ch[k] = ch[i];
-		if ((ch[k].ports = ports_string(pr, np)) == NULL)
+		if ((f = open_memstream(&ch[k].ports, &len)) == NULL)
+			return -1;
+		tool_ports_format(f, pr, np);
+		/* fclose() returns 0 and leaves NULL if its realloc fails */
+		if (fclose(f) != 0 || ch[k].ports == NULL)
 			return -1;
 		if (k > 0 && same(&ch[k - 1], &ch[k], true) &&
 		    strcmp(ch[k - 1].ports, ch[k].ports) == 0) {
 			ch[k - 1].protos |= ch[k].protos;
 			free(ch[k].ports);
 		} else
-			d->njoined = ++k;
+			k++;
 	}
 	d->nch = k;
+	qsort(ch, k, sizeof(*ch), line_cmp);
 	return 0;
 }
 
-/* n changes that differ only in their prefixes, as one line. */
-static void
-print_line(const struct differ *d, const struct change *l, size_t n,
-    FILE *out)
+/*
+ * The changes from d->ch[i] on that differ only in their prefixes, as one
+ * line. Returns the index after them.
+ */
+static size_t
+print_line(const struct differ *d, size_t i, FILE *out)
 {
+	const struct change *l = &d->ch[i];
 	const struct policy_rule *r = &d->rules[l[0].rule];
 	bool any4 = false, any6 = false;
-	size_t i;
+	size_t n, k;
 
-	for (i = 0; i < n; i++) {
-		any4 |= l[i].p.prefixlen == 0 && l[i].p.family == AF_INET;
-		any6 |= l[i].p.prefixlen == 0 && l[i].p.family == AF_INET6;
+	for (n = 1; i + n < d->nch && same(&l[0], &l[n], false) &&
+	    strcmp(l[0].ports, l[n].ports) == 0; n++)
+		continue;
+	for (k = 0; k < n; k++) {
+		any4 |= l[k].p.prefixlen == 0 && l[k].p.family == AF_INET;
+		any6 |= l[k].p.prefixlen == 0 && l[k].p.family == AF_INET6;
 	}
 	fprintf(out, "%c ", l[0].sign ? '+' : '-');
 	tool_rule_subject(out, r);
 	fprintf(out, " %s %s on%s", policy_protos_name(l[0].protos),
 	    l[0].ports, any4 && any6 ? " *" : "");
-	for (i = 0; i < n; i++) {
-		if (any4 && any6 && l[i].p.prefixlen == 0)
+	for (k = 0; k < n; k++) {
+		if (any4 && any6 && l[k].p.prefixlen == 0)
 			continue;
 		fputc(' ', out);
-		grant_prefix_format(out, &l[i].p);
+		grant_prefix_format(out, &l[k].p);
 	}
 	fprintf(out, "  (%s:%u)\n", r->file, r->line);
-}
-
-static int
-print_changes(struct differ *d, FILE *out)
-{
-	const struct change *ch = d->ch;
-	size_t i, j;
-
-	if (d->nch == 0)
-		return 0;
-	if (join_changes(d) == -1)
-		return -1;
-	qsort(d->ch, d->nch, sizeof(*d->ch), line_cmp);
-	for (i = 0; i < d->nch; i = j) {
-		for (j = i; j < d->nch && same(&ch[i], &ch[j], false) &&
-		    strcmp(ch[i].ports, ch[j].ports) == 0; j++)
-			continue;
-		print_line(d, &ch[i], j - i, out);
-	}
-	return 0;
+	return i + n;
 }
 
 int
@@ -270,8 +237,10 @@ tool_diff(const struct policy *oldp, const struct policy *newp, FILE *out)
 		memcpy(d.rules + d.nold, newp->rules, (n - d.nold) *
 		    sizeof(*d.rules));
 	if (grant_sweep(d.rules, n, segment, &d) == -1 ||
-	    print_changes(&d, out) == -1)
+	    (d.nch > 0 && join_changes(&d) == -1))
 		goto out;
+	for (i = 0; i < d.nch; )
+		i = print_line(&d, i, out);
 	rc = d.nch > 0 ? TOOL_EXIT_FAIL : TOOL_EXIT_OK;
 out:
 	if (rc == TOOL_EXIT_TROUBLE)
@@ -279,7 +248,7 @@ out:
 	free(d.rules);
 	grant_set_free(&d.set[0]);
 	grant_set_free(&d.set[1]);
-	for (i = 0; i < d.njoined; i++)
+	for (i = 0; i < d.nch; i++)
 		free(d.ch[i].ports);
 	free(d.ch);
 	return rc;

@@ -21,12 +21,11 @@ static int
 by_port(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
-	int c;
+	int c = TOOL_CMP(x->pr->lo, y->pr->lo);
 
-	if ((c = TOOL_CMP(x->pr->lo, y->pr->lo)) != 0 ||
-	    (c = TOOL_CMP(x->pr->hi, y->pr->hi)) != 0)
-		return c;
-	return TOOL_CMP(x->r, y->r);	/* load order */
+	if (c == 0)
+		c = TOOL_CMP(x->pr->hi, y->pr->hi);
+	return c != 0 ? c : TOOL_CMP(x->r, y->r);	/* load order */
 }
 
 static int
@@ -36,31 +35,6 @@ by_user(const void *a, const void *b)
 	int c = TOOL_CMP(grant_subject(x->r), grant_subject(y->r));
 
 	return c != 0 ? c : TOOL_CMP(x->r, y->r);
-}
-
-static struct row *
-make_rows(const struct policy *pol, enum tool_list_order order, size_t *n)
-{
-	const struct policy_rule *r;
-	struct row *rows;
-	size_t i, j, k = 0, total = 0;
-
-	for (i = 0; i < pol->nrules; i++)
-		total += order == TOOL_LIST_BY_PORT ? pol->rules[i].nports : 1;
-	if ((rows = calloc(total + 1, sizeof(*rows))) == NULL)
-		return NULL;
-	for (i = 0; i < pol->nrules; i++) {
-		r = &pol->rules[i];
-		if (order != TOOL_LIST_BY_PORT)
-			rows[k++] = (struct row){ r, r->ports, r->nports };
-		for (j = 0; order == TOOL_LIST_BY_PORT && j < r->nports; j++)
-			rows[k++] = (struct row){ r, &r->ports[j], 1 };
-	}
-	if (order != TOOL_LIST_BY_RULE && k > 1)
-		qsort(rows, k, sizeof(*rows), order == TOOL_LIST_BY_PORT ?
-		    by_port : by_user);
-	*n = k;
-	return rows;
 }
 
 /* "uid" or "gid" for what the rule's number is; a unit has none. */
@@ -73,14 +47,15 @@ id_kind(const struct policy_rule *r)
 	    r->subject == POLICY_SUBJECT_UID ? "uid" : "gid";
 }
 
+/* The row, after a comma unless it is the first. */
 static void
-json_row(FILE *out, const struct row *w)
+json_row(FILE *out, const struct row *w, bool first)
 {
 	const struct policy_rule *r = w->r;
 	char a[64];
 	size_t i;
 
-	fprintf(out, "{\"file\":");
+	fprintf(out, "%s\n  {\"file\":", first ? "" : ",");
 	tool_put_json(out, r->file);
 	fprintf(out, ",\"line\":%u,\"subject\":\"%s\",\"who\":", r->line,
 	    tool_subject_word(r->subject));
@@ -121,11 +96,10 @@ row_cells(const struct row *w, char **buf, const char *cells[NCOLS])
 	tool_ports_format(f, w->pr, w->np);
 	fputc('\0', f);
 	tool_rule_subject(f, r);
-	fputc('\0', f);
 	if (id_kind(r) != NULL)
-		fprintf(f, "%s %u", id_kind(r), (unsigned)r->id);
+		fprintf(f, "%c%s %u", '\0', id_kind(r), (unsigned)r->id);
 	else
-		fprintf(f, "-");
+		fprintf(f, "%c-", '\0');
 	fprintf(f, "%c%s%c", '\0', policy_protos_name(r->protos), '\0');
 	tool_rule_addrs(f, r);
 	fprintf(f, "%c%s:%u", '\0', r->file, r->line);
@@ -138,19 +112,23 @@ row_cells(const struct row *w, char **buf, const char *cells[NCOLS])
 	return 0;
 }
 
+/* Widen the columns to the cells, then print them unless out is NULL. */
 static void
-print_row(FILE *out, const int *cols, const size_t *width,
-    const char *const *cells)
+put_row(FILE *out, const int *cols, size_t *width, const char *const *cells)
 {
 	size_t k;
 
-	for (k = 0; cols[k] != -1; k++)
+	for (k = 0; k < NCOLS; k++)
+		if (strlen(cells[k]) > width[k])
+			width[k] = strlen(cells[k]);
+	for (k = 0; out != NULL && cols[k] != -1; k++)
 		fprintf(out, "%s%-*s", k ? "  " : "", cols[k + 1] == -1 ? 0 :
 		    (int)width[cols[k]], cells[cols[k]]);
-	fputc('\n', out);
+	if (out != NULL)
+		fputc('\n', out);
 }
 
-/* Pass 0 measures the columns, pass 1 prints. */
+/* Pass 0 measures the columns, pass 1 prints (the widths stay). */
 static int
 list_table(const struct policy *pol, enum tool_list_order order,
     const struct row *rows, size_t n, FILE *out)
@@ -163,7 +141,7 @@ list_table(const struct policy *pol, enum tool_list_order order,
 	    COL_ID, COL_ADDRS, COL_RULE, -1 };
 	const int *cols = order == TOOL_LIST_BY_PORT ? by_port : by_rule;
 	const char *cells[NCOLS];
-	size_t width[NCOLS], i, k;
+	size_t width[NCOLS] = { 0 }, i;
 	char *buf;
 	int pass;
 
@@ -172,19 +150,12 @@ list_table(const struct policy *pol, enum tool_list_order order,
 		    pol->path);
 		return 0;
 	}
-	for (k = 0; k < NCOLS; k++)
-		width[k] = strlen(heads[k]);
 	for (pass = 0; pass < 2; pass++) {
-		if (pass == 1)
-			print_row(out, cols, width, heads);
+		put_row(pass == 1 ? out : NULL, cols, width, heads);
 		for (i = 0; i < n; i++) {
 			if (row_cells(&rows[i], &buf, cells) == -1)
 				return -1;
-			for (k = 0; k < NCOLS && pass == 0; k++)
-				if (strlen(cells[k]) > width[k])
-					width[k] = strlen(cells[k]);
-			if (pass == 1)
-				print_row(out, cols, width, cells);
+			put_row(pass == 1 ? out : NULL, cols, width, cells);
 			free(buf);
 		}
 	}
@@ -195,20 +166,31 @@ int
 tool_list(const struct policy *pol, enum tool_list_order order, bool json,
     FILE *out)
 {
+	const struct policy_rule *r;
 	struct row *rows;
-	size_t n = 0, i;
+	size_t i, j, n = 0, total = 0;
 	int rc = 0;
 
-	if ((rows = make_rows(pol, order, &n)) == NULL) {
+	for (i = 0; i < pol->nrules; i++)
+		total += order == TOOL_LIST_BY_PORT ? pol->rules[i].nports : 1;
+	if ((rows = calloc(total + 1, sizeof(*rows))) == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}
+	for (i = 0; i < pol->nrules; i++) {
+		r = &pol->rules[i];
+		if (order != TOOL_LIST_BY_PORT)
+			rows[n++] = (struct row){ r, r->ports, r->nports };
+		for (j = 0; order == TOOL_LIST_BY_PORT && j < r->nports; j++)
+			rows[n++] = (struct row){ r, &r->ports[j], 1 };
+	}
+	if (order != TOOL_LIST_BY_RULE && n > 1)
+		qsort(rows, n, sizeof(*rows), order == TOOL_LIST_BY_PORT ?
+		    by_port : by_user);
 	if (json) {
 		fputs("[", out);
-		for (i = 0; i < n; i++) {
-			fprintf(out, "%s\n  ", i ? "," : "");
-			json_row(out, &rows[i]);
-		}
+		for (i = 0; i < n; i++)
+			json_row(out, &rows[i], i == 0);
 		fputs(n ? "\n]\n" : "]\n", out);
 	} else if ((rc = list_table(pol, order, rows, n, out)) == -1)
 		errno = ENOMEM;
