@@ -669,7 +669,8 @@ tool_import_authbind(const char *dir, FILE *out, FILE *err)
 			qsort(im.points, im.npoints, sizeof(*im.points),
 			    point_cmp);
 		walk(&im, "byuid", byuid_entry);
-		if (fclose(im.out) != 0 || im.nomem)
+		/* fclose() returns 0 and leaves NULL if its realloc fails. */
+		if (fclose(im.out) != 0 || text == NULL || im.nomem)
 			why = "out of memory";
 	}
 	if (why == NULL) {

@@ -103,7 +103,8 @@ row_cells(const struct row *w, char **buf, const char *cells[NCOLS])
 	fprintf(f, "%c%s%c", '\0', policy_protos_name(r->protos), '\0');
 	tool_rule_addrs(f, r);
 	fprintf(f, "%c%s:%u", '\0', r->file, r->line);
-	if (fclose(f) != 0) {
+	/* fclose() returns 0 and leaves NULL if its last realloc fails. */
+	if (fclose(f) != 0 || *buf == NULL) {
 		free(*buf);
 		return -1;
 	}
