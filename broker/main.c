@@ -37,8 +37,6 @@
 #include "resolver.h"
 #include "sandbox.h"
 
-
-#define DEFAULT_POLICY	"/etc/bindreq/policy"
 #define DEFAULT_USER	"bindreq"
 
 struct options {
@@ -60,7 +58,7 @@ usage(FILE *f)
 	    "                [-l|--log FILE|-|syslog] [-c|--check] "
 	    "[-d|--debug] [--sandbox-debug]\n"
 	    "defaults: --policy %s --socket %s --user %s --log -\n",
-	    DEFAULT_POLICY, BINDREQ_DEFAULT_SOCKET, DEFAULT_USER);
+	    POLICY_DEFAULT_PATH, BINDREQ_DEFAULT_SOCKET, DEFAULT_USER);
 }
 
 static void
@@ -80,7 +78,7 @@ parse_options(int argc, char **argv, struct options *o)
 	};
 	int ch;
 
-	o->policy = DEFAULT_POLICY;
+	o->policy = POLICY_DEFAULT_PATH;
 	o->socket = BINDREQ_DEFAULT_SOCKET;
 	o->user = DEFAULT_USER;
 	o->log = "-";

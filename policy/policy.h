@@ -36,6 +36,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The policy bindreqd loads, and bindreq-policy reads, unless told. */
+#define POLICY_DEFAULT_PATH	"/etc/bindreq/policy"
+
 #define POLICY_TCP	0x1u
 #define POLICY_UDP	0x2u
 

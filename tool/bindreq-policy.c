@@ -23,7 +23,7 @@ static struct opts {
 	size_t max_warnings;
 	const char *unit;	/* explain --unit */
 } opt = {
-	.policy = TOOL_DEFAULT_POLICY,
+	.policy = POLICY_DEFAULT_PATH,
 	.max_warnings = TOOL_DEFAULT_MAX_WARNINGS,
 	.order = TOOL_LIST_BY_RULE,
 };

@@ -21,7 +21,6 @@
 #define TOOL_EXIT_FAIL		1	/* check failed, deny, differ */
 #define TOOL_EXIT_TROUBLE	2	/* usage or an error that stops us */
 
-#define TOOL_DEFAULT_POLICY	"/etc/bindreq/policy"
 #define TOOL_DEFAULT_AUTHBIND	"/etc/authbind"
 #define TOOL_DEFAULT_MAX_WARNINGS 50
 
