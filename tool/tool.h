@@ -71,7 +71,7 @@ const struct policy_addr *grant_rule_prefix(const struct policy_rule *r,
 bool	grant_rule_has_port(const struct policy_rule *r, unsigned port);
 
 /* Who a rule names, as one number: users and uids share one space,
- * groups and gids another, units (by name) a third. */
+ * groups and gids another, units (their policy_unit_id()) a third. */
 uint64_t grant_subject(const struct policy_rule *r);
 
 /* One prefix that one rule grants one subject. */

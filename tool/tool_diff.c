@@ -222,6 +222,25 @@ print_line(const struct differ *d, size_t i, FILE *out)
 	return i + n;
 }
 
+/*
+ * The new rules' units numbered as the old policy numbers them, and those
+ * it does not name past all of its own: one unit, one subject on both
+ * sides.
+ */
+static void
+renumber_units(struct policy_rule *r, size_t n, const struct policy *oldp)
+{
+	uint32_t id;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (r[i].subject != POLICY_SUBJECT_UNIT)
+			continue;
+		id = policy_unit_id(oldp, r[i].who);
+		r[i].id = id != 0 ? id : r[i].id | UINT32_C(1) << 31;
+	}
+}
+
 int
 tool_diff(const struct policy *oldp, const struct policy *newp, FILE *out)
 {
@@ -236,6 +255,7 @@ tool_diff(const struct policy *oldp, const struct policy *newp, FILE *out)
 	if (n > d.nold)
 		memcpy(d.rules + d.nold, newp->rules, (n - d.nold) *
 		    sizeof(*d.rules));
+	renumber_units(d.rules + d.nold, n - d.nold, oldp);
 	if (grant_sweep(d.rules, n, segment, &d) == -1 ||
 	    (d.nch > 0 && join_changes(&d) == -1))
 		goto out;

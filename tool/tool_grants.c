@@ -152,32 +152,11 @@ grant_rule_prefix(const struct policy_rule *r, size_t j)
 #define GRANT_GID(gid)	((uint64_t)1 << 32 | (uint32_t)(gid))
 #define GRANT_UNIT(key)	((uint64_t)2 << 32 | (uint32_t)(key))
 
-/* Units by name, numbered for this process, not by the policy (two that
- * diff compares number theirs differently); 0: memory ran out. */
-static uint32_t
-unit_key(const char *name)
-{
-	static char **names;
-	static size_t n, cap;
-	char **nv;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(names[i], name) == 0)
-			return (uint32_t)(i + 1);
-	if ((nv = tool_grow(names, &cap, n + 1, sizeof(*nv))) == NULL)
-		return 0;
-	names = nv;
-	if ((names[n] = strdup(name)) == NULL)
-		return 0;
-	return (uint32_t)++n;
-}
-
 uint64_t
 grant_subject(const struct policy_rule *r)
 {
 	if (r->subject == POLICY_SUBJECT_UNIT)
-		return GRANT_UNIT(unit_key(r->who));
+		return GRANT_UNIT(r->id);
 	return r->subject == POLICY_SUBJECT_USER ||
 	    r->subject == POLICY_SUBJECT_UID ? GRANT_UID(r->id) :
 	    GRANT_GID(r->id);
@@ -325,17 +304,15 @@ grant_rule_has_port(const struct policy_rule *r, unsigned port)
 }
 
 static bool
-granted(const struct grant_set *s, const struct policy *pol,
-    const struct policy_query *q, const struct policy_addr *p)
+granted(const struct grant_set *s, const struct policy_query *q,
+    const struct policy_addr *p)
 {
-	const char *unit = policy_unit_name(pol, q->unit);
 	size_t i;
 
 	if (grant_set_find(s, GRANT_UID(q->uid), p) != NULL ||
 	    grant_set_find(s, GRANT_GID(q->gid), p) != NULL)
 		return true;
-	if (unit != NULL && grant_set_find(s,
-	    GRANT_UNIT(unit_key(unit)), p) != NULL)
+	if (q->unit != 0 && grant_set_find(s, GRANT_UNIT(q->unit), p) != NULL)
 		return true;
 	for (i = 0; i < q->ngroups; i++)
 		if (grant_set_find(s, GRANT_GID(q->groups[i]), p) != NULL)
@@ -364,10 +341,10 @@ grant_decide(const struct policy *pol, const struct policy_query *q)
 	if (grant_set_build(&s, pol->rules, active, n, q->proto) == -1)
 		goto out;
 	why = NULL;
-	if (!granted(&s, pol, q, &p))
+	if (!granted(&s, q, &p))
 		why = "no rule grants it";
 	else if (p.family == AF_INET6 && !q->v6only && grant_prefix_has_zero(&p) &&
-	    !granted(&s, pol, q, &any4))
+	    !granted(&s, q, &any4))
 		why = "[::] without IPV6_V6ONLY also binds 0.0.0.0, which no "
 		    "rule grants";
 out:
