@@ -550,12 +550,16 @@ out:
 	close(fd);
 }
 
-/* NAME.policy, NAME not empty and not starting with '.'. */
+/* NAME.policy, NAME not empty and not starting with '.', and no control
+ * byte in it: the name goes into every message about the file. */
 static bool
 dropin_name(const char *name)
 {
-	size_t n = strlen(name);
+	size_t n = strlen(name), i;
 
+	for (i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return false;
 	return name[0] != '.' && n > 7 && strcmp(name + n - 7, ".policy") == 0;
 }
 

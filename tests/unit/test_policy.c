@@ -1610,7 +1610,7 @@ test_dropins(void **state)
 	static const char *const ignored[] = {
 		"a.policy~", "a.dpkg-old", "a.dpkg-dist", "a.dpkg-new",
 		"a.policy.dpkg-new", "a.ucf-dist", ".hidden.policy", ".policy",
-		"policy", "a.Policy",
+		"policy", "a.Policy", "a\nb.policy", "\x1b]0;x\x07.policy",
 	};
 	size_t i;
 
