@@ -1356,6 +1356,21 @@ test_units(void **state)
 	assert_string_equal(c.s, "- unit nginx.service tcp 443 on *  "
 	    "(old:1)\n");
 	cap_free(&c);
+	/* Units only one side names, and list --by-user: in name order. */
+	assert_int_equal(diff(text, "allow unit z.service tcp 2\n"
+	    "allow unit b.service tcp 3\n"
+	    "allow unit nginx.service tcp 80,443\n"
+	    "allow unit getty@tty1.service udp 53 on 127.0.0.1\n"
+	    "allow uid 1001 tcp 22\n", &c), 1);
+	assert_string_equal(c.s, "+ unit b.service tcp 3 on *  (new:2)\n"
+	    "+ unit z.service tcp 2 on *  (new:1)\n");
+	cap_free(&c);
+	assert_int_equal(tool_list(pol, TOOL_LIST_BY_USER, false,
+	    cap_open(&c)), 0);
+	assert_non_null(strstr(cap_text(&c), "nginx.service"));
+	assert_true(strstr(c.s, "getty@tty1.service") <
+	    strstr(c.s, "nginx.service"));
+	cap_free(&c);
 	policy_free(pol);
 
 	/* check: a unit without a unit file warns; a template counts. */
