@@ -170,6 +170,7 @@ struct helper {
 	unsigned unpriv;	/* lowest port the kernel lets anyone bind */
 	pid_t warned;		/* last pid told about an unreadable memory */
 	int broker_warned;	/* said once that bindreqd is unreachable */
+	struct client_broker broker;	/* from the environment, once */
 	struct {
 		pid_t tid;	/* 0: none */
 		int fd;
@@ -332,7 +333,6 @@ broker_bind(struct helper *h, const struct seccomp_notif *n,
 	/* The kernel reads the length as an int: so do we. */
 	size_t len = (uint32_t)n->data.args[2];
 	struct iovec local = { &ss, len }, remote;
-	struct client_broker broker;
 	unsigned port;
 	int pidfd, sock, rc, err, type, proto, thread;
 	ssize_t got;
@@ -390,8 +390,7 @@ broker_bind(struct helper *h, const struct seccomp_notif *n,
 	 * as well. Opening the next connection ahead was slower still (the
 	 * broker accepts it in one wake-up, reads it in another).
 	 */
-	client_broker_env(&broker);
-	rc = client_bind_typed(&broker, sock, type, proto,
+	rc = client_bind_typed(&h->broker, sock, type, proto,
 	    (struct sockaddr *)&ss, (socklen_t)len);
 	err = rc == 0 ? 0 : errno;
 	close(sock);
@@ -519,6 +518,7 @@ helper_main(int sp)
 		_exit(1);
 	close_range(4, ~0U, 0);
 	h.unpriv = unprivileged_port_start();
+	client_broker_env(&h.broker);
 	if (helper_start(3, &h) < 0)
 		_exit(1);
 	close(3);
