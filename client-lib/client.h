@@ -2,7 +2,8 @@
 /*
  * What the client side shares: libbindreq's one-shot calls (bindreq.c),
  * which the shim and bindreq-run's supervisor make through
- * client_bind_via() and client_bind_typed(). Internal: compiled with hidden visibility, never exported.
+ * client_bind_via() and client_bind_typed(). Internal: compiled with
+ * hidden visibility, never exported.
  */
 #ifndef BINDREQ_CLIENT_H
 #define BINDREQ_CLIENT_H

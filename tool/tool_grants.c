@@ -343,8 +343,8 @@ grant_decide(const struct policy *pol, const struct policy_query *q)
 	why = NULL;
 	if (!granted(&s, q, &p))
 		why = "no rule grants it";
-	else if (p.family == AF_INET6 && !q->v6only && grant_prefix_has_zero(&p) &&
-	    !granted(&s, q, &any4))
+	else if (p.family == AF_INET6 && !q->v6only &&
+	    grant_prefix_has_zero(&p) && !granted(&s, q, &any4))
 		why = "[::] without IPV6_V6ONLY also binds 0.0.0.0, which no "
 		    "rule grants";
 out:
